@@ -1,0 +1,61 @@
+/**
+ * The retention engine (DESIGN.md §1): the calendar, periods, slots and labels of each line,
+ * the period of a run, the CronJob schedule of a line, the pruning decision and the plan
+ * preview. Pure: no I/O, no clock (instants are parameters), no environment.
+ */
+
+export { type CronSchedule, type CronScheduleInput, cronScheduleOf } from './cron-schedule.js';
+export { describeFireDays, formatDurationMs } from './describe.js';
+export { fireInstantOf } from './fire-instant.js';
+export {
+  CRON_WEEKDAY,
+  fireDayOfPeriod,
+  isFireDay,
+  type LabelInput,
+  type LineCalendar,
+  labelOf,
+  latestFireDayOnOrBefore,
+  periodOf,
+  slotOf,
+} from './line-calendar.js';
+export {
+  daysInMonth,
+  epochDayOf,
+  formatLocalDate,
+  type LocalDate,
+  localDateOf,
+  parseLocalDate,
+  weekdayIndexOf,
+} from './local-date.js';
+export {
+  type LineBackup,
+  type PlanPruneInput,
+  type PruneDecision,
+  planPrune,
+} from './plan-prune.js';
+export {
+  type Fire,
+  type LineSchedule,
+  latestFireAtOrBefore,
+  type ResolveRunInput,
+  type RunAccepted,
+  type RunDecision,
+  type RunSkipped,
+  resolveRun,
+  type SkipReason,
+} from './resolve-run.js';
+export { retentionPlanOf } from './retention-plan-of.js';
+export {
+  type PlannedBackup,
+  type PlanSimulation,
+  type SimulatePlanInput,
+  simulatePlan,
+} from './simulate-plan.js';
+export { epochDayAt, instantsOfWallTime, offsetMsAt, wallTimeAt } from './time-zone.js';
+export type {
+  FireSchedule,
+  RetentionLine,
+  RetentionPlan,
+  RetentionSchedule,
+  TimeOfDay,
+} from './types.js';
