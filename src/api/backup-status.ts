@@ -1,0 +1,80 @@
+import { z } from 'zod';
+import { timestamp } from './fields.js';
+
+/** Where a backup is in its life. */
+export const BACKUP_PHASES = ['Pending', 'Running', 'Completed', 'Failed', 'Skipped'] as const;
+
+/** One of {@link BACKUP_PHASES}. */
+export type BackupPhase = (typeof BACKUP_PHASES)[number];
+
+/** A PostgreSQL log sequence number, e.g. `0/3000028`. */
+export const LSN_PATTERN = /^[0-9A-F]{1,8}\/[0-9A-F]{1,8}$/;
+
+const lsn = (description: string) => z.string().regex(LSN_PATTERN).optional().describe(description);
+
+const artifact = z
+  .object({
+    bucket: z.string().max(63).describe('Bucket holding the backup.'),
+    key: z
+      .string()
+      .max(1024)
+      .describe("Key prefix of the backup's objects; its manifest is <key>manifest.json."),
+    localClaimName: z
+      .string()
+      .max(253)
+      .optional()
+      .describe('PersistentVolumeClaim holding the local copy, if any.'),
+    localPath: z.string().max(1024).optional().describe('Path of the local copy in that volume.'),
+  })
+  .describe('Where the backup is stored.');
+
+const verification = z
+  .object({
+    result: z.enum(['Passed', 'Failed']).describe('Passed or Failed.'),
+    time: timestamp('When the restore drill finished.'),
+    message: z.string().max(4096).optional().describe('What the drill found.'),
+  })
+  .describe('Result of the last restore drill of this backup.');
+
+/** What happened to one backup. */
+export const backupStatusSchema = z
+  .object({
+    phase: z
+      .enum(BACKUP_PHASES)
+      .optional()
+      .describe('Pending, Running, Completed, Failed or Skipped.'),
+    slot: z.int().min(0).optional().describe('Slot number within the line.'),
+    slotLabel: z
+      .string()
+      .max(64)
+      .optional()
+      .describe('Slot label, e.g. mon, sun-2, jan, q3 or 2026.'),
+    artifact: artifact.optional(),
+    sizeBytes: z.int().min(0).optional().describe('Total size of the stored objects in bytes.'),
+    checksum: z
+      .string()
+      .regex(/^sha256:[0-9a-f]{64}$/)
+      .optional()
+      .describe(
+        'SHA-256 of manifest.json, which holds the SHA-256 of every object, as sha256:<hex>.',
+      ),
+    startLsn: lsn('WAL position where the backup starts (binary backups).'),
+    stopLsn: lsn('WAL position where the backup ends (binary backups).'),
+    serverVersion: z
+      .string()
+      .max(64)
+      .optional()
+      .describe('PostgreSQL version of the server backed up, e.g. 17.2.'),
+    startedAt: timestamp('When the run started.').optional(),
+    completedAt: timestamp('When the run finished, successfully or not.').optional(),
+    verification: verification.optional(),
+    message: z
+      .string()
+      .max(32768)
+      .optional()
+      .describe('What went wrong and what to do about it, or why the run was skipped.'),
+  })
+  .describe('What happened to the backup.');
+
+/** Status of a `Backup`. */
+export type BackupStatus = z.output<typeof backupStatusSchema>;

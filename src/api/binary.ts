@@ -1,0 +1,58 @@
+import { z } from 'zod';
+import { withRules } from './cross-field-rule.js';
+import { closedObject, keepCount, objectName } from './fields.js';
+import { binaryLinesSchema } from './retention-lines.js';
+
+/** Compression applied to the pg_basebackup tar stream. */
+export const COMPRESSIONS = ['zstd', 'gzip', 'lz4', 'none'] as const;
+
+/** Checkpoint modes of pg_basebackup. */
+export const CHECKPOINT_MODES = ['spread', 'fast'] as const;
+
+const localCopy = closedObject({
+  claimName: objectName(
+    "Name of the PersistentVolumeClaim, in the policy's namespace, that holds the local copies. Use a volume separate from the database's own.",
+  ),
+  keep: keepCount('Daily local copies kept (default 7, one week).').default(7),
+}).describe(
+  'Also keep the daily binary backups on a local volume, written from the same stream as the remote copy (not a second read of the database). Needs binary backups enabled with a daily line.',
+);
+
+/** Binary backups: pg_basebackup of the primary. */
+export const binarySchema = withRules(
+  closedObject({
+    enabled: z
+      .boolean()
+      .default(true)
+      .describe('Take binary backups (pg_basebackup of the primary).'),
+    lines: binaryLinesSchema,
+    compression: z
+      .enum(COMPRESSIONS)
+      .default('zstd')
+      .describe('Compression of the backup stream: zstd, gzip, lz4 or none.'),
+    checkpoint: z
+      .enum(CHECKPOINT_MODES)
+      .default('spread')
+      .describe(
+        'Checkpoint at the start of a backup: spread (gentle on the server, may delay the start by minutes) or fast (starts at once, with a burst of writes).',
+      ),
+    local: localCopy.optional(),
+  }),
+  [
+    {
+      cel: '!self.enabled || size(self.lines) > 0',
+      message: 'must list at least one line while binary backups are enabled',
+      field: ['lines'],
+      check: (binary) => !binary.enabled || Object.keys(binary.lines).length > 0,
+    },
+    {
+      cel: '!has(self.local) || (self.enabled && has(self.lines.daily))',
+      message: 'a local copy needs binary backups enabled with a daily line',
+      field: ['local'],
+      check: (binary) =>
+        binary.local === undefined || (binary.enabled && binary.lines.daily !== undefined),
+    },
+  ],
+)
+  .prefault({})
+  .describe('Binary backups: pg_basebackup of the primary, which restores a whole server.');
