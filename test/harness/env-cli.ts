@@ -1,0 +1,59 @@
+/**
+ * `npm run env:up | env:down | env:status | tools:build`: the local environment of real
+ * servers. `up` prints shell `export` lines on stdout (progress goes to stderr), so
+ * `eval "$(npm run -s env:up)"` configures a shell for it.
+ */
+import { downEnvironment, environmentStatus, upEnvironment } from './env/environment.js';
+import { ensureTools } from './env/tools.js';
+
+function shellQuote(value: string): string {
+  return `'${value.replaceAll("'", "'\\''")}'`;
+}
+
+function progress(message: string): void {
+  process.stderr.write(`env: ${message}\n`);
+}
+
+async function main(command: string | undefined): Promise<number> {
+  switch (command) {
+    case 'up': {
+      const started = Date.now();
+      const variables = await upEnvironment(progress);
+      for (const [name, value] of Object.entries(variables)) {
+        process.stdout.write(`export ${name}=${shellQuote(value)}\n`);
+      }
+      progress(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      return 0;
+    }
+    case 'down':
+      await downEnvironment();
+      progress('stopped and removed');
+      return 0;
+    case 'status':
+      for (const [name, pid] of Object.entries(environmentStatus())) {
+        process.stdout.write(
+          `${name.padEnd(24)} ${pid === undefined ? 'stopped' : `running (pid ${pid})`}\n`,
+        );
+      }
+      return 0;
+    case 'tools': {
+      const tools = await ensureTools(progress);
+      for (const [name, path] of Object.entries(tools)) process.stdout.write(`${name} ${path}\n`);
+      return 0;
+    }
+    default:
+      process.stderr.write('usage: env-cli.ts up|down|status|tools\n');
+      return 2;
+  }
+}
+
+// The AWS SDK warns on every start that its 2027 releases will need Node 22; this project
+// pins its SDK release and runs on Node 20, so the warning is noise in the harness's output.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+try {
+  process.exitCode = await main(process.argv[2]);
+} catch (error) {
+  process.stderr.write(`env: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+}

@@ -1,0 +1,120 @@
+/**
+ * The servers built from source with the Go toolchain (never downloaded as release
+ * binaries). Each Go module under test/tools/ pins its versions in go.mod/go.sum; the
+ * built binaries are cached outside the repository under a key made of those files and
+ * the Go version, so only the first run on a machine pays for the build.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { cacheDir, toolModules } from './layout.js';
+import { runTool } from './processes.js';
+
+type ModuleName = keyof typeof toolModules;
+
+/** The go build output name of a tool package, where it differs from the binary we want. */
+const renames: Readonly<Record<string, string>> = { server: 'etcd' };
+
+/**
+ * Linker flags. Kubernetes binaries built outside its release tooling report version
+ * v0.0.0-master, which clients refuse to parse; stamp the pinned release as its build does.
+ */
+function ldflags(name: ModuleName): string {
+  const flags = ['-s', '-w'];
+  if (name === 'kube') {
+    const goMod = readFileSync(join(toolModules.kube.dir, 'go.mod'), 'utf8');
+    const version = /k8s\.io\/kubernetes (v(\d+)\.(\d+)\.\d+)/.exec(goMod);
+    if (version === null)
+      throw new Error('test/tools/kube/go.mod does not require k8s.io/kubernetes');
+    const [, gitVersion, major, minor] = version;
+    for (const pkg of ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version']) {
+      flags.push(`-X ${pkg}.gitVersion=${gitVersion}`, `-X ${pkg}.gitMajor=${major}`);
+      flags.push(`-X ${pkg}.gitMinor=${minor}`, `-X ${pkg}.gitTreeState=clean`);
+    }
+  }
+  return flags.join(' ');
+}
+
+async function moduleKey(name: ModuleName): Promise<string> {
+  const { dir } = toolModules[name];
+  const goVersion = await runTool('go', ['env', 'GOVERSION']);
+  const hash = createHash('sha256');
+  hash.update(readFileSync(join(dir, 'go.mod')));
+  hash.update(readFileSync(join(dir, 'go.sum')));
+  hash.update(goVersion.trim());
+  hash.update(ldflags(name));
+  return `${name}-${hash.digest('hex').slice(0, 12)}`;
+}
+
+function hasAll(dir: string, binaries: readonly string[]): boolean {
+  return binaries.every((binary) => existsSync(join(dir, binary)));
+}
+
+/**
+ * Returns the directory holding the module's binaries, building them first when the cache
+ * has no build for the pinned versions. `onBuild` is told before a (slow) build starts.
+ */
+export async function ensureToolModule(
+  name: ModuleName,
+  onBuild: (message: string) => void = () => undefined,
+): Promise<string> {
+  const target = join(cacheDir(), 'bin', await moduleKey(name));
+  const { dir, binaries } = toolModules[name];
+  if (hasAll(target, binaries)) return target;
+  onBuild(`building ${binaries.join(', ')} from ${dir} (first run on this machine only)`);
+  const scratch = `${target}.tmp-${process.pid}`;
+  rmSync(scratch, { recursive: true, force: true });
+  mkdirSync(scratch, { recursive: true });
+  await runTool(
+    'go',
+    ['build', '-trimpath', `-ldflags=${ldflags(name)}`, '-o', `${scratch}/`, 'tool'],
+    {
+      cwd: dir,
+      env: { GOFLAGS: '-mod=mod', ...goEnv() },
+      timeoutMs: 60 * 60_000,
+    },
+  );
+  for (const [from, to] of Object.entries(renames)) {
+    if (existsSync(join(scratch, from))) renameSync(join(scratch, from), join(scratch, to));
+  }
+  if (hasAll(target, binaries)) {
+    // Another process finished the same build first; keep its copy.
+    rmSync(scratch, { recursive: true, force: true });
+  } else {
+    rmSync(target, { recursive: true, force: true });
+    renameSync(scratch, target);
+  }
+  return target;
+}
+
+/** Go's own caches, passed through so builds reuse the module and build caches. */
+function goEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const key of ['GOPATH', 'GOCACHE', 'GOMODCACHE', 'GOPROXY', 'GOROOT', 'GOTOOLCHAIN']) {
+    const value = process.env[key];
+    if (value !== undefined) env[key] = value;
+  }
+  return env;
+}
+
+/** Paths of every binary the environment runs. */
+export interface ToolPaths {
+  readonly kubeApiserver: string;
+  readonly kubeControllerManager: string;
+  readonly kubectl: string;
+  readonly etcd: string;
+  readonly minio: string;
+}
+
+/** Builds (or finds in the cache) every server the environment needs. */
+export async function ensureTools(onBuild?: (message: string) => void): Promise<ToolPaths> {
+  const kube = await ensureToolModule('kube', onBuild);
+  const minio = await ensureToolModule('minio', onBuild);
+  return {
+    kubeApiserver: join(kube, 'kube-apiserver'),
+    kubeControllerManager: join(kube, 'kube-controller-manager'),
+    kubectl: join(kube, 'kubectl'),
+    etcd: join(kube, 'etcd'),
+    minio: join(minio, 'minio'),
+  };
+}

@@ -1,0 +1,16 @@
+/**
+ * Vitest global setup of the system tiers: reuses an environment already started with
+ * `npm run env:up`, or starts one and stops it after the run. The environment's variables
+ * are exported into process.env, which the test workers inherit.
+ */
+import { downEnvironment, environmentIsRunning, upEnvironment } from './env/environment.js';
+
+export default async function setup(): Promise<() => Promise<void>> {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const alreadyRunning = environmentIsRunning();
+  const variables = await upEnvironment((message) => process.stderr.write(`env: ${message}\n`));
+  Object.assign(process.env, variables);
+  return async () => {
+    if (!alreadyRunning && process.env.PGBACKUP_KEEP_ENV !== 'true') await downEnvironment();
+  };
+}
