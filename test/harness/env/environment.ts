@@ -13,6 +13,7 @@ import { minioEndpoint, startMinio, stopMinio } from './minio.js';
 import { pgBinDir, startPostgres, stopPostgres } from './postgres.js';
 import { runningPid } from './processes.js';
 import { loadOrCreateSecrets } from './secrets.js';
+import { ensureSystemPackages } from './system-packages.js';
 import { ensureTools } from './tools.js';
 
 /** Every daemon the environment runs, by pid-file name. */
@@ -58,6 +59,7 @@ export async function upEnvironment(
   const state = stateDir();
   mkdirSync(state, { recursive: true, mode: 0o755 });
   return withLock(state, async () => {
+    await ensureSystemPackages(log);
     const secrets = loadOrCreateSecrets(state);
     const tools = await ensureTools(log);
     const pki = await ensurePki(state);

@@ -108,8 +108,11 @@ export interface ToolPaths {
 
 /** Builds (or finds in the cache) every server the environment needs. */
 export async function ensureTools(onBuild?: (message: string) => void): Promise<ToolPaths> {
-  const kube = await ensureToolModule('kube', onBuild);
-  const minio = await ensureToolModule('minio', onBuild);
+  // Both builds at once: on a fresh machine their downloads and links overlap.
+  const [kube, minio] = await Promise.all([
+    ensureToolModule('kube', onBuild),
+    ensureToolModule('minio', onBuild),
+  ]);
   return {
     kubeApiserver: join(kube, 'kube-apiserver'),
     kubeControllerManager: join(kube, 'kube-controller-manager'),
