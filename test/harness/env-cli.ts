@@ -4,6 +4,7 @@
  * `eval "$(npm run -s env:up)"` configures a shell for it.
  */
 import { downEnvironment, environmentStatus, upEnvironment } from './env/environment.js';
+import { groupMemory } from './env/memory.js';
 import { ensureTools } from './env/tools.js';
 
 function shellQuote(value: string): string {
@@ -12,6 +13,27 @@ function shellQuote(value: string): string {
 
 function progress(message: string): void {
   process.stderr.write(`env: ${message}\n`);
+}
+
+const mebibytes = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
+
+/** One line per daemon with its memory, then the totals (peak: sum of each process's VmHWM). */
+function printStatus(): void {
+  let rss = 0;
+  let peak = 0;
+  for (const [name, pid] of Object.entries(environmentStatus())) {
+    if (pid === undefined) {
+      process.stdout.write(`${name.padEnd(24)} stopped\n`);
+      continue;
+    }
+    const memory = groupMemory(pid);
+    rss += memory.rssBytes;
+    peak += memory.peakRssBytes;
+    process.stdout.write(
+      `${name.padEnd(24)} running (pid ${pid}, ${memory.processes} processes, rss ${mebibytes(memory.rssBytes)}, peak ${mebibytes(memory.peakRssBytes)})\n`,
+    );
+  }
+  process.stdout.write(`${'total'.padEnd(24)} rss ${mebibytes(rss)}, peak ${mebibytes(peak)}\n`);
 }
 
 async function main(command: string | undefined): Promise<number> {
@@ -30,11 +52,7 @@ async function main(command: string | undefined): Promise<number> {
       progress('stopped and removed');
       return 0;
     case 'status':
-      for (const [name, pid] of Object.entries(environmentStatus())) {
-        process.stdout.write(
-          `${name.padEnd(24)} ${pid === undefined ? 'stopped' : `running (pid ${pid})`}\n`,
-        );
-      }
+      printStatus();
       return 0;
     case 'tools': {
       const tools = await ensureTools(progress);
