@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { withRules } from './cross-field-rule.js';
-import { closedObject, keepCount, objectName } from './fields.js';
-import { binaryLinesSchema } from './retention-lines.js';
+import { closedObject, defaultToEmpty, keepCount, objectName } from './fields.js';
+import { BINARY_LINES } from './lines.js';
+import { anyLineSet, binaryLinesSchema } from './retention-lines.js';
 
 /** Compression applied to the pg_basebackup tar stream. */
 export const COMPRESSIONS = ['zstd', 'gzip', 'lz4', 'none'] as const;
@@ -19,40 +20,40 @@ const localCopy = closedObject({
 );
 
 /** Binary backups: pg_basebackup of the primary. */
-export const binarySchema = withRules(
-  closedObject({
-    enabled: z
-      .boolean()
-      .default(true)
-      .describe('Take binary backups (pg_basebackup of the primary).'),
-    lines: binaryLinesSchema,
-    compression: z
-      .enum(COMPRESSIONS)
-      .default('zstd')
-      .describe('Compression of the backup stream: zstd, gzip, lz4 or none.'),
-    checkpoint: z
-      .enum(CHECKPOINT_MODES)
-      .default('spread')
-      .describe(
-        'Checkpoint at the start of a backup: spread (gentle on the server, may delay the start by minutes) or fast (starts at once, with a burst of writes).',
-      ),
-    local: localCopy.optional(),
-  }),
-  [
-    {
-      cel: '!self.enabled || size(self.lines) > 0',
-      message: 'must list at least one line while binary backups are enabled',
-      field: ['lines'],
-      check: (binary) => !binary.enabled || Object.keys(binary.lines).length > 0,
-    },
-    {
-      cel: '!has(self.local) || (self.enabled && has(self.lines.daily))',
-      message: 'a local copy needs binary backups enabled with a daily line',
-      field: ['local'],
-      check: (binary) =>
-        binary.local === undefined || (binary.enabled && binary.lines.daily !== undefined),
-    },
-  ],
-)
-  .prefault({})
-  .describe('Binary backups: pg_basebackup of the primary, which restores a whole server.');
+export const binarySchema = defaultToEmpty(
+  withRules(
+    closedObject({
+      enabled: z
+        .boolean()
+        .default(true)
+        .describe('Take binary backups (pg_basebackup of the primary).'),
+      lines: binaryLinesSchema,
+      compression: z
+        .enum(COMPRESSIONS)
+        .default('zstd')
+        .describe('Compression of the backup stream: zstd, gzip, lz4 or none.'),
+      checkpoint: z
+        .enum(CHECKPOINT_MODES)
+        .default('spread')
+        .describe(
+          'Checkpoint at the start of a backup: spread (gentle on the server, may delay the start by minutes) or fast (starts at once, with a burst of writes).',
+        ),
+      local: localCopy.optional(),
+    }),
+    [
+      {
+        cel: `!self.enabled || ${anyLineSet(BINARY_LINES)}`,
+        message: 'must list at least one line while binary backups are enabled',
+        field: ['lines'],
+        check: (binary) => !binary.enabled || Object.keys(binary.lines).length > 0,
+      },
+      {
+        cel: '!has(self.local) || (self.enabled && has(self.lines.daily))',
+        message: 'a local copy needs binary backups enabled with a daily line',
+        field: ['local'],
+        check: (binary) =>
+          binary.local === undefined || (binary.enabled && binary.lines.daily !== undefined),
+      },
+    ],
+  ),
+).describe('Binary backups: pg_basebackup of the primary, which restores a whole server.');

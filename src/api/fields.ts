@@ -78,3 +78,12 @@ export function setOf<Item extends z.ZodType<string>>(item: Item, maxItems: numb
 export function timestamp(description: string) {
   return z.iso.datetime().describe(description);
 }
+
+/**
+ * Defaults an omitted object to what parsing `{}` gives. The CRD then carries the complete
+ * default: the API server checks a default against the CEL rules as written, without first
+ * filling in the defaults nested inside it.
+ */
+export function defaultToEmpty<S extends z.ZodType<object>>(schema: S) {
+  return schema.default(() => schema.parse({}) as z.util.NoUndefined<z.output<S>>);
+}

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { withRules } from './cross-field-rule.js';
-import { closedObject } from './fields.js';
+import { closedObject, defaultToEmpty } from './fields.js';
 
 /** A Kubernetes resource quantity written as a string, e.g. `500m`, `256Mi`, `1.5`. */
 export const QUANTITY_PATTERN =
@@ -66,22 +66,22 @@ const toleration = withRules(
 ).describe('A toleration, as in a pod spec.');
 
 /** Overrides for the Jobs the CronJobs start. */
-export const jobTemplateSchema = closedObject({
-  image: z
-    .string()
-    .max(512)
-    .default('')
-    .describe("Runner image. Empty: the image of the operator's own release."),
-  resources,
-  nodeSelector: z
-    .record(z.string().min(1).max(317), z.string().max(63))
-    .default({})
-    .describe('Labels a node must have to run backups.'),
-  tolerations: z
-    .array(toleration)
-    .max(32)
-    .default([])
-    .describe('Taints of the nodes backups may run on.'),
-})
-  .prefault({})
-  .describe('Overrides for the pods that run backups.');
+export const jobTemplateSchema = defaultToEmpty(
+  closedObject({
+    image: z
+      .string()
+      .max(512)
+      .default('')
+      .describe("Runner image. Empty: the image of the operator's own release."),
+    resources,
+    nodeSelector: z
+      .record(z.string().min(1).max(317), z.string().max(63))
+      .default({})
+      .describe('Labels a node must have to run backups.'),
+    tolerations: z
+      .array(toleration)
+      .max(32)
+      .default([])
+      .describe('Taints of the nodes backups may run on.'),
+  }),
+).describe('Overrides for the pods that run backups.');

@@ -34,7 +34,7 @@ export const KEEP_MAX = 100;
 /** How each line fires, for descriptions shown by `kubectl explain` and the docs. */
 export const LINE_RULES: Readonly<Record<LineName, string>> = {
   daily: 'fires every day; with keep 7 the slots are labelled by weekday (mon…sun)',
-  weekly: 'fires on spec.schedule.weekday (Sunday by default); slots are labelled sun-1, sun-2, …',
+  weekly: 'fires on spec.schedule.weekday (Sunday by default); slots are labelled like sun-1…sun-4',
   monthly:
     'fires on the last day of each month (28th to 31st); slots are labelled by month (jan…dec)',
   quarterly: 'fires on the last day of March, June, September and December; slots q1…q4',

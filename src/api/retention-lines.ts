@@ -38,3 +38,11 @@ export const logicalLinesSchema = closedObject({
 })
   .default(() => defaultsFor(LOGICAL_LINES))
   .describe(`${LINES_DESCRIPTION} Logical backups have no daily line.`);
+
+/**
+ * CEL that holds when `self.lines` lists at least one of the given lines. CEL's `size()`
+ * does not apply to an object with declared properties, so each line is tested by name.
+ */
+export function anyLineSet(lines: readonly LineName[]): string {
+  return lines.map((line) => `has(self.lines.${line})`).join(' || ');
+}

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { withRules } from './cross-field-rule.js';
 import { DURATION_PATTERN, parseDurationSeconds } from './duration.js';
-import { closedObject } from './fields.js';
+import { closedObject, defaultToEmpty } from './fields.js';
 
 /** Days a weekly line can fire on. */
 export const WEEKDAYS = [
@@ -21,7 +21,7 @@ export type Weekday = (typeof WEEKDAYS)[number];
 export const TIME_OF_DAY_PATTERN = /^([01][0-9]|2[0-3]):[0-5][0-9]$/;
 
 const lateness = withRules(
-  z.string().regex(DURATION_PATTERN, {
+  z.string().max(15, { abort: true }).regex(DURATION_PATTERN, {
     error: 'must be a duration in hours, minutes and seconds, such as "6h", "30m" or "1h30m"',
     // The positivity rule below only makes sense for a well-formed duration.
     abort: true,
@@ -37,23 +37,23 @@ const lateness = withRules(
 );
 
 /** When the lines fire, in the policy's time zone. */
-export const scheduleSchema = closedObject({
-  time: z
-    .string()
-    .regex(TIME_OF_DAY_PATTERN, { error: 'must be a 24-hour time of day HH:MM, such as "01:30"' })
-    .default('01:00')
-    .describe(
-      'Time of day, HH:MM on a 24-hour clock in spec.timeZone, at which every line fires on its days.',
-    ),
-  weekday: z
-    .enum(WEEKDAYS)
-    .default('sunday')
-    .describe('Day of the week the weekly line fires on, in lowercase (sunday…saturday).'),
-  lateness: lateness
-    .default('6h')
-    .describe(
-      'How late a run may start after its fire time, e.g. "6h", "30m" or "1h30m" (hours, minutes, seconds). A run that starts later, for example after waiting for another run, is skipped with a message instead of filling the wrong slot.',
-    ),
-})
-  .prefault({})
-  .describe('When backups are taken. Every line fires at the same time of day on its own days.');
+export const scheduleSchema = defaultToEmpty(
+  closedObject({
+    time: z
+      .string()
+      .regex(TIME_OF_DAY_PATTERN, { error: 'must be a 24-hour time of day HH:MM, such as "01:30"' })
+      .default('01:00')
+      .describe(
+        'Time of day, HH:MM on a 24-hour clock in spec.timeZone, at which every line fires on its days.',
+      ),
+    weekday: z
+      .enum(WEEKDAYS)
+      .default('sunday')
+      .describe('Day of the week the weekly line fires on, in lowercase (sunday…saturday).'),
+    lateness: lateness
+      .default('6h')
+      .describe(
+        'How late a run may start after its fire time, e.g. "6h", "30m" or "1h30m" (hours, minutes, seconds). A run that starts later, for example after waiting for another run, is skipped with a message instead of filling the wrong slot.',
+      ),
+  }),
+).describe('When backups are taken. Every line fires at the same time of day on its own days.');

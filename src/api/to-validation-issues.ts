@@ -18,6 +18,10 @@ function renderValue(value: unknown): string {
   return text.length > MAX_VALUE_LENGTH ? `${text.slice(0, MAX_VALUE_LENGTH)}…` : text;
 }
 
+function isScalar(value: unknown): boolean {
+  return value === null || typeof value !== 'object';
+}
+
 const REASON_PREFIXES: Readonly<Record<string, string>> = {
   FieldValueRequired: 'Required value',
   FieldValueForbidden: 'Forbidden',
@@ -28,8 +32,15 @@ function describeCustom(issue: Issue & { code: 'custom' }): string {
   if (reason === 'FieldValueDuplicate') {
     return `Duplicate value: ${renderValue(issue.input)}`;
   }
-  const prefix = REASON_PREFIXES[reason ?? ''] ?? `Invalid value: ${renderValue(issue.input)}`;
-  return `${prefix}: ${issue.message}`;
+  const prefix = REASON_PREFIXES[reason ?? ''];
+  if (prefix !== undefined) {
+    return `${prefix}: ${issue.message}`;
+  }
+  // As the API server words a failed CEL rule: the value is shown only when it is a scalar.
+  const invalid = isScalar(issue.input)
+    ? `Invalid value: ${renderValue(issue.input)}`
+    : 'Invalid value';
+  return `${invalid}: ${issue.message}`;
 }
 
 function describe(issue: Issue): string {

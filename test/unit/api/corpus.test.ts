@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadExamples, loadInvalidFixtures } from '../../fixtures/policies/load-fixtures.js';
-import { parseManifest } from './parse-manifest.js';
+import { parseManifest } from '../../fixtures/policies/parse-manifest.js';
 
 const examples = loadExamples();
 const invalid = loadInvalidFixtures();

@@ -41,7 +41,7 @@ describe('formatIssues', () => {
     ],
     [
       'target-two-kinds.yaml',
-      'BackupPolicy "orders": spec.target: Invalid value: "object": exactly one of selector, preset or hosts must be set',
+      'BackupPolicy "orders": spec.target: Invalid value: exactly one of selector, preset or hosts must be set',
     ],
     [
       'storage-missing.yaml',
