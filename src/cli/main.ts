@@ -11,7 +11,7 @@ import { type Command, type CommandIo, UsageError } from './command.js';
 const commands: ReadonlyMap<string, () => Promise<Command>> = new Map<
   string,
   () => Promise<Command>
->([]);
+>([['plan', async () => (await import('./plan-command.js')).runPlanCommand]]);
 
 function readVersion(): string {
   const packageJson = fileURLToPath(new URL('../../package.json', import.meta.url));

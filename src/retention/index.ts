@@ -7,6 +7,7 @@
 export { type CronSchedule, type CronScheduleInput, cronScheduleOf } from './cron-schedule.js';
 export { describeFireDays, formatDurationMs } from './describe.js';
 export { fireInstantOf } from './fire-instant.js';
+export { type FireTimeNotesInput, fireTimeNotes } from './fire-time-notes.js';
 export {
   CRON_WEEKDAY,
   fireDayOfPeriod,
