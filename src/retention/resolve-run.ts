@@ -85,19 +85,25 @@ export interface ResolveRunInput {
 
 /**
  * Decides the period of a run of a line started at `startedAtMs`: the latest fire instant of
- * the line at or before the start. The run is skipped when that fire instant is more than
- * `lateness` before the start (a CronJob trigger on the 28th–30th that is not the line's fire
- * day always is, being at least 28 days from the previous one), or when its period already has
- * a committed backup (the second trigger of a doubled time, or the extra trigger of a line
- * whose time is sometimes missing; see `fireInstantOf`).
+ * the line at or before the start. The run is skipped, in this order of precedence:
+ * - `NotFireDay` when it starts on a day that is not a fire day of the line, more than a day
+ *   after the latest fire (a CronJob trigger on the 28th–30th that is not the last day);
+ * - `PeriodTaken` when that period already has a committed backup (the second trigger of a
+ *   doubled time of day, or the extra trigger of a line whose time of day is sometimes missing;
+ *   see `fireInstantOf`), however late;
+ * - `TooLate` when the fire instant is more than `lateness` before the start.
  */
 export function resolveRun(input: ResolveRunInput): RunDecision {
   const { schedule, line, startedAtMs } = input;
   const calendar = { line: line.line, weekday: schedule.weekday };
   const fire = latestFireAtOrBefore({ schedule, calendar }, startedAtMs);
-  const startDay = epochDayAt(schedule.timeZone, startedAtMs);
-  if (fire === undefined || startedAtMs - fire.instantMs > schedule.latenessSeconds * 1000) {
-    return skipLateRun({ input, fire, startDay });
+  const late = fire === undefined || startedAtMs - fire.instantMs > schedule.latenessSeconds * 1000;
+  const misplaced = late ? skipMisplacedRun(input, fire) : undefined;
+  if (misplaced !== undefined) {
+    return misplaced;
+  }
+  if (fire === undefined) {
+    return skipLateRun(input, fire);
   }
   const period = periodOf(calendar, fire.epochDay);
   const fireDate = localDateOf(fire.epochDay);
@@ -107,6 +113,9 @@ export function resolveRun(input: ResolveRunInput): RunDecision {
       reason: 'PeriodTaken',
       message: `the ${line.line} backup for ${formatLocalDate(fireDate)} is already committed; nothing to do`,
     };
+  }
+  if (late) {
+    return skipLateRun(input, fire);
   }
   return {
     ok: true,
@@ -118,26 +127,26 @@ export function resolveRun(input: ResolveRunInput): RunDecision {
   };
 }
 
-interface LateRun {
-  readonly input: ResolveRunInput;
-  readonly fire: Fire | undefined;
-  readonly startDay: number;
-}
-
-function skipLateRun({ input, fire, startDay }: LateRun): RunSkipped {
+function skipMisplacedRun(input: ResolveRunInput, fire: Fire | undefined): RunSkipped | undefined {
   const { schedule, line, startedAtMs } = input;
   const calendar = { line: line.line, weekday: schedule.weekday };
-  const today = formatLocalDate(localDateOf(startDay));
+  const startDay = epochDayAt(schedule.timeZone, startedAtMs);
   // A run delayed past midnight is late, not misplaced: only a start on a day that is not a
   // fire day, more than a day after the last fire, is a CronJob trigger on a day the line skips.
   const startsOnFireDay = latestFireDayOnOrBefore(calendar, startDay) === startDay;
-  if (!startsOnFireDay && (fire === undefined || fire.epochDay < startDay - 1)) {
-    return {
-      ok: false,
-      reason: 'NotFireDay',
-      message: `${today} (${schedule.timeZone}) is not a fire day of the ${line.line} line, which fires on ${describeFireDays(line.line, schedule.weekday)}; nothing to do`,
-    };
+  if (startsOnFireDay || (fire !== undefined && fire.epochDay >= startDay - 1)) {
+    return undefined;
   }
+  const today = formatLocalDate(localDateOf(startDay));
+  return {
+    ok: false,
+    reason: 'NotFireDay',
+    message: `${today} (${schedule.timeZone}) is not a fire day of the ${line.line} line, which fires on ${describeFireDays(line.line, schedule.weekday)}; nothing to do`,
+  };
+}
+
+function skipLateRun(input: ResolveRunInput, fire: Fire | undefined): RunSkipped {
+  const { schedule, line, startedAtMs } = input;
   const lateness = formatDurationMs(schedule.latenessSeconds * 1000);
   const due =
     fire === undefined

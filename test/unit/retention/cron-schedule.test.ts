@@ -63,21 +63,44 @@ interface DayCheck {
   readonly takenPeriods: number[];
 }
 
-/** Runs the gate at every trigger of the line's CronJob on a day, committing what it accepts. */
-function acceptedTriggersOn({ schedule, line, cronJob, epochDay, takenPeriods }: DayCheck) {
+/**
+ * Runs the gate at every trigger of the line's CronJob on a day, committing what it accepts;
+ * returns the accepted triggers and the reasons the others were skipped for.
+ */
+function gateTriggersOn({ schedule, line, cronJob, epochDay, takenPeriods }: DayCheck) {
   const accepted: { instantMs: number; period: number }[] = [];
+  const skipped = new Set<string>();
   for (const instantMs of triggersOnDate(cronJob, epochDay * MS_PER_DAY)) {
     const decision = resolveRun({ schedule, line, startedAtMs: instantMs, takenPeriods });
     if (decision.ok) {
       accepted.push({ instantMs, period: decision.period });
       takenPeriods.push(decision.period);
+    } else {
+      skipped.add(decision.reason);
     }
   }
-  return accepted;
+  return { accepted, skipped: [...skipped] };
+}
+
+/** The CronJob fires on a fire day exactly once past the gate, at its fire instant. */
+function expectGateOn(day: DayCheck): void {
+  const { schedule, line, epochDay } = day;
+  const calendar = { line: line.line, weekday: schedule.weekday };
+  const { accepted, skipped } = gateTriggersOn(day);
+  const fireDay = isFireDay(calendar, epochDay);
+  const fireMs = fireDay ? fireInstantOf(schedule, epochDay) : undefined;
+  const expected =
+    fireMs === undefined ? [] : [{ instantMs: fireMs, period: periodOf(calendar, epochDay) }];
+  const context = `day ${epochDay} of ${JSON.stringify({ schedule, line })}`;
+  expect(accepted, context).toEqual(expected);
+  // Extra triggers on a fire day find their period taken; other days are not fire days.
+  expect(skipped, context).toEqual(
+    skipped.length === 0 ? [] : [fireDay ? 'PeriodTaken' : 'NotFireDay'],
+  );
 }
 
 describe("a line's CronJob and the gate together", () => {
-  it('fire on every fire day at its fire instant, once, and on no other day', () => {
+  it('fire on every fire day at its fire instant, once, and on no other day (the gate)', () => {
     fc.assert(
       fc.property(
         arbitrarySchedule,
@@ -85,24 +108,12 @@ describe("a line's CronJob and the gate together", () => {
         arbitraryStart,
         fc.integer({ min: 2, max: 4 }),
         (schedule, line, start, years) => {
-          const calendar = { line: line.line, weekday: schedule.weekday };
           const first = epochDayOf(start);
           const last = epochDayOf({ ...start, year: start.year + years });
           const cronJob = cronScheduleOf({ schedule, line: line.line });
           const takenPeriods: number[] = [];
           for (let epochDay = first; epochDay <= last; epochDay += 1) {
-            const day = { schedule, line, cronJob, epochDay, takenPeriods };
-            const accepted = acceptedTriggersOn(day);
-            const fireMs = isFireDay(calendar, epochDay)
-              ? fireInstantOf(schedule, epochDay)
-              : undefined;
-            const expected =
-              fireMs === undefined
-                ? []
-                : [{ instantMs: fireMs, period: periodOf(calendar, epochDay) }];
-            expect(accepted, `day ${epochDay} of ${JSON.stringify({ schedule, line })}`).toEqual(
-              expected,
-            );
+            expectGateOn({ schedule, line, cronJob, epochDay, takenPeriods });
           }
         },
       ),

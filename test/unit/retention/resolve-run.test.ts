@@ -80,6 +80,30 @@ describe('the period of a run', () => {
     expect(again).toMatchObject({ ok: false, reason: 'PeriodTaken' });
   });
 
+  it('says the period is taken, not that the run is late, for the extra trigger of an hour later', () => {
+    const berlin: RetentionSchedule = {
+      ...schedule,
+      timeZone: 'Europe/Berlin',
+      time: { hour: 2, minute: 30 },
+      latenessSeconds: 1800,
+    };
+    const first = resolveRun({
+      schedule: berlin,
+      line: daily,
+      startedAtMs: Date.parse('2026-06-01T00:30:00Z'),
+    });
+    if (!first.ok) {
+      throw new Error(first.message);
+    }
+    const extra = resolveRun({
+      schedule: berlin,
+      line: daily,
+      startedAtMs: Date.parse('2026-06-01T01:30:00Z'),
+      takenPeriods: [first.period],
+    });
+    expect(extra).toMatchObject({ ok: false, reason: 'PeriodTaken' });
+  });
+
   it('is the same for both triggers of a doubled time of day', () => {
     const berlin = { timeZone: 'Europe/Berlin', time: { hour: 2, minute: 30 } };
     const first = run(daily, '2026-10-25T00:30:00Z', berlin);

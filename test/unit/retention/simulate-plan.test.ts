@@ -5,7 +5,6 @@ import {
   type PlannedBackup,
   type RetentionLine,
   type RetentionPlan,
-  type RetentionSchedule,
   simulatePlan,
 } from '../../../src/retention/index.js';
 import { arbitrarySchedule, arbitraryStart } from './arbitraries.js';
@@ -99,7 +98,7 @@ function arbitraryLines(lines: readonly LineName[]): fc.Arbitrary<RetentionLine[
 }
 
 const arbitraryPlan: fc.Arbitrary<RetentionPlan> = fc.record({
-  schedule: arbitrarySchedule as fc.Arbitrary<RetentionSchedule>,
+  schedule: arbitrarySchedule,
   binary: arbitraryLines(BINARY_LINES),
   logical: arbitraryLines(LOGICAL_LINES),
 });
