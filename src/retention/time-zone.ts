@@ -31,28 +31,39 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat {
 
 const FORMATTED = /^(\d+)\/(\d+)\/(\d+), (\d+):(\d+):(\d+)$/;
 
+/** Year, month, day, hour, minute and second of a formatted instant, in that order. */
+function fieldsOf(formatter: Intl.DateTimeFormat, secondMs: number): number[] {
+  // `format` and a regular expression are three times faster than `formatToParts`, which is
+  // kept for an ICU whose en-US layout differs.
+  const match = FORMATTED.exec(formatter.format(secondMs));
+  if (match !== null) {
+    const [, month, day, year, hour, minute, second] = match.map(Number);
+    return [year, month, day, hour, minute, second].map((field) => field ?? 0);
+  }
+  const parts = new Map(
+    formatter.formatToParts(secondMs).map((part) => [part.type, Number(part.value)]),
+  );
+  return ['year', 'month', 'day', 'hour', 'minute', 'second'].map(
+    (type) => parts.get(type as Intl.DateTimeFormatPartTypes) ?? 0,
+  );
+}
+
 /**
- * The wall time in `timeZone` at an instant, as UTC milliseconds, to the second.
+ * The wall time in `timeZone` at an instant, as UTC milliseconds.
  *
  * @throws RangeError when `timeZone` is not a zone ICU knows (validated policies never do).
  */
 export function wallTimeAt(timeZone: string, instantMs: number): number {
   const secondMs = Math.floor(instantMs / 1000) * 1000;
-  // `format` and a regular expression are three times faster than `formatToParts`.
-  const match = FORMATTED.exec(formatterFor(timeZone).format(secondMs));
-  if (match === null) {
-    throw new RangeError(`cannot read the wall time in ${timeZone} at ${secondMs}`);
-  }
-  const [, month, day, year, hour, minute, second] = match.map(Number);
-  return Date.UTC(
-    year ?? 1970,
-    (month ?? 1) - 1,
-    day ?? 1,
-    hour ?? 0,
-    minute ?? 0,
-    second ?? 0,
-    instantMs - secondMs,
+  const [year = 1970, month = 1, day = 1, hour = 0, minute = 0, second = 0] = fieldsOf(
+    formatterFor(timeZone),
+    secondMs,
   );
+  const wall = new Date(0);
+  // setUTCFullYear, unlike Date.UTC, does not map years 0–99 to 1900–1999.
+  wall.setUTCFullYear(year, month - 1, day);
+  wall.setUTCHours(hour, minute, second, instantMs - secondMs);
+  return wall.getTime();
 }
 
 /** The UTC offset in milliseconds in effect in `timeZone` at an instant. */

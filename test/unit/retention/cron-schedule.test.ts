@@ -117,7 +117,7 @@ describe("a line's CronJob and the gate together", () => {
           }
         },
       ),
-      { numRuns: 40 },
+      { numRuns: 30 },
     );
   }, 60_000);
 });
