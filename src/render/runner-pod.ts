@@ -1,0 +1,139 @@
+/**
+ * The pod template every run uses, scheduled or on demand: the runner image with its
+ * arguments, credentials as references to Secrets (never values), and a security context
+ * that passes the `restricted` Pod Security level.
+ */
+import type { BackupPolicy } from '../api/index.js';
+
+/** Environment variable names the runner reads its credentials from. */
+export const RUNNER_ENV = {
+  username: 'PGUSER',
+  password: 'PGPASSWORD',
+  replicationUsername: 'PGBACKUP_REPLICATION_USER',
+  replicationPassword: 'PGBACKUP_REPLICATION_PASSWORD',
+  s3AccessKeyId: 'AWS_ACCESS_KEY_ID',
+  s3SecretAccessKey: 'AWS_SECRET_ACCESS_KEY',
+} as const;
+
+/** Where a binary daily run finds the local-copy volume. */
+export const LOCAL_COPY_MOUNT_PATH = '/var/lib/pgbackup/local';
+
+/** The user the image runs as (`USER 65532` in the Dockerfile). */
+const RUNNER_UID = 65532;
+
+/** The inputs of {@link renderRunnerPodSpec}. */
+export interface RunnerPodInput {
+  readonly policy: BackupPolicy;
+  /** The image of the operator's release; `spec.jobTemplate.image` overrides it. */
+  readonly defaultImage: string;
+  readonly serviceAccountName: string;
+  /** Arguments after the image's entrypoint (`pgbackup`). */
+  readonly args: readonly string[];
+  /** Mount the policy's local-copy volume (binary daily runs). */
+  readonly mountLocalCopy: boolean;
+}
+
+interface EnvVar {
+  readonly name: string;
+  readonly valueFrom: { readonly secretKeyRef: { name: string; key: string } };
+}
+
+function secretEnv(name: string, secretName: string, key: string): EnvVar {
+  return { name, valueFrom: { secretKeyRef: { name: secretName, key } } };
+}
+
+/** Every Secret the policy names, in a stable order and without repeats. */
+export function secretNamesOf(policy: BackupPolicy): string[] {
+  const { target, storage } = policy.spec;
+  const names = [
+    target.credentials.secretName,
+    target.replicationCredentials?.secretName,
+    storage?.s3.credentials?.secretName,
+  ];
+  return [...new Set(names.filter((name): name is string => name !== undefined))];
+}
+
+function runnerEnv(policy: BackupPolicy): EnvVar[] {
+  const { target, storage } = policy.spec;
+  const credentials = target.credentials.secretName;
+  const env = [
+    secretEnv(RUNNER_ENV.username, credentials, 'username'),
+    secretEnv(RUNNER_ENV.password, credentials, 'password'),
+  ];
+  const replication = target.replicationCredentials?.secretName;
+  if (replication !== undefined) {
+    env.push(secretEnv(RUNNER_ENV.replicationUsername, replication, 'username'));
+    env.push(secretEnv(RUNNER_ENV.replicationPassword, replication, 'password'));
+  }
+  const s3 = storage?.s3.credentials?.secretName;
+  if (s3 !== undefined) {
+    env.push(secretEnv(RUNNER_ENV.s3AccessKeyId, s3, 'accessKeyId'));
+    env.push(secretEnv(RUNNER_ENV.s3SecretAccessKey, s3, 'secretAccessKey'));
+  }
+  return env;
+}
+
+function volumesOf(input: RunnerPodInput) {
+  const claimName = input.policy.spec.binary.local?.claimName;
+  const tmp = { name: 'tmp', emptyDir: {} };
+  if (!input.mountLocalCopy || claimName === undefined) {
+    return { volumes: [tmp], mounts: [{ name: 'tmp', mountPath: '/tmp' }] };
+  }
+  return {
+    volumes: [tmp, { name: 'local-copy', persistentVolumeClaim: { claimName } }],
+    mounts: [
+      { name: 'tmp', mountPath: '/tmp' },
+      { name: 'local-copy', mountPath: LOCAL_COPY_MOUNT_PATH },
+    ],
+  };
+}
+
+/** Drops empty maps and lists so the applied object holds only what was asked for. */
+function resourcesOf(policy: BackupPolicy): Record<string, unknown> {
+  const { requests, limits } = policy.spec.jobTemplate.resources;
+  return {
+    ...(requests !== undefined && Object.keys(requests).length > 0 ? { requests } : {}),
+    ...(limits !== undefined && Object.keys(limits).length > 0 ? { limits } : {}),
+  };
+}
+
+/** The pod spec of one run of the runner. */
+export function renderRunnerPodSpec(input: RunnerPodInput): Record<string, unknown> {
+  const { jobTemplate } = input.policy.spec;
+  const { volumes, mounts } = volumesOf(input);
+  const resources = resourcesOf(input.policy);
+  return {
+    serviceAccountName: input.serviceAccountName,
+    // A failed run is retried by the next trigger (or a new Backup), not by the kubelet.
+    restartPolicy: 'Never',
+    securityContext: {
+      runAsNonRoot: true,
+      runAsUser: RUNNER_UID,
+      runAsGroup: RUNNER_UID,
+      fsGroup: RUNNER_UID,
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
+    ...(Object.keys(jobTemplate.nodeSelector).length > 0
+      ? { nodeSelector: jobTemplate.nodeSelector }
+      : {}),
+    ...(jobTemplate.tolerations.length > 0 ? { tolerations: jobTemplate.tolerations } : {}),
+    containers: [
+      {
+        name: 'runner',
+        image: jobTemplate.image === '' ? input.defaultImage : jobTemplate.image,
+        args: [...input.args],
+        env: runnerEnv(input.policy),
+        ...(Object.keys(resources).length > 0 ? { resources } : {}),
+        securityContext: {
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          runAsNonRoot: true,
+          capabilities: { drop: ['ALL'] },
+          seccompProfile: { type: 'RuntimeDefault' },
+        },
+        volumeMounts: mounts,
+      },
+    ],
+    volumes,
+  };
+}

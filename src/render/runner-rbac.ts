@@ -1,0 +1,81 @@
+/**
+ * The identity the runner's pods use: a ServiceAccount, and a Role granting only what the
+ * runner does (read its policy and the Secrets it names, find the PostgreSQL pods, record
+ * its Backups, queue on its Lease), bound in the policy's namespace.
+ */
+import { type BackupPolicy, GROUP } from '../api/index.js';
+import { LABELS, policyLabels } from './labels.js';
+import { type Manifest, type Owner, ownerReferenceOf } from './manifest.js';
+import { boundedName } from './object-name.js';
+import { secretNamesOf } from './runner-pod.js';
+
+/** Longest name of a ServiceAccount, Role or RoleBinding (a DNS subdomain). */
+const RBAC_NAME_MAX = 253;
+
+/** The runner's ServiceAccount, Role and RoleBinding share this name. */
+export function runnerServiceAccountNameOf(policyName: string): string {
+  return boundedName(`${policyName}-runner`, RBAC_NAME_MAX);
+}
+
+/** The rules of the runner's Role. */
+export function runnerRoleRulesOf(policy: BackupPolicy): Record<string, unknown>[] {
+  const policyName = policy.metadata.name ?? '';
+  return [
+    {
+      apiGroups: [GROUP],
+      resources: ['backuppolicies'],
+      resourceNames: [policyName],
+      verbs: ['get'],
+    },
+    // Secrets by name only: the runner cannot read any other Secret in the namespace.
+    {
+      apiGroups: [''],
+      resources: ['secrets'],
+      resourceNames: secretNamesOf(policy),
+      verbs: ['get'],
+    },
+    // Discovery lists pods by the policy's selector; label selectors cannot be bound in RBAC.
+    { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
+    // Backup names are chosen per run, so they cannot be listed in resourceNames.
+    {
+      apiGroups: [GROUP],
+      resources: ['backups'],
+      verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
+    },
+    { apiGroups: [GROUP], resources: ['backups/status'], verbs: ['get', 'update', 'patch'] },
+    // The Lease runs of one policy queue on; its name belongs to the runner (issue 5).
+    {
+      apiGroups: ['coordination.k8s.io'],
+      resources: ['leases'],
+      verbs: ['get', 'create', 'update', 'patch'],
+    },
+  ];
+}
+
+/** The ServiceAccount, Role and RoleBinding of a policy's runner. */
+export function renderRunnerRbac(policy: BackupPolicy, owner: Owner): Manifest[] {
+  const name = runnerServiceAccountNameOf(owner.name);
+  const metadata = {
+    name,
+    namespace: owner.namespace,
+    labels: { ...policyLabels(owner.name), [LABELS.component]: 'runner' },
+    ownerReferences: [ownerReferenceOf(owner)],
+  };
+  return [
+    // The token is mounted by the pod spec's default; the runner needs it to reach the API.
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata,
+      rules: runnerRoleRulesOf(policy),
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata,
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
+      subjects: [{ kind: 'ServiceAccount', name, namespace: owner.namespace }],
+    },
+  ];
+}
