@@ -20,16 +20,33 @@ export function stateDir(): string {
 }
 
 /**
+ * The first three octets of the environment's loopback addresses. Another value (for
+ * example `127.0.9`) lets a second environment run beside the first on one machine, as
+ * when a CI run checks a clean clone while a developer's environment is up.
+ */
+function subnet(): string {
+  const value = process.env.PGBACKUP_ENV_SUBNET ?? '127.0.0';
+  if (!/^127\.\d{1,3}\.\d{1,3}$/.test(value)) {
+    throw new Error(
+      `PGBACKUP_ENV_SUBNET must look like 127.0.9 (three octets in 127/8), not "${value}"`,
+    );
+  }
+  return value;
+}
+
+const net = subnet();
+
+/**
  * Distinct loopback addresses, so every server keeps its well-known port (PostgreSQL on 5432
  * like a real cluster) and nothing clashes with services already on 127.0.0.1.
  */
 export const addresses = {
-  primary: { host: '127.0.0.2', port: 5432 },
-  replica: { host: '127.0.0.3', port: 5432 },
-  minio: { host: '127.0.0.4', port: 9000 },
-  etcd: { host: '127.0.0.5', clientPort: 2379, peerPort: 2380 },
-  apiserver: { host: '127.0.0.6', port: 6443 },
-  controllerManager: { host: '127.0.0.6', port: 10257 },
+  primary: { host: `${net}.2`, port: 5432 },
+  replica: { host: `${net}.3`, port: 5432 },
+  minio: { host: `${net}.4`, port: 9000 },
+  etcd: { host: `${net}.5`, clientPort: 2379, peerPort: 2380 },
+  apiserver: { host: `${net}.6`, port: 6443 },
+  controllerManager: { host: `${net}.6`, port: 10257 },
 } as const;
 
 /** Names fixed by the environment; tests and examples may rely on them. */
