@@ -11,7 +11,10 @@ import { type Command, type CommandIo, UsageError } from './command.js';
 const commands: ReadonlyMap<string, () => Promise<Command>> = new Map<
   string,
   () => Promise<Command>
->([['plan', async () => (await import('./plan-command.js')).runPlanCommand]]);
+>([
+  ['plan', async () => (await import('./plan-command.js')).runPlanCommand],
+  ['run', async () => (await import('./run-command.js')).runRunCommand],
+]);
 
 function readVersion(): string {
   const packageJson = fileURLToPath(new URL('../../package.json', import.meta.url));

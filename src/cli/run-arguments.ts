@@ -1,0 +1,121 @@
+/** The command line of `pgbackup run`. */
+import { parseArgs } from 'node:util';
+import { BINARY_LINES, type LineName } from '../api/index.js';
+import { UsageError } from './command.js';
+
+/** How `pgbackup run` is called. */
+export const RUN_USAGE = `usage: pgbackup run --type binary --line LINE (-f POLICY.yaml | --policy NAMESPACE/NAME)
+                    [--at RFC3339] [--local-dir DIR] [--pg-root DIR]
+
+Takes one backup of a line, commits it to storage and rotates the line's slots.
+
+options:
+  -f, --filename FILE     the BackupPolicy manifest, outside a cluster: spec.target.hosts,
+                          PGUSER/PGPASSWORD (or a libpq password file), the AWS SDK's credentials
+      --policy NS/NAME    the BackupPolicy in a cluster, read with the runner's service account
+      --type TYPE         binary (pg_basebackup of the primary)
+      --line LINE         daily, weekly, monthly, quarterly or yearly
+      --at TIME           decide the period as if it were TIME (RFC 3339), not now
+      --local-dir DIR     where the local copy's volume is mounted (default /var/lib/pgbackup/local)
+      --pg-root DIR       directory holding <major>/bin/pg_basebackup (default /usr/lib/postgresql)
+  -h, --help              show this help
+`;
+
+/** Where the policy comes from. */
+export type PolicySource =
+  | { readonly kind: 'file'; readonly file: string }
+  | { readonly kind: 'cluster'; readonly namespace: string; readonly name: string };
+
+/** The options of one `pgbackup run` invocation. */
+export interface RunArguments {
+  readonly source: PolicySource;
+  readonly type: 'binary';
+  readonly line: LineName;
+  readonly atMs: number | undefined;
+  readonly localDir: string;
+  readonly pgRoot: string | undefined;
+}
+
+const OPTIONS = {
+  filename: { type: 'string', short: 'f' },
+  policy: { type: 'string' },
+  type: { type: 'string' },
+  line: { type: 'string' },
+  at: { type: 'string' },
+  'local-dir': { type: 'string', default: '/var/lib/pgbackup/local' },
+  'pg-root': { type: 'string' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/i;
+
+function usage(message: string): UsageError {
+  return new UsageError(`${message}\n\n${RUN_USAGE.trimEnd()}`);
+}
+
+function readArgs(argv: readonly string[]) {
+  try {
+    return parseArgs({ args: [...argv], options: OPTIONS, strict: true, allowPositionals: false })
+      .values;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new UsageError(`${message}\n\n${RUN_USAGE.trimEnd()}`, { cause: error });
+  }
+}
+
+function parseSource(file: string | undefined, policy: string | undefined): PolicySource {
+  if ((file === undefined) === (policy === undefined)) {
+    throw usage('give exactly one of -f POLICY.yaml or --policy NAMESPACE/NAME');
+  }
+  if (file !== undefined) return { kind: 'file', file };
+  const [namespace, name, ...rest] = (policy ?? '').split('/');
+  if (namespace === undefined || name === undefined || rest.length > 0 || !namespace || !name) {
+    throw usage(`--policy "${policy}" must be NAMESPACE/NAME, e.g. databases/orders`);
+  }
+  return { kind: 'cluster', namespace, name };
+}
+
+function parseAt(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const ms = Date.parse(text);
+  if (!RFC3339.test(text) || Number.isNaN(ms)) {
+    throw usage(`--at "${text}" is not an RFC 3339 time; write it like 2026-03-01T01:00:00Z`);
+  }
+  return ms;
+}
+
+function parseLine(text: string | undefined): LineName {
+  const line = BINARY_LINES.find((name) => name === text);
+  if (line === undefined) {
+    throw usage(
+      `--line must be one of ${BINARY_LINES.join(', ')}${text === undefined ? '' : `, not "${text}"`}`,
+    );
+  }
+  return line;
+}
+
+/**
+ * Parses the arguments of `pgbackup run`.
+ *
+ * @returns the options, or `'help'` when help was asked for.
+ * @throws UsageError when an argument is missing or wrong.
+ */
+export function parseRunArguments(argv: readonly string[]): RunArguments | 'help' {
+  const values = readArgs(argv);
+  if (values.help) return 'help';
+  if (values.type !== 'binary') {
+    throw usage(
+      values.type === undefined
+        ? '--type is required: binary'
+        : `--type "${values.type}" is not supported here; use binary`,
+    );
+  }
+  return {
+    source: parseSource(values.filename, values.policy),
+    type: 'binary',
+    line: parseLine(values.line),
+    atMs: parseAt(values.at),
+    localDir: values['local-dir'],
+    pgRoot: values['pg-root'],
+  };
+}

@@ -1,0 +1,75 @@
+/**
+ * `pgbackup run`: the runner's entry point, which CronJobs call. It resolves the inputs of a
+ * run (from a file or, later, the cluster) and hands them to the runner.
+ */
+import { pino } from 'pino';
+import type { BackupPolicy } from '../api/index.js';
+import { type BinaryRunResult, runBinaryBackup } from '../runner/index.js';
+import { createLocalStore, createS3Store } from '../storage/index.js';
+import { type Command, type CommandIo, UsageError } from './command.js';
+import { readPolicyFile } from './plan-policy-file.js';
+import { parseRunArguments, RUN_USAGE, type RunArguments } from './run-arguments.js';
+import { fileModeTarget, requestChecksumFrom } from './run-file-mode.js';
+
+function describeResult(result: BinaryRunResult): string {
+  if (result.outcome === 'skipped') {
+    return `skipped (${result.reason}): ${result.message}\n`;
+  }
+  const pruned = result.pruned.map((key) => `\n  deleted ${key}`).join('');
+  return `committed ${result.key} (${result.manifest.line} slot ${result.manifest.slot}, ${result.manifest.slotLabel})${pruned}\n`;
+}
+
+async function runFromFile(args: RunArguments, file: string, io: CommandIo): Promise<number> {
+  const policy: BackupPolicy = await readPolicyFile(file);
+  const { spec } = policy;
+  const s3 = spec.storage?.s3;
+  if (s3 === undefined) {
+    throw new UsageError(`${file}: spec.storage.s3 is required to take backups`);
+  }
+  const target = fileModeTarget(policy, process.env);
+  const local =
+    spec.binary.local !== undefined && args.line === 'daily'
+      ? { store: createLocalStore(args.localDir), keep: spec.binary.local.keep }
+      : undefined;
+  const name = policy.metadata.name ?? 'unnamed';
+  const logger = pino({ base: { command: 'run', policy: name } }, pino.destination(2));
+  const result = await runBinaryBackup({
+    namespace: policy.metadata.namespace ?? 'default',
+    policy: name,
+    spec,
+    line: args.line,
+    atMs: args.atMs,
+    ...target,
+    remote: createS3Store({
+      bucket: s3.bucket,
+      region: s3.region,
+      endpoint: s3.endpoint,
+      forcePathStyle: s3.forcePathStyle,
+      credentialsSource:
+        "the AWS SDK's default chain (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile or a role)",
+      ...(s3.serverSideEncryption === undefined
+        ? {}
+        : { serverSideEncryption: s3.serverSideEncryption }),
+      requestChecksumCalculation: requestChecksumFrom(process.env),
+    }),
+    local,
+    pgRoot: args.pgRoot,
+    logger,
+    clock: Date.now,
+  });
+  io.stdout.write(describeResult(result));
+  return 0;
+}
+
+/** Runs `pgbackup run ...`; see {@link RUN_USAGE}. */
+export const runRunCommand: Command = async (argv, io) => {
+  const args = parseRunArguments(argv);
+  if (args === 'help') {
+    io.stdout.write(RUN_USAGE);
+    return 0;
+  }
+  if (args.source.kind === 'cluster') {
+    throw new UsageError('--policy (in-cluster mode) is not available yet; use -f POLICY.yaml');
+  }
+  return runFromFile(args, args.source.file, io);
+};

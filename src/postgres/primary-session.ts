@@ -1,0 +1,98 @@
+/**
+ * What the runner asks of the primary around a binary backup, over the discovery connection:
+ * a per-policy advisory lock, the physical replication slot that holds WAL, the database size
+ * and the tablespaces.
+ */
+import { createHash } from 'node:crypto';
+import type pg from 'pg';
+import { PostgresError } from './errors.js';
+
+/**
+ * A deterministic slot name per policy, so the next run finds and drops the slot of a run that
+ * died: `pgbackup_` and 16 hex digits of the SHA-256 of `namespace/policy`.
+ */
+export function replicationSlotNameOf(namespace: string, policy: string): string {
+  const digest = createHash('sha256').update(`${namespace}/${policy}`).digest('hex');
+  return `pgbackup_${digest.slice(0, 16)}`;
+}
+
+/** A signed 64-bit advisory lock key per policy and backup type, as a decimal string. */
+export function advisoryLockKeyOf(namespace: string, policy: string, type: string): string {
+  const digest = createHash('sha256').update(`pgbackup/${namespace}/${policy}/${type}`).digest();
+  return digest.readBigInt64BE(0).toString();
+}
+
+async function query<R extends pg.QueryResultRow>(
+  client: pg.Client,
+  text: string,
+  values: unknown[] = [],
+): Promise<R[]> {
+  try {
+    return (await client.query<R>(text, values)).rows;
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new PostgresError(`the primary refused "${text}": ${reason}`, { cause: error });
+  }
+}
+
+/**
+ * Waits for the session-level advisory lock of a policy: runs of one policy queue on it, and
+ * it is released when the session ends, however the run ends (a killed run's connection closes).
+ */
+export async function acquireAdvisoryLock(client: pg.Client, key: string): Promise<void> {
+  await query(client, 'SELECT pg_advisory_lock($1::bigint)', [key]);
+}
+
+/** The slot, if present, and whether a process is using it. */
+export async function findReplicationSlot(
+  client: pg.Client,
+  name: string,
+): Promise<{ active: boolean } | undefined> {
+  const rows = await query<{ active: boolean }>(
+    client,
+    'SELECT active FROM pg_replication_slots WHERE slot_name = $1',
+    [name],
+  );
+  return rows[0];
+}
+
+/** Drops the slot if it exists; a slot still in use is an error (another run holds it). */
+export async function dropReplicationSlot(client: pg.Client, name: string): Promise<boolean> {
+  const slot = await findReplicationSlot(client, name);
+  if (slot === undefined) return false;
+  if (slot.active) {
+    throw new PostgresError(
+      `replication slot ${name} on the primary is in use by another process: another backup of this policy is running, or a process outside pgbackup uses the slot. Wait for it, or drop the slot with pg_drop_replication_slot('${name}')`,
+    );
+  }
+  await query(client, 'SELECT pg_drop_replication_slot($1)', [name]);
+  return true;
+}
+
+/**
+ * Creates a physical replication slot that reserves WAL from now on. `pg_basebackup -X fetch`
+ * copies the WAL at the end of the backup; without a slot, checkpoints during a long backup
+ * under write load recycle segments it still needs, and the backup fails or is unusable.
+ */
+export async function createReplicationSlot(client: pg.Client, name: string): Promise<void> {
+  await query(client, 'SELECT pg_create_physical_replication_slot($1, true)', [name]);
+}
+
+/** The total size of every database, which bounds the size of the backup stream. */
+export async function totalDatabaseSizeBytes(client: pg.Client): Promise<number> {
+  const rows = await query<{ size: string }>(
+    client,
+    'SELECT coalesce(sum(pg_database_size(oid)), 0)::text AS size FROM pg_database WHERE datallowconn',
+  );
+  return Number(rows[0]?.size ?? 0);
+}
+
+/** User tablespaces (besides pg_default and pg_global), with their locations. */
+export async function listUserTablespaces(
+  client: pg.Client,
+): Promise<{ name: string; location: string }[]> {
+  return query<{ name: string; location: string }>(
+    client,
+    "SELECT spcname AS name, pg_tablespace_location(oid) AS location FROM pg_tablespace WHERE spcname NOT IN ('pg_default', 'pg_global') ORDER BY spcname",
+  );
+}

@@ -1,0 +1,40 @@
+/** What the runner needs of a place that keeps backups: the S3 bucket, or a local volume. */
+import type { Writable } from 'node:stream';
+import type { BackupManifest, CatalogEntry } from './manifest.js';
+
+/** An object being written. */
+export interface ObjectWriter {
+  /** Write the data here; end it only when the data is complete. */
+  readonly writable: Writable;
+  /** Settles when the object is stored (after `writable` ended) or failed. */
+  readonly stored: Promise<void>;
+  /** Discards what was written; safe to call after a failure. */
+  abort(): Promise<void>;
+}
+
+/** What was cleaned up before a run. */
+export interface CleanupReport {
+  readonly abortedUploads: readonly string[];
+  readonly deletedObjects: readonly string[];
+}
+
+/** A store of backups laid out per DESIGN.md §3. */
+export interface ArtifactStore {
+  /** For logs and messages, e.g. `s3://bucket` or `local volume /var/lib/pgbackup/local`. */
+  readonly description: string;
+  /** Fails with an actionable message when the store cannot be used (missing, no access). */
+  check(): Promise<void>;
+  /** Starts writing the object `key`. */
+  openObject(key: string, options: { readonly partSizeBytes: number }): ObjectWriter;
+  /** Commits a backup: writes `<backupKey>manifest.json`; returns the manifest's SHA-256. */
+  commit(backupKey: string, manifest: BackupManifest): Promise<string>;
+  /** The committed backups under a prefix. */
+  listBackups(prefix: string): Promise<CatalogEntry[]>;
+  /** Deletes a backup: its manifest first (it stops existing), then its data. */
+  deleteBackup(backupKey: string): Promise<void>;
+  /**
+   * Removes what dead runs left under a prefix: unfinished uploads, and data with no manifest
+   * last modified before `orphanBeforeMs`.
+   */
+  cleanUp(prefix: string, orphanBeforeMs: number): Promise<CleanupReport>;
+}

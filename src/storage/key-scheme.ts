@@ -1,0 +1,51 @@
+/**
+ * The storage layout of DESIGN.md §3:
+ * `<prefix>/<namespace>/<policy>/<type>/<line>/<slot>/<UTC timestamp>-<id>/`.
+ */
+
+/** Where a policy's backups of one type live. */
+export interface PolicyLocation {
+  /** `spec.storage.s3.prefix`; empty for the bucket root. */
+  readonly prefix: string;
+  readonly namespace: string;
+  readonly policy: string;
+  readonly type: 'binary' | 'logical';
+}
+
+/** One backup's place in the layout. */
+export interface BackupLocation extends PolicyLocation {
+  readonly line: string;
+  readonly slot: number;
+  readonly startedAtMs: number;
+  readonly id: string;
+}
+
+function joinSegments(segments: readonly string[]): string {
+  return `${segments.filter((segment) => segment !== '').join('/')}/`;
+}
+
+/** `20261125T082755Z`: sortable, and safe in S3 keys and file names. */
+export function formatKeyTimestamp(instantMs: number): string {
+  return new Date(instantMs)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** The key prefix (ending in `/`) under which every backup of a policy's type lives. */
+export function policyKeyPrefix(location: PolicyLocation): string {
+  return joinSegments([location.prefix, location.namespace, location.policy, location.type]);
+}
+
+/** The key prefix (ending in `/`) of one backup: its objects and its manifest live under it. */
+export function backupKeyPrefix(location: BackupLocation): string {
+  return joinSegments([
+    policyKeyPrefix(location).slice(0, -1),
+    location.line,
+    String(location.slot),
+    `${formatKeyTimestamp(location.startedAtMs)}-${location.id}`,
+  ]);
+}
+
+/** The name of the object whose presence commits a backup. */
+export const MANIFEST_NAME = 'manifest.json';

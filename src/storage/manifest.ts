@@ -1,0 +1,65 @@
+/**
+ * `manifest.json`, written last: a backup exists iff its manifest exists. It describes the
+ * backup completely, so the bucket alone is a catalog.
+ */
+import { z } from 'zod';
+
+const storedObject = z.object({
+  name: z.string().min(1),
+  sizeBytes: z.number().int().min(0),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+});
+
+/** The manifest's schema; version 1. */
+export const backupManifestSchema = z.object({
+  formatVersion: z.literal(1),
+  id: z.string().min(1),
+  namespace: z.string(),
+  policy: z.string(),
+  type: z.enum(['binary', 'logical']),
+  /** Empty for an on-demand backup, which belongs to no line. */
+  line: z.string(),
+  period: z.number().int(),
+  slot: z.number().int().min(0),
+  slotLabel: z.string(),
+  /** The instant the run decided its period at (`--at`, or the clock). */
+  runAt: z.string(),
+  startedAt: z.string(),
+  completedAt: z.string(),
+  committedAt: z.string(),
+  server: z.object({
+    host: z.string(),
+    version: z.string(),
+    versionNumber: z.number().int(),
+    startLsn: z.string().optional(),
+    stopLsn: z.string().optional(),
+  }),
+  compression: z.string(),
+  objects: z.array(storedObject).min(1),
+  tools: z.record(z.string(), z.string()),
+});
+
+/** A backup's manifest. */
+export type BackupManifest = z.infer<typeof backupManifestSchema>;
+
+/** A committed backup as a store lists it: its key prefix and manifest. */
+export interface CatalogEntry {
+  /** The backup's key prefix, ending in `/`. */
+  readonly key: string;
+  readonly manifest: BackupManifest;
+}
+
+/** The manifest's bytes as stored: stable JSON, one trailing newline. */
+export function serializeManifest(manifest: BackupManifest): string {
+  return `${JSON.stringify(manifest, null, 2)}\n`;
+}
+
+/** Parses stored manifest text, or returns `undefined` when it is not a manifest of ours. */
+export function parseManifest(text: string): BackupManifest | undefined {
+  try {
+    const parsed = backupManifestSchema.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}

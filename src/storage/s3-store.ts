@@ -1,0 +1,284 @@
+/**
+ * The S3 (or S3-compatible) artifact store: multipart uploads from a stream with
+ * `@aws-sdk/lib-storage`, memory bounded by part size × queue size.
+ */
+import { createHash } from 'node:crypto';
+import { PassThrough } from 'node:stream';
+import {
+  AbortMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  type ServerSideEncryption,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import type { ArtifactStore, CleanupReport, ObjectWriter } from './artifact-store.js';
+import { StorageError } from './errors.js';
+import { MANIFEST_NAME } from './key-scheme.js';
+import {
+  type BackupManifest,
+  type CatalogEntry,
+  parseManifest,
+  serializeManifest,
+} from './manifest.js';
+
+/** When the SDK adds checksums to requests: only where S3 requires them, or wherever it can. */
+export type RequestChecksumCalculation = 'WHEN_REQUIRED' | 'WHEN_SUPPORTED';
+
+/** Where and how to reach the bucket. */
+export interface S3StoreConfig {
+  readonly bucket: string;
+  readonly region: string;
+  /** Empty for AWS itself. */
+  readonly endpoint: string;
+  readonly forcePathStyle: boolean;
+  /** Omitted: the AWS SDK's default chain (environment, profile, IAM role). */
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
+  /** Where the credentials come from, for messages, e.g. `Secret db/s3` or `the AWS SDK's default chain`. */
+  readonly credentialsSource: string;
+  readonly serverSideEncryption?: { readonly algorithm: string; readonly kmsKeyId?: string };
+  /**
+   * The SDK's request checksums. Recent SDKs default to `WHEN_SUPPORTED`, which sends CRC
+   * checksums and trailers that several S3-compatible servers reject; `WHEN_REQUIRED` (our
+   * default) works with AWS and MinIO alike.
+   */
+  readonly requestChecksumCalculation?: RequestChecksumCalculation;
+  /** Parts uploaded at once; memory is bounded by part size × this. Default 4. */
+  readonly queueSize?: number;
+}
+
+function statusOf(error: unknown): number | undefined {
+  if (typeof error !== 'object' || error === null || !('$metadata' in error)) return undefined;
+  const metadata = error.$metadata;
+  return typeof metadata === 'object' && metadata !== null && 'httpStatusCode' in metadata
+    ? Number(metadata.httpStatusCode)
+    : undefined;
+}
+
+function reasonOf(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  return error.message === '' || error.message === 'UnknownError' ? error.name : error.message;
+}
+
+/** Creates the store and its client. */
+export function createS3Store(config: S3StoreConfig): ArtifactStore {
+  const checksums = config.requestChecksumCalculation ?? 'WHEN_REQUIRED';
+  const client = new S3Client({
+    region: config.region,
+    ...(config.endpoint === '' ? {} : { endpoint: config.endpoint }),
+    forcePathStyle: config.forcePathStyle,
+    ...(config.credentials === undefined ? {} : { credentials: config.credentials }),
+    requestChecksumCalculation: checksums,
+    responseChecksumValidation: checksums,
+  });
+  return new S3Store(config, client);
+}
+
+class S3Store implements ArtifactStore {
+  readonly description: string;
+
+  constructor(
+    private readonly config: S3StoreConfig,
+    private readonly client: S3Client,
+  ) {
+    const where = config.endpoint === '' ? 'AWS S3' : config.endpoint;
+    this.description = `s3://${config.bucket} (${where})`;
+  }
+
+  private failure(action: string, error: unknown): StorageError {
+    const status = statusOf(error);
+    const { bucket, credentialsSource } = this.config;
+    if (status === 404 && /bucket/i.test(reasonOf(error) + String((error as Error)?.name))) {
+      return new StorageError(
+        `bucket "${bucket}" does not exist at ${this.description}: create it, or correct spec.storage.s3.bucket (and endpoint/region)`,
+        { cause: error },
+      );
+    }
+    if (status === 403) {
+      return new StorageError(
+        `access denied to bucket "${bucket}" at ${this.description} while trying to ${action}: grant the credentials from ${credentialsSource} read, write, list and delete on the bucket, or correct them`,
+        { cause: error },
+      );
+    }
+    return new StorageError(
+      `could not ${action} in bucket "${bucket}" at ${this.description}: ${reasonOf(error)}`,
+      { cause: error },
+    );
+  }
+
+  private async send<T>(action: string, request: () => Promise<T>): Promise<T> {
+    try {
+      return await request();
+    } catch (error) {
+      throw this.failure(action, error);
+    }
+  }
+
+  async check(): Promise<void> {
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.config.bucket }));
+    } catch (error) {
+      // HEAD responses carry no body, so the SDK cannot name the error: the status decides.
+      if (statusOf(error) === 404) {
+        throw new StorageError(
+          `bucket "${this.config.bucket}" does not exist at ${this.description}: create it, or correct spec.storage.s3.bucket (and endpoint/region)`,
+          { cause: error },
+        );
+      }
+      throw this.failure('look up the bucket', error);
+    }
+  }
+
+  private encryption(): { ServerSideEncryption?: ServerSideEncryption; SSEKMSKeyId?: string } {
+    const sse = this.config.serverSideEncryption;
+    if (sse === undefined) return {};
+    return {
+      ServerSideEncryption: sse.algorithm as ServerSideEncryption,
+      ...(sse.kmsKeyId === undefined ? {} : { SSEKMSKeyId: sse.kmsKeyId }),
+    };
+  }
+
+  openObject(key: string, options: { readonly partSizeBytes: number }): ObjectWriter {
+    const body = new PassThrough({ highWaterMark: 1024 * 1024 });
+    const upload = new Upload({
+      client: this.client,
+      params: { Bucket: this.config.bucket, Key: key, Body: body, ...this.encryption() },
+      partSize: options.partSizeBytes,
+      queueSize: this.config.queueSize ?? 4,
+      // An upload that fails is aborted, so no parts are left to pay for.
+      leavePartsOnError: false,
+    });
+    const stored = upload.done().then(
+      () => undefined,
+      (error: unknown) => {
+        throw this.failure(`upload ${key}`, error);
+      },
+    );
+    // The runner awaits `stored`; this keeps an early failure from being unhandled meanwhile.
+    stored.catch(() => undefined);
+    return {
+      writable: body,
+      stored,
+      abort: async () => {
+        await upload.abort().catch(() => undefined);
+        body.destroy();
+        await stored.catch(() => undefined);
+      },
+    };
+  }
+
+  async commit(backupKey: string, manifest: BackupManifest): Promise<string> {
+    const text = serializeManifest(manifest);
+    await this.send('write the manifest', () =>
+      this.client.send(
+        new PutObjectCommand({
+          Bucket: this.config.bucket,
+          Key: `${backupKey}${MANIFEST_NAME}`,
+          Body: text,
+          ContentType: 'application/json',
+          ...this.encryption(),
+        }),
+      ),
+    );
+    return createHash('sha256').update(text).digest('hex');
+  }
+
+  private async listKeys(prefix: string): Promise<{ key: string; modifiedMs: number }[]> {
+    const keys: { key: string; modifiedMs: number }[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.send('list objects', () =>
+        this.client.send(
+          new ListObjectsV2Command({
+            Bucket: this.config.bucket,
+            Prefix: prefix,
+            ContinuationToken: token,
+          }),
+        ),
+      );
+      for (const object of page.Contents ?? []) {
+        if (object.Key !== undefined) {
+          keys.push({ key: object.Key, modifiedMs: object.LastModified?.getTime() ?? 0 });
+        }
+      }
+      token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+    } while (token !== undefined);
+    return keys;
+  }
+
+  private async readText(key: string): Promise<string> {
+    const object = await this.send(`read ${key}`, () =>
+      this.client.send(new GetObjectCommand({ Bucket: this.config.bucket, Key: key })),
+    );
+    return (await object.Body?.transformToString('utf8')) ?? '';
+  }
+
+  async listBackups(prefix: string): Promise<CatalogEntry[]> {
+    const manifests = (await this.listKeys(prefix)).filter(({ key }) =>
+      key.endsWith(`/${MANIFEST_NAME}`),
+    );
+    const entries = await Promise.all(
+      manifests.map(async ({ key }) => {
+        const manifest = parseManifest(await this.readText(key));
+        const backupKey = key.slice(0, -MANIFEST_NAME.length);
+        return manifest === undefined ? [] : [{ key: backupKey, manifest }];
+      }),
+    );
+    return entries.flat();
+  }
+
+  private async deleteKey(key: string): Promise<void> {
+    await this.send(`delete ${key}`, () =>
+      this.client.send(new DeleteObjectCommand({ Bucket: this.config.bucket, Key: key })),
+    );
+  }
+
+  async deleteBackup(backupKey: string): Promise<void> {
+    // The manifest goes first: from that moment the backup no longer exists, and data left
+    // behind by an interrupted deletion is recognizably garbage.
+    await this.deleteKey(`${backupKey}${MANIFEST_NAME}`);
+    for (const { key } of await this.listKeys(backupKey)) {
+      await this.deleteKey(key);
+    }
+  }
+
+  private async abortUploads(prefix: string): Promise<string[]> {
+    const page = await this.send('list unfinished uploads', () =>
+      this.client.send(
+        new ListMultipartUploadsCommand({ Bucket: this.config.bucket, Prefix: prefix }),
+      ),
+    );
+    const aborted: string[] = [];
+    for (const upload of page.Uploads ?? []) {
+      if (upload.Key === undefined || upload.UploadId === undefined) continue;
+      const { Key, UploadId } = upload;
+      await this.send(`abort the upload of ${Key}`, () =>
+        this.client.send(
+          new AbortMultipartUploadCommand({ Bucket: this.config.bucket, Key, UploadId }),
+        ),
+      );
+      aborted.push(Key);
+    }
+    return aborted;
+  }
+
+  async cleanUp(prefix: string, orphanBeforeMs: number): Promise<CleanupReport> {
+    const abortedUploads = await this.abortUploads(prefix);
+    const objects = await this.listKeys(prefix);
+    const committed = new Set(
+      objects
+        .filter(({ key }) => key.endsWith(`/${MANIFEST_NAME}`))
+        .map(({ key }) => key.slice(0, -MANIFEST_NAME.length)),
+    );
+    const orphans = objects.filter(
+      ({ key, modifiedMs }) =>
+        !committed.has(key.slice(0, key.lastIndexOf('/') + 1)) && modifiedMs < orphanBeforeMs,
+    );
+    for (const { key } of orphans) await this.deleteKey(key);
+    return { abortedUploads, deletedObjects: orphans.map(({ key }) => key) };
+  }
+}
