@@ -246,16 +246,32 @@ class S3Store implements ArtifactStore {
     }
   }
 
+  /**
+   * Unfinished uploads whose key starts with `prefix`. Listed for the whole bucket and filtered
+   * here: MinIO answers a `Prefix` only when it is an exact object key.
+   */
+  private async listUploads(prefix: string): Promise<{ Key: string; UploadId: string }[]> {
+    const uploads: { Key: string; UploadId: string }[] = [];
+    let markers: { KeyMarker?: string; UploadIdMarker?: string } = {};
+    for (;;) {
+      const page = await this.send('list unfinished uploads', () =>
+        this.client.send(
+          new ListMultipartUploadsCommand({ Bucket: this.config.bucket, ...markers }),
+        ),
+      );
+      for (const { Key, UploadId } of page.Uploads ?? []) {
+        if (Key?.startsWith(prefix) === true && UploadId !== undefined) {
+          uploads.push({ Key, UploadId });
+        }
+      }
+      if (page.IsTruncated !== true) return uploads;
+      markers = { KeyMarker: page.NextKeyMarker, UploadIdMarker: page.NextUploadIdMarker };
+    }
+  }
+
   private async abortUploads(prefix: string): Promise<string[]> {
-    const page = await this.send('list unfinished uploads', () =>
-      this.client.send(
-        new ListMultipartUploadsCommand({ Bucket: this.config.bucket, Prefix: prefix }),
-      ),
-    );
     const aborted: string[] = [];
-    for (const upload of page.Uploads ?? []) {
-      if (upload.Key === undefined || upload.UploadId === undefined) continue;
-      const { Key, UploadId } = upload;
+    for (const { Key, UploadId } of await this.listUploads(prefix)) {
       await this.send(`abort the upload of ${Key}`, () =>
         this.client.send(
           new AbortMultipartUploadCommand({ Bucket: this.config.bucket, Key, UploadId }),

@@ -89,12 +89,15 @@ export async function listCommitted(prefix: string): Promise<string[]> {
     .map((key) => key.slice(0, -'manifest.json'.length));
 }
 
-/** Unfinished multipart uploads under a prefix. */
+/**
+ * Unfinished multipart uploads under a prefix; the whole bucket is listed because MinIO
+ * answers a prefix only when it is an exact key.
+ */
 export async function listUploads(prefix: string): Promise<string[]> {
-  const page = await testS3Client().send(
-    new ListMultipartUploadsCommand({ Bucket: testBucket(), Prefix: prefix }),
+  const page = await testS3Client().send(new ListMultipartUploadsCommand({ Bucket: testBucket() }));
+  return (page.Uploads ?? []).flatMap((upload) =>
+    upload.Key?.startsWith(prefix) === true ? [upload.Key] : [],
   );
-  return (page.Uploads ?? []).flatMap((upload) => upload.Key ?? []);
 }
 
 /** The arguments of a run of a line of the test's policy. */

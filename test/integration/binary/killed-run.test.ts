@@ -1,0 +1,76 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, describe, expect, it } from 'vitest';
+import { replicationSlotNameOf } from '../../../src/postgres/index.js';
+import { runPgbackup, startPgbackupRun } from '../../harness/pgbackup-run.js';
+import { initializePgbench } from '../../harness/pgbench.js';
+import { createTestDatabase, superuserClient, withClient } from '../../harness/postgres.js';
+import {
+  dropTestDatabase,
+  listCommitted,
+  listKeys,
+  listUploads,
+  runArgs,
+  writeTestPolicy,
+} from './policy-file.js';
+
+async function slotExists(name: string): Promise<boolean> {
+  return withClient(superuserClient('primary'), async (client) => {
+    const result = await client.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [
+      name,
+    ]);
+    return result.rowCount === 1;
+  });
+}
+
+async function waitForUpload(prefix: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if ((await listUploads(prefix)).length > 0) return;
+    await sleep(20);
+  }
+  throw new Error(`no multipart upload under ${prefix} within ${timeoutMs} ms`);
+}
+
+describe('a binary run killed mid-upload', () => {
+  const databases: string[] = [];
+  afterAll(async () => {
+    for (const database of databases) await dropTestDatabase(database);
+  });
+
+  it('leaves no manifest and the previous occupant intact; the next run succeeds and cleans up', async () => {
+    const database = await createTestDatabase();
+    databases.push(database);
+    // Uncompressed, the stream is well over one 16 MiB part: the upload is multipart.
+    await initializePgbench(database, 10);
+    const policy = await writeTestPolicy('uncompressed.yaml');
+    const slot = replicationSlotNameOf(policy.namespace, policy.name);
+    const previous = await runPgbackup(runArgs(policy, 'daily', '2026-03-01T01:30:00Z'));
+    expect(previous.code, previous.stderr).toBe(0);
+    const [occupant] = await listCommitted(policy.binaryPrefix);
+    if (occupant === undefined) throw new Error('the first run committed nothing');
+    const occupantKeys = await listKeys(occupant);
+
+    // A week later, the same slot: killed once its upload is under way.
+    const killed = startPgbackupRun(runArgs(policy, 'daily', '2026-03-08T01:30:00Z'));
+    await waitForUpload(policy.binaryPrefix, 60_000);
+    killed.child.kill('SIGKILL');
+    const outcome = await killed.outcome;
+
+    expect(outcome.signal).toBe('SIGKILL');
+    expect(await listCommitted(policy.binaryPrefix)).toEqual([occupant]);
+    expect(await listKeys(occupant)).toEqual(occupantKeys);
+    expect(await listUploads(policy.binaryPrefix)).not.toEqual([]);
+    expect(await slotExists(slot)).toBe(true);
+
+    const next = await runPgbackup(runArgs(policy, 'daily', '2026-03-08T01:30:00Z'));
+
+    expect(next.code, next.stderr).toBe(0);
+    expect(next.stderr).toContain('dropped the replication slot a previous run left behind');
+    const committed = await listCommitted(policy.binaryPrefix);
+    expect(committed).toHaveLength(1);
+    expect(committed).not.toEqual([occupant]);
+    expect(await listKeys(occupant)).toEqual([]);
+    expect(await listUploads(policy.binaryPrefix)).toEqual([]);
+    expect(await slotExists(slot)).toBe(false);
+  });
+});
