@@ -14,6 +14,7 @@ const commands: ReadonlyMap<string, () => Promise<Command>> = new Map<
 >([
   ['plan', async () => (await import('./plan-command.js')).runPlanCommand],
   ['run', async () => (await import('./run-command.js')).runRunCommand],
+  ['controller', async () => (await import('./controller-command.js')).runControllerCommand],
 ]);
 
 function readVersion(): string {

@@ -1,0 +1,83 @@
+/**
+ * `pgbackup controller`: the command the Helm chart's Deployment runs. Wires the kubeconfig,
+ * the logger, the controller and its HTTP endpoints, and shuts down cleanly on SIGTERM or
+ * SIGINT (the leader releases its Lease so a standby takes over at once).
+ */
+import { KubeConfig } from '@kubernetes/client-node';
+import { pino } from 'pino';
+import { Controller, serveEndpoints } from '../controller/index.js';
+import { DEFAULT_RUN_SETTINGS } from '../render/index.js';
+import type { Command } from './command.js';
+import {
+  CONTROLLER_USAGE,
+  type ControllerArguments,
+  parseControllerArguments,
+} from './controller-arguments.js';
+
+function loadKubeConfig(path: string | undefined): KubeConfig {
+  const kubeConfig = new KubeConfig();
+  if (path !== undefined) kubeConfig.loadFromFile(path);
+  else kubeConfig.loadFromDefault();
+  return kubeConfig;
+}
+
+function controllerOf(options: ControllerArguments, log: pino.Logger): Controller {
+  return new Controller({
+    kubeConfig: loadKubeConfig(options.kubeconfig ?? process.env.KUBECONFIG),
+    namespaces: options.namespaces,
+    settings: {
+      ...DEFAULT_RUN_SETTINGS,
+      defaultImage:
+        options.runnerImage ??
+        process.env.PGBACKUP_RUNNER_IMAGE ??
+        DEFAULT_RUN_SETTINGS.defaultImage,
+      runDeadlineSeconds: options.runDeadlineSeconds,
+    },
+    resyncMs: options.resyncSeconds * 1000,
+    watchdogMs: options.watchdogSeconds * 1000,
+    workers: options.workers,
+    leaderElection: {
+      namespace: options.leaseNamespace ?? process.env.POD_NAMESPACE ?? 'default',
+      name: options.leaseName,
+      identity: options.identity,
+      leaseDurationMs: options.leaseDurationSeconds * 1000,
+      renewDeadlineMs: options.renewDeadlineSeconds * 1000,
+      retryPeriodMs: options.retryPeriodSeconds * 1000,
+    },
+    queueBackoff: { baseMs: 1000, maxMs: 300_000 },
+    log,
+    now: () => new Date(),
+  });
+}
+
+function untilSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    const stop = (signal: string) => resolve(signal);
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+}
+
+/** Runs the controller until SIGTERM or SIGINT; exits 0 after a clean shutdown. */
+export const runControllerCommand: Command = async (argv, io) => {
+  const options = parseControllerArguments(argv);
+  if (options === 'help') {
+    io.stdout.write(CONTROLLER_USAGE);
+    return 0;
+  }
+  const log = pino({ base: { identity: options.identity } }, io.stdout);
+  const controller = controllerOf(options, log);
+  const endpoints = await serveEndpoints(options.metricsAddress, {
+    registry: controller.metrics.registry,
+    ready: () => controller.ready,
+  });
+  log.info({ address: endpoints.address }, 'serving /metrics, /healthz and /readyz');
+  const signalled = untilSignal();
+  await controller.start();
+  const signal = await signalled;
+  log.info({ signal }, 'shutting down');
+  await controller.stop();
+  await endpoints.close();
+  log.info('stopped');
+  return 0;
+};

@@ -1,0 +1,227 @@
+/**
+ * The running controller: informers over the watched namespaces, one work queue of policy
+ * keys, workers that reconcile while this instance leads, a periodic full resync, and the
+ * leader election that decides which instance writes.
+ */
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import {
+  type BackoffPolicy,
+  EventRecorder,
+  Informer,
+  KubeClient,
+  type KubeObject,
+  type LeaderElectionOptions,
+  LeaderElector,
+  MergedCache,
+  type ObjectCache,
+  RESOURCES,
+  type ResourceType,
+  WorkQueue,
+} from '../kube/index.js';
+import { MANAGED_SELECTOR, type RunSettings } from '../render/index.js';
+import { type ControllerMetrics, createControllerMetrics } from './controller-metrics.js';
+import { type ControllerCaches, PolicyReconciler } from './policy-reconciler.js';
+import { resourceOfPath } from './request-resource.js';
+
+/** How the controller runs. */
+export interface ControllerOptions {
+  readonly kubeConfig: KubeConfig;
+  /** Namespaces to watch; empty: all. */
+  readonly namespaces: readonly string[];
+  readonly settings: RunSettings;
+  /** Every policy is reconciled again this often, whatever changed. */
+  readonly resyncMs: number;
+  /** A watch silent for this long is restarted. */
+  readonly watchdogMs: number;
+  readonly workers: number;
+  readonly leaderElection: Omit<LeaderElectionOptions, 'log'>;
+  readonly queueBackoff: BackoffPolicy;
+  readonly log: Logger;
+  readonly now: () => Date;
+}
+
+const WATCH_BACKOFF: BackoffPolicy = { baseMs: 500, maxMs: 10_000 };
+
+/** The policy key an owned object (or a Backup) belongs to, if any. */
+function policyKeyOf(kind: string, object: KubeObject, backups: ObjectCache): string | undefined {
+  const namespace = object.metadata.namespace ?? '';
+  if (kind === 'Backup') {
+    const spec = object.spec as { policy?: string } | undefined;
+    return spec?.policy === undefined ? undefined : `${namespace}/${spec.policy}`;
+  }
+  const policyOwner = object.metadata.ownerReferences?.find(
+    (owner) => owner.kind === 'BackupPolicy',
+  );
+  if (policyOwner !== undefined) return `${namespace}/${policyOwner.name}`;
+  // An on-demand Job is owned by its Backup, which names the policy.
+  const backupOwner = object.metadata.ownerReferences?.find((owner) => owner.kind === 'Backup');
+  if (backupOwner === undefined) return undefined;
+  return policyKeyOf('Backup', backups.get(`${namespace}/${backupOwner.name}`) ?? object, backups);
+}
+
+/** One controller instance. */
+export class Controller {
+  readonly metrics: ControllerMetrics;
+  readonly #options: ControllerOptions;
+  readonly #queue: WorkQueue;
+  readonly #informers: Informer[] = [];
+  #client: KubeClient | undefined;
+  #elector: LeaderElector | undefined;
+  #reconciler: PolicyReconciler | undefined;
+  #caches: ControllerCaches | undefined;
+  #workers: Promise<void>[] = [];
+  #resyncTimer: NodeJS.Timeout | undefined;
+  #synced = false;
+
+  constructor(options: ControllerOptions) {
+    this.#options = options;
+    this.#queue = new WorkQueue(options.queueBackoff);
+    this.metrics = createControllerMetrics(() => this.#queue.depth);
+  }
+
+  /** Whether the caches are filled (readiness). */
+  get ready(): boolean {
+    return this.#synced;
+  }
+
+  /** Whether this instance leads. */
+  get leading(): boolean {
+    return this.#elector?.leading ?? false;
+  }
+
+  #informersOf(client: KubeClient, resource: ResourceType, labelSelector?: string): Informer[] {
+    const namespaces = this.#options.namespaces.length > 0 ? this.#options.namespaces : [undefined];
+    const informers = namespaces.map(
+      (namespace) =>
+        new Informer(client, {
+          resource,
+          namespace,
+          ...(labelSelector !== undefined ? { labelSelector } : {}),
+          watchdogMs: this.#options.watchdogMs,
+          watchTimeoutSeconds: 300,
+          backoff: WATCH_BACKOFF,
+          log: this.#options.log,
+        }),
+    );
+    this.#informers.push(...informers);
+    return informers;
+  }
+
+  /** Starts watching, campaigning and (once leading) reconciling. */
+  async start(): Promise<void> {
+    const { log } = this.#options;
+    const client = await KubeClient.create(this.#options.kubeConfig, {
+      onRequest: (verb, code, path) =>
+        this.metrics.apiRequests.inc({ verb, resource: resourceOfPath(path), code: String(code) }),
+    });
+    this.#client = client;
+    const caches = this.#createCaches(client);
+    this.#caches = caches;
+    const identity = this.#options.leaderElection.identity;
+    this.#reconciler = new PolicyReconciler({
+      client,
+      caches,
+      events: new EventRecorder(client, identity, log),
+      metrics: this.metrics,
+      settings: this.#options.settings,
+      log,
+      now: this.#options.now,
+    });
+    for (const informer of this.#informers) informer.start();
+    await Promise.all(this.#informers.map((informer) => informer.waitForSync()));
+    this.#synced = true;
+    log.info({ namespaces: this.#options.namespaces }, 'caches synced');
+    const elector = new LeaderElector(client, { ...this.#options.leaderElection, log });
+    this.#elector = elector;
+    elector.onChange((leading) => {
+      this.metrics.leader.set(leading ? 1 : 0);
+      // A new leader trusts nothing it did not see: every policy is reconciled.
+      if (leading) this.#enqueueAll();
+    });
+    elector.start();
+    this.#workers = Array.from({ length: this.#options.workers }, () => this.#work());
+    this.#resyncTimer = setInterval(() => this.#enqueueAll(), this.#options.resyncMs);
+  }
+
+  #createCaches(client: KubeClient): ControllerCaches {
+    const merged = (resource: ResourceType, selector?: string) =>
+      new MergedCache(this.#informersOf(client, resource, selector));
+    const caches = {
+      policies: merged(RESOURCES.backupPolicy),
+      backups: merged(RESOURCES.backup),
+      cronJobs: merged(RESOURCES.cronJob, MANAGED_SELECTOR),
+      jobs: merged(RESOURCES.job, MANAGED_SELECTOR),
+      serviceAccounts: merged(RESOURCES.serviceAccount, MANAGED_SELECTOR),
+      roles: merged(RESOURCES.role, MANAGED_SELECTOR),
+      roleBindings: merged(RESOURCES.roleBinding, MANAGED_SELECTOR),
+    };
+    caches.policies.onChange((key) => this.#queue.add(key));
+    const kinds: [string, MergedCache][] = [
+      ['Backup', caches.backups],
+      ['CronJob', caches.cronJobs],
+      ['Job', caches.jobs],
+      ['ServiceAccount', caches.serviceAccounts],
+      ['Role', caches.roles],
+      ['RoleBinding', caches.roleBindings],
+    ];
+    for (const [kind, cache] of kinds) {
+      cache.onChange((_key, object) => {
+        const policyKey = policyKeyOf(kind, object, caches.backups);
+        if (policyKey !== undefined) this.#queue.add(policyKey);
+      });
+    }
+    return caches;
+  }
+
+  #enqueueAll(): void {
+    if (!this.leading) return;
+    for (const policy of this.#caches?.policies.list() ?? []) {
+      this.#queue.add(`${policy.metadata.namespace ?? ''}/${policy.metadata.name}`);
+    }
+  }
+
+  async #work(): Promise<void> {
+    for (;;) {
+      const key = await this.#queue.get();
+      if (key === undefined) return;
+      try {
+        // A standby keeps its caches warm but never writes; the new leader enqueues everything.
+        if (this.leading) await this.#reconcileKey(key);
+      } finally {
+        this.#queue.done(key);
+      }
+    }
+  }
+
+  async #reconcileKey(key: string): Promise<void> {
+    try {
+      const result = (await this.#reconciler?.reconcile(key)) ?? {};
+      this.#queue.forget(key);
+      if (result.requeueAfterMs !== undefined) {
+        this.metrics.reconciles.inc({ result: 'requeue' });
+        this.#queue.addAfter(key, result.requeueAfterMs);
+      } else {
+        this.metrics.reconciles.inc({ result: 'success' });
+      }
+    } catch (error) {
+      this.metrics.reconciles.inc({ result: 'error' });
+      this.metrics.reconcileErrors.inc({ reason: error instanceof Error ? error.name : 'Unknown' });
+      this.#options.log.warn(
+        { err: error, policy: key },
+        'reconcile failed; retrying with backoff',
+      );
+      this.#queue.addRateLimited(key);
+    }
+  }
+
+  /** Stops reconciling, releases the Lease and stops watching. */
+  async stop(): Promise<void> {
+    clearInterval(this.#resyncTimer);
+    this.#queue.shutDown();
+    await Promise.all(this.#workers);
+    await this.#elector?.stop();
+    await Promise.all(this.#informers.map((informer) => informer.stop()));
+    this.#client?.close();
+  }
+}

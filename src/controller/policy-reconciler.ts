@@ -1,0 +1,264 @@
+/**
+ * The reconcile of one BackupPolicy, a chain of early returns in the manner of
+ * CloudNativePG's scheduledbackup controller: gone → done; being deleted → done (the garbage
+ * collector removes what it owns); invalid → say so in status and touch nothing else;
+ * otherwise apply what differs, delete what is no longer wanted, start on-demand backups and
+ * write the status if it changed. The key is all it gets: it reads the caches itself.
+ */
+import type { Logger } from 'pino';
+import {
+  API_VERSION,
+  BACKUP_POLICY_KIND,
+  type BackupPolicy,
+  type BackupPolicyStatus,
+  parseBackup,
+} from '../api/index.js';
+import {
+  applyStatus,
+  type EventRecorder,
+  getObject,
+  type KubeClient,
+  type KubeObject,
+  type ObjectCache,
+  RESOURCES,
+  splitObjectKey,
+} from '../kube/index.js';
+import {
+  findMissingSecret,
+  type PolicyProblem,
+  policyOwnerOf,
+  type ReconcileOutcome,
+  type RunSettings,
+  renderCronJobs,
+  renderPolicyStatus,
+  renderRunnerRbac,
+  renderSlotTable,
+  secretNamesOf,
+  validatePolicyObject,
+} from '../render/index.js';
+import { retentionPlanOf } from '../retention/index.js';
+import {
+  type ControllerMetrics,
+  forgetBackupMetrics,
+  recordBackupMetrics,
+} from './controller-metrics.js';
+import { jsonEqual } from './object-comparison.js';
+import { type BackupObject, reconcileOnDemandBackups } from './on-demand-backups.js';
+import { applyChanged, deleteUnwanted } from './owned-objects.js';
+
+/** The informer caches the reconciler reads. */
+export interface ControllerCaches {
+  readonly policies: ObjectCache;
+  readonly backups: ObjectCache;
+  readonly cronJobs: ObjectCache;
+  readonly jobs: ObjectCache;
+  readonly serviceAccounts: ObjectCache;
+  readonly roles: ObjectCache;
+  readonly roleBindings: ObjectCache;
+}
+
+/** Everything a reconcile uses, passed in. */
+export interface ReconcilerDeps {
+  readonly client: KubeClient;
+  readonly caches: ControllerCaches;
+  readonly events: EventRecorder;
+  readonly metrics: ControllerMetrics;
+  readonly settings: RunSettings;
+  readonly log: Logger;
+  /** The clock, a parameter so the logic below never reads it itself. */
+  readonly now: () => Date;
+}
+
+/** When to come back, if before the next change or resync. */
+export interface ReconcileResult {
+  readonly requeueAfterMs?: number;
+}
+
+/** A policy whose Secrets are missing is looked at again this often: nothing watches Secrets. */
+const MISSING_SECRET_RECHECK_MS = 30_000;
+
+function cacheOfKind(caches: ControllerCaches, kind: string): ObjectCache {
+  switch (kind) {
+    case 'ServiceAccount':
+      return caches.serviceAccounts;
+    case 'Role':
+      return caches.roles;
+    case 'RoleBinding':
+      return caches.roleBindings;
+    case 'CronJob':
+      return caches.cronJobs;
+    default:
+      return caches.jobs;
+  }
+}
+
+function backupsOf(
+  caches: ControllerCaches,
+  namespace: string,
+  policyName: string,
+): BackupObject[] {
+  return caches.backups.list().flatMap((object) => {
+    if (object.metadata.namespace !== namespace) return [];
+    const parsed = parseBackup(object);
+    return parsed.ok && parsed.value.spec.policy === policyName
+      ? [{ backup: parsed.value, object }]
+      : [];
+  });
+}
+
+/** Reconciles policies by key. */
+export class PolicyReconciler {
+  readonly #deps: ReconcilerDeps;
+
+  constructor(deps: ReconcilerDeps) {
+    this.#deps = deps;
+  }
+
+  /** Brings one policy's objects and status in line with its spec. */
+  async reconcile(key: string): Promise<ReconcileResult> {
+    const { caches, metrics } = this.#deps;
+    const { namespace, name } = splitObjectKey(key);
+    const object = caches.policies.get(key);
+    if (object === undefined) {
+      forgetBackupMetrics(metrics, { namespace, name });
+      return {};
+    }
+    if (object.metadata.deletionTimestamp !== undefined) return {};
+    const validity = validatePolicyObject(object, name);
+    if (!validity.ok) {
+      await this.#writeStatus(object, { kind: 'invalid', problem: validity.problem }, []);
+      return {};
+    }
+    const missing = await this.#findMissingSecret(validity.policy);
+    if (missing !== undefined) {
+      await this.#writeStatus(object, { kind: 'invalid', problem: missing }, []);
+      return { requeueAfterMs: MISSING_SECRET_RECHECK_MS };
+    }
+    return this.#reconcileValid(object, validity.policy);
+  }
+
+  async #findMissingSecret(policy: BackupPolicy): Promise<PolicyProblem | undefined> {
+    const namespace = policy.metadata.namespace ?? '';
+    const existing = new Set<string>();
+    for (const secretName of secretNamesOf(policy)) {
+      const secret = await getObject(this.#deps.client, RESOURCES.secret, {
+        namespace,
+        name: secretName,
+      });
+      if (secret !== undefined) existing.add(secretName);
+    }
+    return findMissingSecret(policy, (secretName) => existing.has(secretName));
+  }
+
+  async #reconcileValid(object: KubeObject, policy: BackupPolicy): Promise<ReconcileResult> {
+    const { client, caches, settings } = this.#deps;
+    const uid = object.metadata.uid ?? '';
+    const owner = policyOwnerOf(policy, uid);
+    const cronJobs = renderCronJobs({ policy, uid, settings });
+    const manifests = [
+      ...renderRunnerRbac(policy, owner),
+      ...cronJobs.map((cronJob) => cronJob.manifest),
+    ];
+    const applied = await applyChanged(client, manifests, (kind) => cacheOfKind(caches, kind));
+    const wanted = new Set(cronJobs.map((cronJob) => cronJob.manifest.metadata.name));
+    const deleted = await deleteUnwanted(client, caches.cronJobs, {
+      namespace: owner.namespace,
+      uid,
+      wanted,
+    });
+    if (applied.length + deleted.length > 0) {
+      this.#deps.log.info(
+        { policy: `${owner.namespace}/${owner.name}`, applied, deleted },
+        'applied policy',
+      );
+      await this.#event(object, {
+        type: 'Normal',
+        reason: 'CronJobsUpdated',
+        note: [
+          applied.length > 0 ? `applied ${applied.join(', ')}` : '',
+          deleted.length > 0 ? `deleted ${deleted.join(', ')}` : '',
+        ]
+          .filter(Boolean)
+          .join('; '),
+      });
+    }
+    const backups = backupsOf(caches, owner.namespace, owner.name);
+    await reconcileOnDemandBackups({ client, jobs: caches.jobs, policy, settings }, backups);
+    const slots = renderSlotTable({
+      plan: retentionPlanOf(policy.spec),
+      backups: backups.map((entry) => entry.backup),
+      nowMs: this.#deps.now().getTime(),
+    });
+    const outcome: ReconcileOutcome = {
+      kind: 'applied',
+      cronJobs: cronJobs.map((cronJob) => cronJob.status),
+      slots,
+      suspended: policy.spec.suspend,
+    };
+    await this.#writeStatus(object, outcome, backups);
+    recordBackupMetrics(
+      this.#deps.metrics,
+      owner,
+      backups.map((entry) => entry.backup),
+    );
+    return {};
+  }
+
+  /** Writes the status only when it differs from what the object already says. */
+  async #writeStatus(
+    object: KubeObject,
+    outcome: ReconcileOutcome,
+    backups: readonly BackupObject[],
+  ): Promise<void> {
+    const previous = object.status as BackupPolicyStatus | undefined;
+    const status = renderPolicyStatus({
+      generation: object.metadata.generation ?? 0,
+      previous,
+      outcome,
+      backups: backups.map((entry) => entry.backup),
+      now: this.#deps
+        .now()
+        .toISOString()
+        .replace(/\.\d{3}Z$/, 'Z'),
+    });
+    if (jsonEqual(status, previous)) return;
+    await applyStatus(this.#deps.client, {
+      apiVersion: API_VERSION,
+      kind: BACKUP_POLICY_KIND,
+      metadata: { name: object.metadata.name, namespace: object.metadata.namespace ?? '' },
+      status,
+    });
+    const wasReady = previous?.conditions?.find((condition) => condition.type === 'Ready');
+    const ready = status.conditions?.find((condition) => condition.type === 'Ready');
+    if (
+      ready !== undefined &&
+      (wasReady?.status !== ready.status || wasReady.reason !== ready.reason)
+    ) {
+      await this.#event(object, {
+        type: ready.status === 'True' ? 'Normal' : 'Warning',
+        reason: ready.reason,
+        note: ready.message,
+      });
+    }
+  }
+
+  async #event(
+    object: KubeObject,
+    event: { type: 'Normal' | 'Warning'; reason: string; note: string },
+  ): Promise<void> {
+    await this.#deps.events.record(
+      {
+        subject: {
+          apiVersion: API_VERSION,
+          kind: BACKUP_POLICY_KIND,
+          name: object.metadata.name,
+          namespace: object.metadata.namespace ?? '',
+          uid: object.metadata.uid ?? '',
+        },
+        action: 'Reconcile',
+        ...event,
+      },
+      this.#deps.now(),
+    );
+  }
+}

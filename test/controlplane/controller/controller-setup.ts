@@ -1,0 +1,144 @@
+/**
+ * What every controller test starts from: the CRDs, a fresh namespace enforcing the
+ * `restricted` Pod Security level, the chart's controller RBAC rendered for a release in
+ * that namespace, and a kubeconfig of the chart's service account.
+ */
+import { type KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import { vi } from 'vitest';
+import { stringify } from 'yaml';
+import { API_VERSION, BACKUP_POLICY_PLURAL, GROUP, VERSION } from '../../../src/api/index.js';
+import { KubeClient, type KubeObject } from '../../../src/kube/index.js';
+import { renderChartObjects } from '../../harness/chart.js';
+import { writeKubeConfigFile } from '../../harness/controller-process.js';
+import { fixtureYaml } from '../../harness/fixtures.js';
+import {
+  adminKubeConfig,
+  createTestNamespace,
+  restrictedPodSecurity,
+  runKubectl,
+  serviceAccountKubeConfig,
+} from '../../harness/kube.js';
+import { installCrds } from '../api/install-crds.js';
+
+/** A namespace prepared for a controller running as the chart's service account. */
+export interface ControllerTestEnv {
+  readonly admin: KubeConfig;
+  /** The admin's client, for arranging and inspecting objects. */
+  readonly client: KubeClient;
+  readonly namespace: string;
+  readonly release: string;
+  /** A kubeconfig file of the chart's controller service account. */
+  readonly kubeconfigPath: string;
+  readonly serviceAccount: KubeConfig;
+  /** Removes the cluster-scoped RBAC of the release. */
+  cleanUp(): Promise<void>;
+}
+
+async function kubectlApply(objects: readonly unknown[], namespace?: string): Promise<void> {
+  const input = objects.map((object) => stringify(object)).join('---\n');
+  const args = ['apply', '-f', '-', ...(namespace !== undefined ? ['-n', namespace] : [])];
+  const result = await runKubectl(args, { input });
+  if (result.code !== 0) throw new Error(`kubectl apply failed: ${result.stderr}`);
+}
+
+/** Prepares a namespace and the chart's RBAC; the controller is started by the test. */
+export async function prepareControllerTest(): Promise<ControllerTestEnv> {
+  await installCrds();
+  const admin = adminKubeConfig();
+  const namespace = await createTestNamespace(admin, restrictedPodSecurity);
+  const release = `pgb-${namespace}`;
+  await kubectlApply(renderChartObjects('controller-rbac.yaml', { name: release, namespace }));
+  const account = { namespace, name: `${release}-controller` };
+  const serviceAccount = await serviceAccountKubeConfig(admin, account);
+  const asController = await KubeClient.create(serviceAccount);
+  // The authorizer reads RBAC through an informer: wait for the grant to land.
+  await vi.waitFor(
+    () =>
+      asController.request({
+        verb: 'list',
+        path: `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${BACKUP_POLICY_PLURAL}`,
+        what: 'list policies as the controller',
+      }),
+    { timeout: 30_000, interval: 200 },
+  );
+  asController.close();
+  await kubectlApply(fixtureYaml<unknown[]>('controller/secrets.yaml'), namespace);
+  const client = await KubeClient.create(admin);
+  return {
+    admin,
+    client,
+    namespace,
+    release,
+    serviceAccount,
+    kubeconfigPath: writeKubeConfigFile(serviceAccount),
+    cleanUp: async () => {
+      client.close();
+      const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
+      await rbac.deleteClusterRoleBinding({ name: `${release}-controller` });
+      await rbac.deleteClusterRole({ name: `${release}-controller` });
+    },
+  };
+}
+
+/** The fixture policy, in a namespace. */
+export function ordersPolicy(namespace: string): KubeObject {
+  const policy = fixtureYaml<KubeObject>('controller/orders-policy.yaml');
+  return { ...policy, apiVersion: API_VERSION, metadata: { ...policy.metadata, namespace } };
+}
+
+/** Path of a pgbackup.dev object or collection. */
+export function pgbackupPath(namespace: string, plural: string, name?: string): string {
+  const base = `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${plural}`;
+  return name === undefined ? base : `${base}/${name}`;
+}
+
+/** Merge-patches an object as the admin. */
+export function mergePatch(
+  env: ControllerTestEnv,
+  path: string,
+  body: unknown,
+): Promise<KubeObject> {
+  return env.client.request<KubeObject>({
+    verb: 'patch',
+    path,
+    body,
+    contentType: 'application/merge-patch+json',
+    what: `patch ${path}`,
+  });
+}
+
+/** The CronJobs in the namespace, by name. */
+export async function cronJobsIn(env: ControllerTestEnv): Promise<Map<string, KubeObject>> {
+  const list = await env.client.request<{ items: KubeObject[] }>({
+    verb: 'list',
+    path: `/apis/batch/v1/namespaces/${env.namespace}/cronjobs`,
+    what: 'list CronJobs',
+  });
+  return new Map(list.items.map((item) => [item.metadata.name, item]));
+}
+
+/** A condition as the tests read it. */
+export interface PolicyCondition {
+  readonly type: string;
+  readonly status?: string;
+  readonly reason?: string;
+  readonly message?: string;
+  readonly observedGeneration?: number;
+}
+
+/** A condition of a policy's status. */
+export async function policyCondition(
+  env: ControllerTestEnv,
+  name: string,
+  type: string,
+): Promise<
+  { status?: string; reason?: string; message?: string; observedGeneration?: number } | undefined
+> {
+  const policy = await env.client.request<KubeObject>({
+    verb: 'get',
+    path: pgbackupPath(env.namespace, BACKUP_POLICY_PLURAL, name),
+    what: 'get policy',
+  });
+  const status = policy.status as { conditions?: PolicyCondition[] } | undefined;
+  return status?.conditions?.find((condition) => condition.type === type);
+}

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { parseBackupPolicy } from '../../../src/api/index.js';
+import { runnerRoleRulesOf } from '../../../src/render/index.js';
+import { renderChartObjects } from '../../harness/chart.js';
+import { fixtureYaml } from '../../harness/fixtures.js';
+
+interface Rule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+}
+
+describe("the chart's controller RBAC", () => {
+  const objects = renderChartObjects('controller-rbac.yaml', { name: 'rel', namespace: 'ops' });
+  const clusterRole = objects.find((object) => object.kind === 'ClusterRole');
+  const rules = (clusterRole?.rules ?? []) as Rule[];
+  const allows = (group: string, resource: string, verb: string) =>
+    rules.some(
+      (rule) =>
+        rule.apiGroups.includes(group) &&
+        rule.resources.includes(resource) &&
+        rule.verbs.includes(verb),
+    );
+
+  it('renders a ServiceAccount, a ClusterRole and a binding between them', () => {
+    expect(objects.map((object) => object.kind)).toEqual([
+      'ServiceAccount',
+      'ClusterRole',
+      'ClusterRoleBinding',
+    ]);
+    expect(objects[2]).toMatchObject({
+      roleRef: { kind: 'ClusterRole', name: 'rel-controller' },
+      subjects: [{ kind: 'ServiceAccount', name: 'rel-controller', namespace: 'ops' }],
+    });
+  });
+
+  it('grants no wildcard and cannot read Secrets in bulk', () => {
+    expect(JSON.stringify(rules)).not.toContain('*');
+    expect(allows('', 'secrets', 'list')).toBe(false);
+    expect(allows('', 'secrets', 'watch')).toBe(false);
+    expect(allows('rbac.authorization.k8s.io', 'roles', 'escalate')).toBe(false);
+    expect(allows('rbac.authorization.k8s.io', 'roles', 'bind')).toBe(false);
+  });
+
+  it('holds every permission it grants a runner (RBAC refuses to grant more than one holds)', () => {
+    const policy = parseBackupPolicy(fixtureYaml('render/every-field.yaml'));
+    if (!policy.ok) throw new Error('fixture must parse');
+    const grants = (runnerRoleRulesOf(policy.value) as unknown as Rule[]).flatMap((rule) =>
+      rule.apiGroups.flatMap((group) =>
+        rule.resources.flatMap((resource) => rule.verbs.map((verb) => [group, resource, verb])),
+      ),
+    );
+    const missing = grants.filter(
+      ([group = '', resource = '', verb = '']) => !allows(group, resource, verb),
+    );
+    expect(missing).toEqual([]);
+  });
+});
