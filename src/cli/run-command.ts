@@ -2,9 +2,17 @@
  * `pgbackup run`: the runner's entry point, which CronJobs call. It resolves the inputs of a
  * run (from a file or, later, the cluster) and hands them to the runner.
  */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { pino } from 'pino';
 import type { BackupPolicy } from '../api/index.js';
-import { type BinaryRunResult, runBinaryBackup } from '../runner/index.js';
+import { createKubeJsonClient, loadKubeConfig } from '../kube/kube-config.js';
+import {
+  type BinaryRunResult,
+  runBinaryBackup,
+  runBinaryInCluster,
+  s3StoreConfigOf,
+} from '../runner/index.js';
 import { createLocalStore, createS3Store } from '../storage/index.js';
 import { type Command, type CommandIo, UsageError } from './command.js';
 import { readPolicyFile } from './plan-policy-file.js';
@@ -17,6 +25,10 @@ function describeResult(result: BinaryRunResult): string {
   }
   const pruned = result.pruned.map((key) => `\n  deleted ${key}`).join('');
   return `committed ${result.key} (${result.manifest.line} slot ${result.manifest.slot}, ${result.manifest.slotLabel})${pruned}\n`;
+}
+
+function loggerFor(policy: string) {
+  return pino({ base: { command: 'run', policy } }, pino.destination(2));
 }
 
 async function runFromFile(args: RunArguments, file: string, io: CommandIo): Promise<number> {
@@ -32,7 +44,10 @@ async function runFromFile(args: RunArguments, file: string, io: CommandIo): Pro
       ? { store: createLocalStore(args.localDir), keep: spec.binary.local.keep }
       : undefined;
   const name = policy.metadata.name ?? 'unnamed';
-  const logger = pino({ base: { command: 'run', policy: name } }, pino.destination(2));
+  const s3Credentials = {
+    source:
+      "the AWS SDK's default chain (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile or a role)",
+  };
   const result = await runBinaryBackup({
     namespace: policy.metadata.namespace ?? 'default',
     policy: name,
@@ -40,21 +55,32 @@ async function runFromFile(args: RunArguments, file: string, io: CommandIo): Pro
     line: args.line,
     atMs: args.atMs,
     ...target,
-    remote: createS3Store({
-      bucket: s3.bucket,
-      region: s3.region,
-      endpoint: s3.endpoint,
-      forcePathStyle: s3.forcePathStyle,
-      credentialsSource:
-        "the AWS SDK's default chain (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile or a role)",
-      ...(s3.serverSideEncryption === undefined
-        ? {}
-        : { serverSideEncryption: s3.serverSideEncryption }),
-      requestChecksumCalculation: requestChecksumFrom(process.env),
-    }),
+    remote: createS3Store(s3StoreConfigOf(s3, s3Credentials, requestChecksumFrom(process.env))),
     local,
     pgRoot: args.pgRoot,
-    logger,
+    logger: loggerFor(name),
+    clock: Date.now,
+  });
+  io.stdout.write(describeResult(result));
+  return 0;
+}
+
+async function runInCluster(
+  args: RunArguments,
+  policy: { namespace: string; name: string },
+  io: CommandIo,
+): Promise<number> {
+  const result = await runBinaryInCluster({
+    client: createKubeJsonClient(loadKubeConfig()),
+    namespace: policy.namespace,
+    policy: policy.name,
+    line: args.line,
+    atMs: args.atMs,
+    localDir: args.localDir,
+    pgRoot: args.pgRoot,
+    identity: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
+    requestChecksumCalculation: requestChecksumFrom(process.env),
+    logger: loggerFor(policy.name),
     clock: Date.now,
   });
   io.stdout.write(describeResult(result));
@@ -68,8 +94,7 @@ export const runRunCommand: Command = async (argv, io) => {
     io.stdout.write(RUN_USAGE);
     return 0;
   }
-  if (args.source.kind === 'cluster') {
-    throw new UsageError('--policy (in-cluster mode) is not available yet; use -f POLICY.yaml');
-  }
-  return runFromFile(args, args.source.file, io);
+  return args.source.kind === 'cluster'
+    ? runInCluster(args, args.source, io)
+    : runFromFile(args, args.source.file, io);
 };

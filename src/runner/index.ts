@@ -9,4 +9,6 @@ export {
   type RunSkippedResult,
   runBinaryBackup,
 } from './run-binary-backup.js';
+export { type ClusterRunInput, describeFailure, runBinaryInCluster } from './run-in-cluster.js';
+export { type S3Credentials, s3StoreConfigOf } from './store-config.js';
 export { streamBaseBackup } from './stream-backup.js';

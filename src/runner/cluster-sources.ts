@@ -1,0 +1,125 @@
+/**
+ * What an in-cluster run reads through the API with its own service account: the policy, the
+ * Secrets it names, and the pods its target selects.
+ */
+import {
+  BACKUP_POLICY_PLURAL,
+  type BackupPolicy,
+  formatIssues,
+  GROUP,
+  parseBackupPolicy,
+  VERSION,
+} from '../api/index.js';
+import type { KubeJsonClient } from '../kube/kube-config.js';
+import { type Credentials, type Endpoint, parseEndpoint } from '../postgres/index.js';
+import { RunError } from './errors.js';
+import { labelSelectorOf } from './pod-selector.js';
+
+/** Reads and validates the policy. */
+export async function readPolicy(
+  client: KubeJsonClient,
+  namespace: string,
+  name: string,
+): Promise<BackupPolicy> {
+  const path = `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${BACKUP_POLICY_PLURAL}/${name}`;
+  const object = await client.request<unknown>('GET', path);
+  const parsed = parseBackupPolicy(object);
+  if (!parsed.ok) {
+    throw new RunError(
+      `BackupPolicy ${namespace}/${name} is not valid:\n${formatIssues('BackupPolicy', name, parsed.issues)}`,
+    );
+  }
+  return parsed.value;
+}
+
+/** The decoded keys of a Secret. */
+async function readSecretKeys(
+  client: KubeJsonClient,
+  namespace: string,
+  name: string,
+): Promise<Record<string, string>> {
+  const secret = await client.request<{ data?: Record<string, string> }>(
+    'GET',
+    `/api/v1/namespaces/${namespace}/secrets/${name}`,
+  );
+  return Object.fromEntries(
+    Object.entries(secret.data ?? {}).map(([key, value]) => [
+      key,
+      Buffer.from(value, 'base64').toString('utf8'),
+    ]),
+  );
+}
+
+/** Two keys of a Secret, or an error naming the Secret and the missing key. */
+export async function readSecretPair<A extends string, B extends string>(
+  client: KubeJsonClient,
+  secret: { namespace: string; name: string },
+  keys: readonly [A, B],
+): Promise<Record<A | B, string>> {
+  const data = await readSecretKeys(client, secret.namespace, secret.name);
+  const missing = keys.filter((key) => (data[key] ?? '') === '');
+  if (missing.length > 0) {
+    throw new RunError(
+      `Secret ${secret.namespace}/${secret.name} has no ${missing.map((key) => `"${key}"`).join(' or ')} key: add it`,
+    );
+  }
+  return Object.fromEntries(keys.map((key) => [key, data[key] ?? ''])) as Record<A | B, string>;
+}
+
+/** PostgreSQL credentials from a Secret with "username" and "password". */
+export async function readCredentials(
+  client: KubeJsonClient,
+  namespace: string,
+  secretName: string,
+): Promise<Credentials> {
+  const { username, password } = await readSecretPair(client, { namespace, name: secretName }, [
+    'username',
+    'password',
+  ]);
+  return {
+    username,
+    password,
+    source: `Secret ${namespace}/${secretName} (keys "username" and "password")`,
+  };
+}
+
+interface PodList {
+  items: {
+    metadata: { name: string; deletionTimestamp?: string };
+    status?: { phase?: string; podIP?: string };
+  }[];
+}
+
+/** The endpoints of a target: its static hosts, or the running pods its selector matches. */
+export async function listTargetEndpoints(
+  client: KubeJsonClient,
+  policy: BackupPolicy,
+): Promise<{ endpoints: Endpoint[]; selection: string }> {
+  const { target } = policy.spec;
+  if (target.hosts !== undefined) {
+    return {
+      endpoints: target.hosts.map((host) => parseEndpoint(host, target.port)),
+      selection: `spec.target.hosts (${target.hosts.join(', ')})`,
+    };
+  }
+  const namespace = policy.metadata.namespace ?? 'default';
+  const selector = labelSelectorOf(target) ?? '';
+  const pods = await client.request<PodList>(
+    'GET',
+    `/api/v1/namespaces/${namespace}/pods?labelSelector=${encodeURIComponent(selector)}`,
+  );
+  const running = pods.items.filter(
+    (pod) =>
+      pod.status?.phase === 'Running' &&
+      pod.status.podIP !== undefined &&
+      pod.metadata.deletionTimestamp === undefined,
+  );
+  const names = pods.items.map(
+    (pod) =>
+      `${pod.metadata.name} (${pod.status?.phase ?? 'no phase'}, ${pod.status?.podIP ?? 'no IP'})`,
+  );
+  return {
+    endpoints: running.map((pod) => ({ host: pod.status?.podIP ?? '', port: target.port })),
+    selection: `the pods in namespace ${namespace} matching "${selector}"${names.length === 0 ? ' (none)' : `: ${names.join(', ')}`}`,
+  };
+}

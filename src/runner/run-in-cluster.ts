@@ -1,0 +1,209 @@
+/**
+ * A binary run inside a cluster (`--policy NAMESPACE/NAME`): the policy, its Secrets and pods
+ * read with the runner's own service account, runs of one policy queued on a Lease, and the
+ * run recorded in a `Backup` object whose status says what happened.
+ */
+import type { Logger } from 'pino';
+import type { BackupPolicy, BackupStatus, LineName } from '../api/index.js';
+import { type BackupRecord, createBackupRecord } from '../kube/backup-record.js';
+import type { KubeJsonClient } from '../kube/kube-config.js';
+import { acquireLease } from '../kube/lease-queue.js';
+import { boundedName, LABELS, policyLabels } from '../render/index.js';
+import {
+  createLocalStore,
+  createS3Store,
+  formatKeyTimestamp,
+  type RequestChecksumCalculation,
+} from '../storage/index.js';
+import {
+  listTargetEndpoints,
+  readCredentials,
+  readPolicy,
+  readSecretPair,
+} from './cluster-sources.js';
+import { RunError } from './errors.js';
+import { type BinaryRunInput, type BinaryRunResult, runBinaryBackup } from './run-binary-backup.js';
+import { type S3Credentials, s3StoreConfigOf } from './store-config.js';
+
+/** Longest name of a Backup (a DNS subdomain). */
+const OBJECT_NAME_MAX = 253;
+
+/** What {@link runBinaryInCluster} needs. */
+export interface ClusterRunInput {
+  readonly client: KubeJsonClient;
+  readonly namespace: string;
+  readonly policy: string;
+  readonly line: LineName;
+  readonly atMs: number | undefined;
+  readonly localDir: string;
+  readonly pgRoot: string | undefined;
+  /** Unique per run: the Lease holder's identity. */
+  readonly identity: string;
+  readonly requestChecksumCalculation: RequestChecksumCalculation;
+  readonly logger: Logger;
+  readonly clock: () => number;
+}
+
+/** The message of an error with its cause, as the CLI prints it. */
+export function describeFailure(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause instanceof Error ? ` (cause: ${error.cause.message})` : '';
+  return `${error.message}${cause}`;
+}
+
+async function s3CredentialsOf(input: ClusterRunInput, policy: BackupPolicy) {
+  const secret = policy.spec.storage?.s3.credentials?.secretName;
+  if (secret === undefined) {
+    return { source: "the AWS SDK's default chain (for example IAM roles for service accounts)" };
+  }
+  const keys = await readSecretPair(input.client, { namespace: input.namespace, name: secret }, [
+    'accessKeyId',
+    'secretAccessKey',
+  ]);
+  return {
+    keys,
+    source: `Secret ${input.namespace}/${secret} (keys "accessKeyId" and "secretAccessKey")`,
+  } satisfies S3Credentials;
+}
+
+async function resolveRunInput(
+  input: ClusterRunInput,
+  policy: BackupPolicy,
+): Promise<BinaryRunInput> {
+  const { spec } = policy;
+  const s3 = spec.storage?.s3;
+  if (s3 === undefined) {
+    throw new RunError(
+      `BackupPolicy ${input.namespace}/${input.policy} has no spec.storage.s3: add the bucket`,
+    );
+  }
+  const credentials = await readCredentials(
+    input.client,
+    input.namespace,
+    spec.target.credentials.secretName,
+  );
+  const replicationSecret = spec.target.replicationCredentials?.secretName;
+  const replicationCredentials =
+    replicationSecret === undefined
+      ? credentials
+      : await readCredentials(input.client, input.namespace, replicationSecret);
+  const { endpoints, selection } = await listTargetEndpoints(input.client, policy);
+  const remote = createS3Store(
+    s3StoreConfigOf(s3, await s3CredentialsOf(input, policy), input.requestChecksumCalculation),
+  );
+  const local =
+    spec.binary.local !== undefined && input.line === 'daily'
+      ? { store: createLocalStore(input.localDir), keep: spec.binary.local.keep }
+      : undefined;
+  return {
+    namespace: input.namespace,
+    policy: input.policy,
+    spec,
+    line: input.line,
+    atMs: input.atMs,
+    endpoints,
+    selection,
+    credentials,
+    replicationCredentials,
+    remote,
+    local,
+    pgRoot: input.pgRoot,
+    logger: input.logger,
+    clock: input.clock,
+  };
+}
+
+function statusOf(result: BinaryRunResult, policy: BackupPolicy, completedAtMs: number) {
+  const completedAt = new Date(completedAtMs).toISOString();
+  if (result.outcome === 'skipped') {
+    return { phase: 'Skipped', message: result.message, completedAt } satisfies BackupStatus;
+  }
+  const { manifest } = result;
+  const [object] = manifest.objects;
+  return {
+    phase: 'Completed',
+    slot: manifest.slot,
+    slotLabel: manifest.slotLabel,
+    artifact: {
+      bucket: policy.spec.storage?.s3.bucket ?? '',
+      key: result.key,
+      ...(result.localKey === undefined
+        ? {}
+        : {
+            localClaimName: policy.spec.binary.local?.claimName ?? '',
+            localPath: result.localKey,
+          }),
+    },
+    sizeBytes: object?.sizeBytes ?? 0,
+    checksum: `sha256:${result.manifestSha256}`,
+    ...(manifest.server.startLsn === undefined ? {} : { startLsn: manifest.server.startLsn }),
+    ...(manifest.server.stopLsn === undefined ? {} : { stopLsn: manifest.server.stopLsn }),
+    serverVersion: manifest.server.version.split(' ')[0] ?? manifest.server.version,
+    completedAt,
+  } satisfies BackupStatus;
+}
+
+async function runRecorded(
+  input: ClusterRunInput,
+  policy: BackupPolicy,
+  record: BackupRecord,
+): Promise<BinaryRunResult> {
+  // Runs of this policy against the primary take turns here; a run delayed by the queue
+  // still belongs to its fire's period (the retention engine decides from the fire instant).
+  const lease = await acquireLease({
+    client: input.client,
+    namespace: input.namespace,
+    name: `${input.policy}-binary`,
+    identity: input.identity,
+    logger: input.logger,
+  });
+  try {
+    const result = await runBinaryBackup(await resolveRunInput(input, policy));
+    await record.update(statusOf(result, policy, input.clock()));
+    return result;
+  } finally {
+    await lease.release();
+  }
+}
+
+/**
+ * Runs one binary backup of a line of an in-cluster policy and records it in a Backup.
+ *
+ * @throws the run's error, after recording it as phase Failed with the same message
+ */
+export async function runBinaryInCluster(input: ClusterRunInput): Promise<BinaryRunResult> {
+  const policy = await readPolicy(input.client, input.namespace, input.policy);
+  const startedAtMs = input.clock();
+  const record = await createBackupRecord({
+    client: input.client,
+    namespace: input.namespace,
+    name: boundedName(
+      `${input.policy}-binary-${input.line}-${formatKeyTimestamp(input.atMs ?? startedAtMs).toLowerCase()}`,
+      OBJECT_NAME_MAX,
+    ),
+    policy: input.policy,
+    type: 'binary',
+    line: input.line,
+    // The policy's labels, so `kubectl get backups -l pgbackup.dev/policy=NAME` lists its runs.
+    labels: {
+      [LABELS.policy]: policyLabels(input.policy)[LABELS.policy] ?? '',
+      [LABELS.type]: 'binary',
+      [LABELS.line]: input.line,
+    },
+  });
+  await record.update({ phase: 'Running', startedAt: new Date(startedAtMs).toISOString() });
+  try {
+    return await runRecorded(input, policy, record);
+  } catch (error) {
+    await record
+      .update({
+        phase: 'Failed',
+        message: describeFailure(error).slice(0, 32_768),
+        completedAt: new Date(input.clock()).toISOString(),
+      })
+      .catch((recordError: unknown) =>
+        input.logger.error({ err: recordError }, 'could not record the failure in the Backup'),
+      );
+    throw error;
+  }
+}
