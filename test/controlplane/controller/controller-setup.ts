@@ -86,6 +86,16 @@ export function ordersPolicy(namespace: string): KubeObject {
   return { ...policy, apiVersion: API_VERSION, metadata: { ...policy.metadata, namespace } };
 }
 
+/** Creates the fixture policy as the admin; returns the object the API server stored. */
+export function createOrdersPolicy(env: ControllerTestEnv): Promise<KubeObject> {
+  return env.client.request<KubeObject>({
+    verb: 'create',
+    path: pgbackupPath(env.namespace, BACKUP_POLICY_PLURAL),
+    body: ordersPolicy(env.namespace),
+    what: 'create policy',
+  });
+}
+
 /** Path of a pgbackup.dev object or collection. */
 export function pgbackupPath(namespace: string, plural: string, name?: string): string {
   const base = `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${plural}`;

@@ -11,9 +11,9 @@ import {
 } from '../../harness/controller-process.js';
 import {
   type ControllerTestEnv,
+  createOrdersPolicy,
   cronJobsIn,
   mergePatch,
-  ordersPolicy,
   pgbackupPath,
   policyCondition,
   prepareControllerTest,
@@ -66,12 +66,7 @@ describe('the controller turns a BackupPolicy into CronJobs (as the chart servic
   });
 
   it('creates exactly the CronJobs the policy wants, and a Job from each gets a Pod', async () => {
-    const created = await env.client.request<KubeObject>({
-      verb: 'create',
-      path: pgbackupPath(env.namespace, BACKUP_POLICY_PLURAL),
-      body: ordersPolicy(env.namespace),
-      what: 'create policy',
-    });
+    const created = await createOrdersPolicy(env);
     const parsed = parseBackupPolicy({ ...created, status: undefined });
     if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
     const desired = renderCronJobs({
