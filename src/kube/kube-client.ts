@@ -4,7 +4,7 @@
  * can count its writes (a steady state must make none).
  */
 
-import type { IncomingMessage } from 'node:http';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent, type RequestOptions, request } from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { KubeApiError, KubeConnectionError } from './kube-errors.js';
@@ -81,10 +81,14 @@ function parseStatus(body: string): { reason?: string; message?: string } {
 export class KubeClient {
   readonly #kubeConfig: KubeConfig;
   readonly #server: string;
-  readonly #agent: Agent;
+  readonly #agent: Agent | HttpAgent;
   readonly #options: KubeClientOptions;
 
-  private constructor(kubeConfig: KubeConfig, agent: Agent, options: KubeClientOptions) {
+  private constructor(
+    kubeConfig: KubeConfig,
+    agent: Agent | HttpAgent,
+    options: KubeClientOptions,
+  ) {
     this.#kubeConfig = kubeConfig;
     this.#server = kubeConfig.getCurrentCluster()?.server ?? '';
     this.#agent = agent;
@@ -103,6 +107,10 @@ export class KubeClient {
     }
     const tls: RequestOptions = {};
     await kubeConfig.applyToHTTPSOptions(tls);
+    // Plain HTTP only where the kubeconfig allows it (skipTLSVerify), e.g. a test double.
+    if (kubeConfig.getCurrentCluster()?.server.startsWith('http:')) {
+      return new KubeClient(kubeConfig, new HttpAgent({ keepAlive: true }), options);
+    }
     // One keep-alive agent for every request: the kubeconfig's own agent is rebuilt per call.
     const agent = new Agent({
       keepAlive: true,
@@ -136,7 +144,8 @@ export class KubeClient {
       ...(body !== undefined ? { 'content-type': req.contentType ?? 'application/json' } : {}),
     };
     return new Promise((resolve, reject) => {
-      const outgoing = request(url, { ...options, agent: this.#agent, headers, signal }, resolve);
+      const send = url.protocol === 'http:' ? httpRequest : request;
+      const outgoing = send(url, { ...options, agent: this.#agent, headers, signal }, resolve);
       if (req.verb !== 'watch') {
         outgoing.setTimeout(this.#options.requestTimeoutMs ?? 30_000, () =>
           outgoing.destroy(new Error('no answer within the request timeout')),
