@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { pino } from 'pino';
 import type { BackupPolicy } from '../api/index.js';
-import { createKubeJsonClient, loadKubeConfig } from '../kube/kube-config.js';
+import { createKubeJsonClient, loadKubeConnection } from '../kube/kube-config.js';
 import {
   type BinaryRunResult,
   runBinaryBackup,
@@ -71,7 +71,7 @@ async function runInCluster(
   io: CommandIo,
 ): Promise<number> {
   const result = await runBinaryInCluster({
-    client: createKubeJsonClient(loadKubeConfig()),
+    client: createKubeJsonClient(await loadKubeConnection(process.env)),
     namespace: policy.namespace,
     policy: policy.name,
     line: args.line,

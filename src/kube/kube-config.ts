@@ -1,10 +1,17 @@
 /**
  * How the runner reaches the Kubernetes API: in a pod, its service account; elsewhere,
- * KUBECONFIG or ~/.kube/config. Requests are plain JSON over the client's TLS and
- * credentials, so objects (and Lease times) travel exactly as the API server writes them.
+ * KUBECONFIG or ~/.kube/config. Requests are plain JSON over node:https, so objects (and Lease
+ * times) travel exactly as the API server writes them.
+ *
+ * The common cases (a service account; a kubeconfig with a token or a client certificate) are
+ * read here directly: loading `@kubernetes/client-node` costs the runner about 70 MiB of
+ * memory. Only a kubeconfig whose user needs an exec or auth-provider plugin loads it.
  */
-import { request } from 'node:https';
-import { KubeConfig } from '@kubernetes/client-node';
+import { existsSync, readFileSync } from 'node:fs';
+import { type RequestOptions, request } from 'node:https';
+import { homedir } from 'node:os';
+import { dirname, isAbsolute, join } from 'node:path';
+import { parse } from 'yaml';
 
 /** A failed API request, with the API server's status code and reason. */
 export class KubeRequestError extends Error {
@@ -20,11 +27,104 @@ export class KubeRequestError extends Error {
   }
 }
 
-/** Loads the service account's config in a pod, the default kubeconfig elsewhere. */
-export function loadKubeConfig(): KubeConfig {
+/** Where the API server is and how to authenticate to it. */
+export interface KubeConnection {
+  readonly server: string;
+  /** Adds TLS settings and credentials to a request's options. */
+  apply(options: RequestOptions): Promise<void>;
+}
+
+const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+function inClusterConnection(env: NodeJS.ProcessEnv): KubeConnection | undefined {
+  const host = env.KUBERNETES_SERVICE_HOST;
+  const tokenFile = join(SERVICE_ACCOUNT_DIR, 'token');
+  if (host === undefined || !existsSync(tokenFile)) return undefined;
+  const hostPart = host.includes(':') ? `[${host}]` : host;
+  const ca = readFileSync(join(SERVICE_ACCOUNT_DIR, 'ca.crt'));
+  return {
+    server: `https://${hostPart}:${env.KUBERNETES_SERVICE_PORT ?? '443'}`,
+    apply: async (options) => {
+      // Re-read on every request: the kubelet rotates projected tokens.
+      const token = readFileSync(tokenFile, 'utf8').trim();
+      options.ca = ca;
+      options.headers = { ...options.headers, Authorization: `Bearer ${token}` };
+    },
+  };
+}
+
+type Fields = Record<string, unknown>;
+
+/** The `key` object of the entry called `name` in a kubeconfig list (clusters, users, …). */
+function entryOf(list: unknown, key: string, name: unknown): Fields | undefined {
+  const entries = Array.isArray(list) ? (list as Fields[]) : [];
+  const entry = entries.find((candidate) => candidate.name === name);
+  const value = entry?.[key];
+  return typeof value === 'object' && value !== null ? (value as Fields) : undefined;
+}
+
+function material(fields: Fields, key: string, base: string): Buffer | undefined {
+  const data = fields[`${key}-data`];
+  if (typeof data === 'string') return Buffer.from(data, 'base64');
+  const file = fields[key];
+  if (typeof file !== 'string') return undefined;
+  return readFileSync(isAbsolute(file) ? file : join(base, file));
+}
+
+function kubeconfigConnection(file: string): KubeConnection | 'needs-plugin' {
+  const config = parse(readFileSync(file, 'utf8')) as Fields;
+  const contextName = config['current-context'];
+  const context = entryOf(config.contexts, 'context', contextName);
+  const cluster = entryOf(config.clusters, 'cluster', context?.cluster);
+  const user = entryOf(config.users, 'user', context?.user) ?? {};
+  if (cluster === undefined || typeof cluster.server !== 'string') {
+    throw new KubeRequestError(`${file} has no cluster for its current context`, 0, 'NoCluster');
+  }
+  if (user.exec !== undefined || user['auth-provider'] !== undefined) return 'needs-plugin';
+  const base = dirname(file);
+  const ca = material(cluster, 'certificate-authority', base);
+  const cert = material(user, 'client-certificate', base);
+  const key = material(user, 'client-key', base);
+  const tokenFile = typeof user.tokenFile === 'string' ? user.tokenFile : undefined;
+  const insecure = cluster['insecure-skip-tls-verify'] === true;
+  return {
+    server: cluster.server,
+    apply: async (options) => {
+      if (ca !== undefined) options.ca = ca;
+      if (cert !== undefined) options.cert = cert;
+      if (key !== undefined) options.key = key;
+      if (insecure) options.rejectUnauthorized = false;
+      const token =
+        typeof user.token === 'string'
+          ? user.token
+          : tokenFile === undefined
+            ? undefined
+            : readFileSync(tokenFile, 'utf8').trim();
+      if (token !== undefined) {
+        options.headers = { ...options.headers, Authorization: `Bearer ${token}` };
+      }
+    },
+  };
+}
+
+async function pluginConnection(): Promise<KubeConnection> {
+  const { KubeConfig } = await import('@kubernetes/client-node');
   const kc = new KubeConfig();
   kc.loadFromDefault();
-  return kc;
+  const cluster = kc.getCurrentCluster();
+  if (cluster === null) {
+    throw new KubeRequestError('the kubeconfig has no current cluster', 0, 'NoCluster');
+  }
+  return { server: cluster.server, apply: (options) => kc.applyToHTTPSOptions(options) };
+}
+
+/** The service account in a pod; otherwise the first file of KUBECONFIG, or ~/.kube/config. */
+export async function loadKubeConnection(env: NodeJS.ProcessEnv): Promise<KubeConnection> {
+  const inCluster = inClusterConnection(env);
+  if (inCluster !== undefined) return inCluster;
+  const file = env.KUBECONFIG?.split(':')[0] || join(homedir(), '.kube', 'config');
+  const connection = kubeconfigConnection(file);
+  return connection === 'needs-plugin' ? pluginConnection() : connection;
 }
 
 /** JSON requests to the API server. */
@@ -42,8 +142,8 @@ function statusOf(text: string): { reason: string; message: string } {
   }
 }
 
-/** A JSON client over a kubeconfig's current context. */
-export function createKubeJsonClient(kc: KubeConfig): KubeJsonClient {
+/** A JSON client over a connection. */
+export function createKubeJsonClient(connection: KubeConnection): KubeJsonClient {
   return {
     async request<T>(
       method: string,
@@ -51,16 +151,12 @@ export function createKubeJsonClient(kc: KubeConfig): KubeJsonClient {
       body?: unknown,
       contentType = 'application/json',
     ) {
-      const cluster = kc.getCurrentCluster();
-      if (cluster === null) {
-        throw new KubeRequestError('the kubeconfig has no current cluster', 0, 'NoCluster');
-      }
-      const options = {
+      const options: RequestOptions = {
         method,
         headers: { Accept: 'application/json', 'Content-Type': contentType },
       };
-      await kc.applyToHTTPSOptions(options);
-      const url = new URL(path, cluster.server);
+      await connection.apply(options);
+      const url = new URL(path, connection.server);
       return new Promise<T>((resolve, reject) => {
         const outgoing = request(url, options, (response) => {
           let text = '';

@@ -305,11 +305,40 @@ async function runLocked(
   try {
     completed = await takeBackup(input, { decision, primary, prepared, startedAtMs });
   } finally {
-    await dropReplicationSlot(primary.client, slotName);
+    // A failure here must not hide the run's own error; the next run drops a leftover slot.
+    await dropReplicationSlot(primary.client, slotName).catch((error: unknown) =>
+      input.logger.error(
+        { err: error, slot: slotName },
+        'could not drop the replication slot; the next run of this policy drops it',
+      ),
+    );
   }
   // Only now, with the new backup committed, may its slot's previous occupant go.
   const pruned = await rotate(input, line, completed);
   return { ...completed, pruned };
+}
+
+/**
+ * Checks the stores and finds the primary at once (they are independent). A store failure
+ * wins over a discovery failure: it is reported first, as nothing can be stored anyway.
+ */
+async function checkStoresAndDiscover(input: BinaryRunInput): Promise<Primary> {
+  const [discovery, ...checks] = await Promise.allSettled([
+    discoverPrimary({
+      endpoints: input.endpoints,
+      credentials: input.credentials,
+      selection: input.selection,
+    }),
+    input.remote.check(),
+    input.local?.store.check(),
+  ]);
+  const failedCheck = checks.find((check) => check.status === 'rejected');
+  if (failedCheck !== undefined) {
+    if (discovery.status === 'fulfilled') await discovery.value.client.end().catch(() => undefined);
+    throw failedCheck.reason;
+  }
+  if (discovery.status === 'rejected') throw discovery.reason;
+  return discovery.value;
 }
 
 /**
@@ -321,13 +350,7 @@ async function runLocked(
  */
 export async function runBinaryBackup(input: BinaryRunInput): Promise<BinaryRunResult> {
   const line = retentionLineOf(input);
-  await input.remote.check();
-  await input.local?.store.check();
-  const primary = await discoverPrimary({
-    endpoints: input.endpoints,
-    credentials: input.credentials,
-    selection: input.selection,
-  });
+  const primary = await checkStoresAndDiscover(input);
   input.logger.info(
     { primary: formatEndpoint(primary.endpoint), version: primary.serverVersion },
     'found the primary',

@@ -14,7 +14,7 @@ const MEBIBYTE = 1024 * 1024;
  * expected size (the WAL written during the backup, and incompressible data, can make the
  * stream longer than the databases).
  */
-export function partSizeFor(expectedBytes: number, floorBytes = 16 * MEBIBYTE): number {
+export function partSizeFor(expectedBytes: number, floorBytes = 8 * MEBIBYTE): number {
   const needed = Math.ceil((2 * Math.max(expectedBytes, 0)) / (MAX_PARTS * 0.9));
   const size = Math.max(needed, floorBytes, MIN_PART_SIZE_BYTES);
   return Math.ceil(size / MEBIBYTE) * MEBIBYTE;
