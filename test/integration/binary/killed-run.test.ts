@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { replicationSlotNameOf } from '../../../src/postgres/index.js';
@@ -29,6 +30,21 @@ async function waitForUpload(prefix: string, timeoutMs: number): Promise<void> {
     await sleep(20);
   }
   throw new Error(`no multipart upload under ${prefix} within ${timeoutMs} ms`);
+}
+
+/** The pid of the runner's pg_basebackup, once it runs. */
+async function childPgBasebackup(runnerPid: number): Promise<number> {
+  for (let attempt = 0; attempt < 600; attempt += 1) {
+    const children = await readFile(`/proc/${runnerPid}/task/${runnerPid}/children`, 'utf8').catch(
+      () => '',
+    );
+    for (const pid of children.split(' ').filter(Boolean).map(Number)) {
+      const command = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+      if (command.includes('pg_basebackup') && command.includes('--pgdata=-')) return pid;
+    }
+    await sleep(20);
+  }
+  throw new Error('the runner started no pg_basebackup');
 }
 
 describe('a binary run killed mid-upload', () => {
@@ -70,6 +86,26 @@ describe('a binary run killed mid-upload', () => {
     expect(committed).toHaveLength(1);
     expect(committed).not.toEqual([occupant]);
     expect(await listKeys(occupant)).toEqual([]);
+    expect(await listUploads(policy.binaryPrefix)).toEqual([]);
+    expect(await slotExists(slot)).toBe(false);
+  });
+
+  it('aborts the upload and commits nothing when pg_basebackup dies mid-stream', async () => {
+    const database = await createTestDatabase();
+    databases.push(database);
+    await initializePgbench(database, 10);
+    const policy = await writeTestPolicy('uncompressed.yaml');
+    const slot = replicationSlotNameOf(policy.namespace, policy.name);
+
+    const run = startPgbackupRun(runArgs(policy, 'daily', '2026-03-01T01:30:00Z'));
+    const pgBasebackup = await childPgBasebackup(run.child.pid ?? 0);
+    await waitForUpload(policy.binaryPrefix, 60_000);
+    process.kill(pgBasebackup, 'SIGKILL');
+    const outcome = await run.outcome;
+
+    expect(outcome.code).toBe(1);
+    expect(outcome.stderr).toMatch(/pg_basebackup from \S+ failed \(signal SIGKILL\)/);
+    expect(await listKeys(policy.binaryPrefix)).toEqual([]);
     expect(await listUploads(policy.binaryPrefix)).toEqual([]);
     expect(await slotExists(slot)).toBe(false);
   });
