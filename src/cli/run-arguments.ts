@@ -6,8 +6,10 @@ import { UsageError } from './command.js';
 /** How `pgbackup run` is called. */
 export const RUN_USAGE = `usage: pgbackup run --type binary --line LINE (-f POLICY.yaml | --policy NAMESPACE/NAME)
                     [--at RFC3339] [--local-dir DIR] [--pg-root DIR]
+       pgbackup run --type binary --policy NAMESPACE/NAME --backup NAME
 
-Takes one backup of a line, commits it to storage and rotates the line's slots.
+Takes one backup of a line, commits it to storage and rotates the line's slots; or, with
+--backup, the on-demand backup a Backup object asks for (no line, never pruned).
 
 options:
   -f, --filename FILE     the BackupPolicy manifest, outside a cluster: spec.target.hosts,
@@ -15,6 +17,7 @@ options:
       --policy NS/NAME    the BackupPolicy in a cluster, read with the runner's service account
       --type TYPE         binary (pg_basebackup of the primary)
       --line LINE         daily, weekly, monthly, quarterly or yearly
+      --backup NAME       the on-demand Backup (in the policy's namespace) to take, instead of a line
       --at TIME           decide the period as if it were TIME (RFC 3339), not now
       --local-dir DIR     where the local copy's volume is mounted (default /var/lib/pgbackup/local)
       --pg-root DIR       directory holding <major>/bin/pg_basebackup (default /usr/lib/postgresql)
@@ -30,7 +33,9 @@ export type PolicySource =
 export interface RunArguments {
   readonly source: PolicySource;
   readonly type: 'binary';
-  readonly line: LineName;
+  /** Undefined for an on-demand backup (`backup` set). */
+  readonly line: LineName | undefined;
+  readonly backup: string | undefined;
   readonly atMs: number | undefined;
   readonly localDir: string;
   readonly pgRoot: string | undefined;
@@ -41,6 +46,7 @@ const OPTIONS = {
   policy: { type: 'string' },
   type: { type: 'string' },
   line: { type: 'string' },
+  backup: { type: 'string' },
   at: { type: 'string' },
   'local-dir': { type: 'string', default: '/var/lib/pgbackup/local' },
   'pg-root': { type: 'string' },
@@ -110,10 +116,15 @@ export function parseRunArguments(argv: readonly string[]): RunArguments | 'help
         : `--type "${values.type}" is not supported here; use binary`,
     );
   }
+  const source = parseSource(values.filename, values.policy);
+  if (values.backup !== undefined && (source.kind !== 'cluster' || values.line !== undefined)) {
+    throw usage('--backup NAME goes with --policy NAMESPACE/NAME and without --line');
+  }
   return {
-    source: parseSource(values.filename, values.policy),
+    source,
     type: 'binary',
-    line: parseLine(values.line),
+    line: values.backup === undefined ? parseLine(values.line) : undefined,
+    backup: values.backup,
     atMs: parseAt(values.at),
     localDir: values['local-dir'],
     pgRoot: values['pg-root'],

@@ -24,7 +24,9 @@ function describeResult(result: BinaryRunResult): string {
     return `skipped (${result.reason}): ${result.message}\n`;
   }
   const pruned = result.pruned.map((key) => `\n  deleted ${key}`).join('');
-  return `committed ${result.key} (${result.manifest.line} slot ${result.manifest.slot}, ${result.manifest.slotLabel})${pruned}\n`;
+  const { line, slot, slotLabel } = result.manifest;
+  const place = line === '' ? 'on demand' : `${line} slot ${slot}, ${slotLabel}`;
+  return `committed ${result.key} (${place})${pruned}\n`;
 }
 
 function loggerFor(policy: string) {
@@ -75,6 +77,7 @@ async function runInCluster(
     namespace: policy.namespace,
     policy: policy.name,
     line: args.line,
+    backup: args.backup,
     atMs: args.atMs,
     localDir: args.localDir,
     pgRoot: args.pgRoot,

@@ -54,6 +54,10 @@ export async function createBackupRecord(input: BackupRecordInput): Promise<Back
   } catch (error) {
     if (!(error instanceof KubeRequestError && error.status === 409)) throw error;
   }
+  return statusWriter(client, namespace, name);
+}
+
+function statusWriter(client: KubeJsonClient, namespace: string, name: string): BackupRecord {
   return {
     name,
     update: async (status) => {
@@ -65,4 +69,22 @@ export async function createBackupRecord(input: BackupRecordInput): Promise<Back
       );
     },
   };
+}
+
+/** A Backup someone else created (an on-demand one), as the run reads it. */
+export interface ExistingBackup {
+  readonly spec?: { readonly policy?: string; readonly type?: string; readonly line?: string };
+}
+
+/**
+ * Reads an existing Backup (an on-demand one, created by a user, whose Job runs this) and
+ * returns it with its status writer.
+ */
+export async function adoptBackupRecord(
+  client: KubeJsonClient,
+  namespace: string,
+  name: string,
+): Promise<{ backup: ExistingBackup; record: BackupRecord }> {
+  const backup = await client.request<ExistingBackup>('GET', pathOf(namespace, name));
+  return { backup, record: statusWriter(client, namespace, name) };
 }

@@ -25,7 +25,6 @@ import {
 } from '../postgres/index.js';
 import {
   type RetentionLine,
-  type RunAccepted,
   type RunDecision,
   resolveRun,
   retentionPlanOf,
@@ -52,7 +51,8 @@ export interface BinaryRunInput {
   readonly namespace: string;
   readonly policy: string;
   readonly spec: BackupPolicySpec;
-  readonly line: LineName;
+  /** Omitted: an on-demand backup, which belongs to no line and is never pruned. */
+  readonly line: LineName | undefined;
   /** The instant the period is decided for; omitted, the clock after the lock is acquired. */
   readonly atMs?: number | undefined;
   readonly endpoints: readonly Endpoint[];
@@ -91,7 +91,18 @@ export type BinaryRunResult = RunSkippedResult | RunCompletedResult;
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-function retentionLineOf(input: BinaryRunInput): RetentionLine {
+/** Where a backup goes: its period and slot, or none for an on-demand backup. */
+interface Placement {
+  readonly period: number;
+  readonly slot: number;
+  readonly label: string;
+  readonly onDemand: boolean;
+}
+
+const ON_DEMAND: Placement = { period: 0, slot: 0, label: 'on-demand', onDemand: true };
+
+function retentionLineOf(input: BinaryRunInput): RetentionLine | undefined {
+  if (input.line === undefined) return undefined;
   const line = retentionPlanOf(input.spec).binary.find((entry) => entry.line === input.line);
   if (line === undefined) {
     throw new RunError(
@@ -177,7 +188,7 @@ async function prepare(input: BinaryRunInput, primary: Primary): Promise<Prepare
 }
 
 interface Taken {
-  readonly decision: RunAccepted;
+  readonly decision: Placement;
   readonly primary: Primary;
   readonly prepared: Prepared;
   readonly startedAtMs: number;
@@ -189,8 +200,8 @@ async function takeBackup(input: BinaryRunInput, taken: Taken): Promise<RunCompl
   const runAtMs = input.atMs ?? startedAtMs;
   const location = {
     ...locationOf(input),
-    line: input.line,
-    slot: decision.slot,
+    line: input.line ?? 'on-demand',
+    slot: decision.onDemand ? undefined : decision.slot,
     startedAtMs: runAtMs,
     id,
   };
@@ -212,7 +223,7 @@ async function takeBackup(input: BinaryRunInput, taken: Taken): Promise<RunCompl
       credentials: input.replicationCredentials,
       compression,
       checkpoint: input.spec.binary.checkpoint,
-      label: `pgbackup ${input.namespace}/${input.policy} ${input.line} ${id}`,
+      label: `pgbackup ${input.namespace}/${input.policy} ${input.line ?? 'on-demand'} ${id}`,
     },
     targets,
     partSizeBytes: prepared.partSizeBytes,
@@ -224,7 +235,7 @@ async function takeBackup(input: BinaryRunInput, taken: Taken): Promise<RunCompl
     namespace: input.namespace,
     policy: input.policy,
     type: 'binary',
-    line: input.line,
+    line: input.line ?? '',
     period: decision.period,
     slot: decision.slot,
     slotLabel: decision.label,
@@ -286,16 +297,26 @@ async function rotate(
   return pruned;
 }
 
-async function runLocked(
+async function placementOf(
   input: BinaryRunInput,
-  line: RetentionLine,
-  primary: Primary,
-): Promise<BinaryRunResult> {
+  line: RetentionLine | undefined,
+): Promise<Placement | RunSkippedResult> {
+  if (line === undefined) return ON_DEMAND;
   const decision = await decidePeriod(input, line);
   if (!decision.ok) {
     input.logger.info({ reason: decision.reason }, decision.message);
     return { outcome: 'skipped', reason: decision.reason, message: decision.message };
   }
+  return { period: decision.period, slot: decision.slot, label: decision.label, onDemand: false };
+}
+
+async function runLocked(
+  input: BinaryRunInput,
+  line: RetentionLine | undefined,
+  primary: Primary,
+): Promise<BinaryRunResult> {
+  const decision = await placementOf(input, line);
+  if ('outcome' in decision) return decision;
   const slotName = replicationSlotNameOf(input.namespace, input.policy);
   await cleanUpDeadRuns(input, primary.client, slotName);
   const prepared = await prepare(input, primary);
@@ -313,8 +334,9 @@ async function runLocked(
       ),
     );
   }
-  // Only now, with the new backup committed, may its slot's previous occupant go.
-  const pruned = await rotate(input, line, completed);
+  // Only now, with the new backup committed, may its slot's previous occupant go. An
+  // on-demand backup fills no slot and replaces nothing.
+  const pruned = line === undefined ? [] : await rotate(input, line, completed);
   return { ...completed, pruned };
 }
 

@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { BackupPolicy, BackupStatus, LineName } from '../api/index.js';
-import { type BackupRecord, createBackupRecord } from '../kube/backup-record.js';
+import { adoptBackupRecord, type BackupRecord, createBackupRecord } from '../kube/backup-record.js';
 import type { KubeJsonClient } from '../kube/kube-config.js';
 import { acquireLease } from '../kube/lease-queue.js';
 import { boundedName, LABELS, policyLabels } from '../render/index.js';
@@ -33,7 +33,10 @@ export interface ClusterRunInput {
   readonly client: KubeJsonClient;
   readonly namespace: string;
   readonly policy: string;
-  readonly line: LineName;
+  /** Omitted for an on-demand backup (`backup` set). */
+  readonly line: LineName | undefined;
+  /** The on-demand Backup this run takes, created by a user; omitted for a line's run. */
+  readonly backup?: string | undefined;
   readonly atMs: number | undefined;
   readonly localDir: string;
   readonly pgRoot: string | undefined;
@@ -122,8 +125,8 @@ function statusOf(result: BinaryRunResult, policy: BackupPolicy, completedAtMs: 
   const [object] = manifest.objects;
   return {
     phase: 'Completed',
-    slot: manifest.slot,
-    slotLabel: manifest.slotLabel,
+    // An on-demand backup belongs to no line and fills no slot.
+    ...(manifest.line === '' ? {} : { slot: manifest.slot, slotLabel: manifest.slotLabel }),
     artifact: {
       bucket: policy.spec.storage?.s3.bucket ?? '',
       key: result.key,
@@ -166,6 +169,37 @@ async function runRecorded(
   }
 }
 
+/** The Backup a run records itself in: the on-demand one it was started for, or a new one. */
+async function recordOf(input: ClusterRunInput, startedAtMs: number): Promise<BackupRecord> {
+  if (input.backup !== undefined) {
+    const { backup, record } = await adoptBackupRecord(input.client, input.namespace, input.backup);
+    if (backup.spec?.policy !== input.policy || backup.spec.type !== 'binary') {
+      throw new RunError(
+        `Backup ${input.namespace}/${input.backup} is not a binary backup of BackupPolicy ${input.policy} (its spec says ${backup.spec?.type} of ${backup.spec?.policy}): run it with its own policy and type`,
+      );
+    }
+    return record;
+  }
+  const line = input.line ?? 'daily';
+  return createBackupRecord({
+    client: input.client,
+    namespace: input.namespace,
+    name: boundedName(
+      `${input.policy}-binary-${line}-${formatKeyTimestamp(input.atMs ?? startedAtMs).toLowerCase()}`,
+      OBJECT_NAME_MAX,
+    ),
+    policy: input.policy,
+    type: 'binary',
+    line,
+    // The policy's label, so `kubectl get backups -l pgbackup.dev/policy=NAME` lists its runs.
+    labels: {
+      [LABELS.policy]: policyLabels(input.policy)[LABELS.policy] ?? '',
+      [LABELS.type]: 'binary',
+      [LABELS.line]: line,
+    },
+  });
+}
+
 /**
  * Runs one binary backup of a line of an in-cluster policy and records it in a Backup.
  *
@@ -174,23 +208,7 @@ async function runRecorded(
 export async function runBinaryInCluster(input: ClusterRunInput): Promise<BinaryRunResult> {
   const policy = await readPolicy(input.client, input.namespace, input.policy);
   const startedAtMs = input.clock();
-  const record = await createBackupRecord({
-    client: input.client,
-    namespace: input.namespace,
-    name: boundedName(
-      `${input.policy}-binary-${input.line}-${formatKeyTimestamp(input.atMs ?? startedAtMs).toLowerCase()}`,
-      OBJECT_NAME_MAX,
-    ),
-    policy: input.policy,
-    type: 'binary',
-    line: input.line,
-    // The policy's labels, so `kubectl get backups -l pgbackup.dev/policy=NAME` lists its runs.
-    labels: {
-      [LABELS.policy]: policyLabels(input.policy)[LABELS.policy] ?? '',
-      [LABELS.type]: 'binary',
-      [LABELS.line]: input.line,
-    },
-  });
+  const record = await recordOf(input, startedAtMs);
   await record.update({ phase: 'Running', startedAt: new Date(startedAtMs).toISOString() });
   try {
     return await runRecorded(input, policy, record);

@@ -1,6 +1,7 @@
 /**
  * The storage layout of DESIGN.md §3:
- * `<prefix>/<namespace>/<policy>/<type>/<line>/<slot>/<UTC timestamp>-<id>/`.
+ * `<prefix>/<namespace>/<policy>/<type>/<line>/<slot>/<UTC timestamp>-<id>/`; an on-demand
+ * backup, which belongs to no line, lives under `<type>/on-demand/<UTC timestamp>-<id>/`.
  */
 
 /** Where a policy's backups of one type live. */
@@ -14,8 +15,10 @@ export interface PolicyLocation {
 
 /** One backup's place in the layout. */
 export interface BackupLocation extends PolicyLocation {
+  /** The line, or `on-demand` for a backup that belongs to no line. */
   readonly line: string;
-  readonly slot: number;
+  /** Omitted for an on-demand backup, which fills no slot. */
+  readonly slot: number | undefined;
   readonly startedAtMs: number;
   readonly id: string;
 }
@@ -42,7 +45,7 @@ export function backupKeyPrefix(location: BackupLocation): string {
   return joinSegments([
     policyKeyPrefix(location).slice(0, -1),
     location.line,
-    String(location.slot),
+    location.slot === undefined ? '' : String(location.slot),
     `${formatKeyTimestamp(location.startedAtMs)}-${location.id}`,
   ]);
 }

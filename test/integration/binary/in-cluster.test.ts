@@ -232,6 +232,36 @@ describe('a binary run in a cluster (--policy)', () => {
     expect(committed).toHaveLength(3);
   });
 
+  it('takes an on-demand Backup a user created, in no slot, and later daily runs keep it', async () => {
+    const request = fixtureYaml<BackupObject>('binary/on-demand-backup.yaml');
+    request.spec.policy = policyName;
+    await apply(namespace, [request]);
+
+    const run = await startPgbackupRun(
+      [
+        '--policy',
+        `${namespace}/${policyName}`,
+        '--type',
+        'binary',
+        '--backup',
+        request.metadata.name,
+      ],
+      env,
+    ).outcome;
+    const daily = await startPgbackupRun(runArgs('2026-03-09T01:30:00Z'), env).outcome;
+
+    expect(run.code, run.stderr).toBe(0);
+    expect(daily.code, daily.stderr).toBe(0);
+    const backup = (await listBackups(namespace)).find(
+      (candidate) => candidate.metadata.name === request.metadata.name,
+    );
+    expect(backup?.status).toMatchObject({ phase: 'Completed' });
+    expect(backup?.status).not.toHaveProperty('slot');
+    const key = String((backup?.status?.artifact as { key?: string } | undefined)?.key);
+    expect(key).toContain(`/${policyName}/binary/on-demand/`);
+    expect(await listCommitted(`${prefix}/${namespace}/${policyName}/binary/`)).toContain(key);
+  });
+
   it('records a failed run as phase Failed with the message it printed', async () => {
     await apply(namespace, [
       secret('orders-superuser', { username: requireEnv('PGUSER'), password: 'wrong-password' }),
