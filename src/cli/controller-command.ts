@@ -3,9 +3,13 @@
  * the logger, the controller and its HTTP endpoints, and shuts down cleanly on SIGTERM or
  * SIGINT (the leader releases its Lease so a standby takes over at once).
  */
-import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { Controller, serveEndpoints } from '../controller/index.js';
+import {
+  type KubeCredentials,
+  loadInClusterCredentials,
+  loadKubeconfigFile,
+} from '../kube/index.js';
 import { DEFAULT_RUN_SETTINGS } from '../render/index.js';
 import type { Command } from './command.js';
 import {
@@ -14,16 +18,14 @@ import {
   parseControllerArguments,
 } from './controller-arguments.js';
 
-function loadKubeConfig(path: string | undefined): KubeConfig {
-  const kubeConfig = new KubeConfig();
-  if (path !== undefined) kubeConfig.loadFromFile(path);
-  else kubeConfig.loadFromDefault();
-  return kubeConfig;
+/** The kubeconfig named, or the pod's service account when none is. */
+function credentialsOf(path: string | undefined): KubeCredentials {
+  return path === undefined ? loadInClusterCredentials(process.env) : loadKubeconfigFile(path);
 }
 
 function controllerOf(options: ControllerArguments, log: pino.Logger): Controller {
   return new Controller({
-    kubeConfig: loadKubeConfig(options.kubeconfig ?? process.env.KUBECONFIG),
+    credentials: credentialsOf(options.kubeconfig ?? process.env.KUBECONFIG),
     namespaces: options.namespaces,
     settings: {
       ...DEFAULT_RUN_SETTINGS,

@@ -3,13 +3,13 @@
  * keys, workers that reconcile while this instance leads, a periodic full resync, and the
  * leader election that decides which instance writes.
  */
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import {
   type BackoffPolicy,
   EventRecorder,
   Informer,
   KubeClient,
+  type KubeCredentials,
   type KubeObject,
   type LeaderElectionOptions,
   LeaderElector,
@@ -26,7 +26,7 @@ import { resourceOfPath } from './request-resource.js';
 
 /** How the controller runs. */
 export interface ControllerOptions {
-  readonly kubeConfig: KubeConfig;
+  readonly credentials: KubeCredentials;
   /** Namespaces to watch; empty: all. */
   readonly namespaces: readonly string[];
   readonly settings: RunSettings;
@@ -111,7 +111,7 @@ export class Controller {
   /** Starts watching, campaigning and (once leading) reconciling. */
   async start(): Promise<void> {
     const { log } = this.#options;
-    const client = await KubeClient.create(this.#options.kubeConfig, {
+    const client = await KubeClient.create(this.#options.credentials, {
       onRequest: (verb, code, path) =>
         this.metrics.apiRequests.inc({ verb, resource: resourceOfPath(path), code: String(code) }),
     });

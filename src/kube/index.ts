@@ -34,6 +34,12 @@ export {
   splitObjectKey,
 } from './kube-object.js';
 export {
+  type KubeCredentials,
+  KubeconfigError,
+  loadInClusterCredentials,
+  loadKubeconfigFile,
+} from './kubeconfig-file.js';
+export {
   type LeaderElectionOptions,
   LeaderElector,
   type LeadershipHandler,

@@ -45,6 +45,16 @@ const sleep = (ms: number, signal: AbortSignal) =>
     });
   });
 
+/**
+ * The object without `metadata.managedFields`, which the controller never reads and which
+ * is often the larger part of an object: thousands of cached objects stay small.
+ */
+function withoutManagedFields(object: KubeObject): KubeObject {
+  if (!('managedFields' in object.metadata)) return object;
+  const { managedFields: _managedFields, ...metadata } = object.metadata as Record<string, unknown>;
+  return { ...object, metadata: metadata as KubeObject['metadata'] };
+}
+
 /** What reconcilers read: a cache of objects by `namespace/name`. */
 export interface ObjectCache {
   get(key: string): KubeObject | undefined;
@@ -175,7 +185,7 @@ export class Informer implements ObjectCache {
       const key = objectKeyOf(item);
       seen.add(key);
       const previous = this.#cache.get(key);
-      this.#cache.set(key, item);
+      this.#cache.set(key, withoutManagedFields(item));
       if (previous?.metadata.resourceVersion !== item.metadata.resourceVersion)
         this.#emit(key, item);
     }
@@ -199,7 +209,7 @@ export class Informer implements ObjectCache {
       this.#cache.delete(key);
       this.#emit(key, object);
     } else {
-      this.#cache.set(key, object);
+      this.#cache.set(key, withoutManagedFields(object));
       this.#emit(key, object);
     }
   }

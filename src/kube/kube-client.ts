@@ -6,8 +6,8 @@
 
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent, type RequestOptions, request } from 'node:https';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { KubeApiError, KubeConnectionError } from './kube-errors.js';
+import type { KubeCredentials } from './kubeconfig-file.js';
 
 /** The verbs requests are counted by. */
 export type RequestVerb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete';
@@ -79,37 +79,37 @@ function parseStatus(body: string): { reason?: string; message?: string } {
 
 /** Talks to one API server as one identity. */
 export class KubeClient {
-  readonly #kubeConfig: KubeConfig;
+  readonly #credentials: KubeCredentials;
   readonly #server: string;
   readonly #agent: Agent | HttpAgent;
   readonly #options: KubeClientOptions;
 
   private constructor(
-    kubeConfig: KubeConfig,
+    credentials: KubeCredentials,
     agent: Agent | HttpAgent,
     options: KubeClientOptions,
   ) {
-    this.#kubeConfig = kubeConfig;
-    this.#server = kubeConfig.getCurrentCluster()?.server ?? '';
+    this.#credentials = credentials;
+    this.#server = credentials.getCurrentCluster()?.server ?? '';
     this.#agent = agent;
     this.#options = options;
   }
 
   /** A client for the current context of a kubeconfig. */
   static async create(
-    kubeConfig: KubeConfig,
+    credentials: KubeCredentials,
     options: KubeClientOptions = {},
   ): Promise<KubeClient> {
-    if (kubeConfig.getCurrentCluster() === null) {
+    if (credentials.getCurrentCluster() === null) {
       throw new KubeConnectionError(
         'the kubeconfig has no current cluster; pass --kubeconfig or run in a cluster',
       );
     }
     const tls: RequestOptions = {};
-    await kubeConfig.applyToHTTPSOptions(tls);
+    await credentials.applyToHTTPSOptions(tls);
     // Plain HTTP only where the kubeconfig allows it (skipTLSVerify), e.g. a test double.
-    if (kubeConfig.getCurrentCluster()?.server.startsWith('http:')) {
-      return new KubeClient(kubeConfig, new HttpAgent({ keepAlive: true }), options);
+    if (credentials.getCurrentCluster()?.server.startsWith('http:')) {
+      return new KubeClient(credentials, new HttpAgent({ keepAlive: true }), options);
     }
     // One keep-alive agent for every request: the kubeconfig's own agent is rebuilt per call.
     const agent = new Agent({
@@ -123,7 +123,7 @@ export class KubeClient {
         : {}),
       ...(tls.servername !== undefined ? { servername: tls.servername } : {}),
     });
-    return new KubeClient(kubeConfig, agent, options);
+    return new KubeClient(credentials, agent, options);
   }
 
   /** Closes idle connections. */
@@ -134,7 +134,7 @@ export class KubeClient {
   async #open(req: KubeRequest, signal?: AbortSignal): Promise<IncomingMessage> {
     const options: RequestOptions = { method: METHODS[req.verb], headers: {} };
     // Re-applied per request: a token read from a file may have been rotated.
-    await this.#kubeConfig.applyToHTTPSOptions(options);
+    await this.#credentials.applyToHTTPSOptions(options);
     const url = new URL(req.path, this.#server);
     for (const [key, value] of Object.entries(req.query ?? {})) url.searchParams.set(key, value);
     const body = req.body === undefined ? undefined : JSON.stringify(req.body);
