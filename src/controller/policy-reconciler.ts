@@ -124,17 +124,18 @@ export class PolicyReconciler {
       return {};
     }
     if (object.metadata.deletionTimestamp !== undefined) return {};
+    const backups = backupsOf(caches, namespace, name);
     const validity = validatePolicyObject(object, name);
     if (!validity.ok) {
-      await this.#writeStatus(object, { kind: 'invalid', problem: validity.problem }, []);
+      await this.#writeStatus(object, { kind: 'invalid', problem: validity.problem }, backups);
       return {};
     }
     const missing = await this.#findMissingSecret(validity.policy);
     if (missing !== undefined) {
-      await this.#writeStatus(object, { kind: 'invalid', problem: missing }, []);
+      await this.#writeStatus(object, { kind: 'invalid', problem: missing }, backups);
       return { requeueAfterMs: MISSING_SECRET_RECHECK_MS };
     }
-    return this.#reconcileValid(object, validity.policy);
+    return this.#reconcileValid(object, validity.policy, backups);
   }
 
   async #findMissingSecret(policy: BackupPolicy): Promise<PolicyProblem | undefined> {
@@ -150,7 +151,11 @@ export class PolicyReconciler {
     return findMissingSecret(policy, (secretName) => existing.has(secretName));
   }
 
-  async #reconcileValid(object: KubeObject, policy: BackupPolicy): Promise<ReconcileResult> {
+  async #reconcileValid(
+    object: KubeObject,
+    policy: BackupPolicy,
+    backups: readonly BackupObject[],
+  ): Promise<ReconcileResult> {
     const { client, caches, settings } = this.#deps;
     const uid = object.metadata.uid ?? '';
     const owner = policyOwnerOf(policy, uid);
@@ -159,13 +164,22 @@ export class PolicyReconciler {
       ...renderRunnerRbac(policy, owner),
       ...cronJobs.map((cronJob) => cronJob.manifest),
     ];
-    const applied = await applyChanged(client, manifests, (kind) => cacheOfKind(caches, kind));
     const wanted = new Set(cronJobs.map((cronJob) => cronJob.manifest.metadata.name));
-    const deleted = await deleteUnwanted(client, caches.cronJobs, {
-      namespace: owner.namespace,
-      uid,
-      wanted,
-    });
+    let applied: string[];
+    let deleted: string[];
+    try {
+      applied = await applyChanged(client, manifests, (kind) => cacheOfKind(caches, kind));
+      deleted = await deleteUnwanted(client, caches.cronJobs, {
+        namespace: owner.namespace,
+        uid,
+        wanted,
+      });
+    } catch (error) {
+      // Said in status for people, then thrown so the queue retries with backoff.
+      const message = error instanceof Error ? error.message : String(error);
+      await this.#writeStatus(object, { kind: 'failed', message }, backups);
+      throw error;
+    }
     if (applied.length + deleted.length > 0) {
       this.#deps.log.info(
         { policy: `${owner.namespace}/${owner.name}`, applied, deleted },
@@ -182,7 +196,6 @@ export class PolicyReconciler {
           .join('; '),
       });
     }
-    const backups = backupsOf(caches, owner.namespace, owner.name);
     await reconcileOnDemandBackups({ client, jobs: caches.jobs, policy, settings }, backups);
     const slots = renderSlotTable({
       plan: retentionPlanOf(policy.spec),

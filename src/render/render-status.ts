@@ -20,7 +20,9 @@ export type ReconcileOutcome =
       readonly slots: readonly SlotStatus[];
       readonly suspended: boolean;
     }
-  | { readonly kind: 'invalid'; readonly problem: PolicyProblem };
+  | { readonly kind: 'invalid'; readonly problem: PolicyProblem }
+  /** Applying failed (the API server refused or could not be reached); retried with backoff. */
+  | { readonly kind: 'failed'; readonly message: string };
 
 /** The inputs of {@link renderPolicyStatus}. */
 export interface RenderStatusInput {
@@ -85,7 +87,20 @@ function lastBackupFields(backups: readonly Backup[]): ConditionFields {
   };
 }
 
-function readyFields(outcome: ReconcileOutcome): ConditionFields {
+function readyFields(input: RenderStatusInput): ConditionFields {
+  const { outcome } = input;
+  if (outcome.kind === 'failed') {
+    // What was applied before is still in place: Ready stays as it was.
+    const previous = input.previous?.conditions?.find((condition) => condition.type === 'Ready');
+    return previous !== undefined
+      ? {
+          type: 'Ready',
+          status: previous.status,
+          reason: previous.reason,
+          message: previous.message,
+        }
+      : { type: 'Ready', status: 'Unknown', reason: 'Reconciling', message: 'Not applied yet.' };
+  }
   if (outcome.kind === 'invalid') {
     return { type: 'Ready', status: 'False', ...outcome.problem };
   }
@@ -106,6 +121,14 @@ function readyFields(outcome: ReconcileOutcome): ConditionFields {
 }
 
 function reconciledFields(outcome: ReconcileOutcome): ConditionFields {
+  if (outcome.kind === 'failed') {
+    return {
+      type: 'Reconciled',
+      status: 'False',
+      reason: 'ApplyFailed',
+      message: `${outcome.message} The controller retries with backoff; fix what the message names (often spec.jobTemplate).`,
+    };
+  }
   if (outcome.kind === 'invalid') {
     return {
       type: 'Reconciled',
@@ -126,7 +149,7 @@ function reconciledFields(outcome: ReconcileOutcome): ConditionFields {
 export function renderPolicyStatus(input: RenderStatusInput): BackupPolicyStatus {
   const { outcome, previous } = input;
   const conditions = [
-    conditionOf(input, readyFields(outcome)),
+    conditionOf(input, readyFields(input)),
     conditionOf(input, reconciledFields(outcome)),
     conditionOf(input, lastBackupFields(input.backups)),
   ];

@@ -225,6 +225,27 @@ describe('the controller turns a BackupPolicy into CronJobs (as the chart servic
     }, WAIT);
   });
 
+  it('says in Reconciled what the API server refused, and recovers when it is fixed', async () => {
+    // The CRD cannot check node selector values the way the pod spec does; the server can.
+    await mergePatch(env, policyPath, {
+      spec: { jobTemplate: { nodeSelector: { disk: 'not valid!' } } },
+    });
+    await vi.waitFor(async () => {
+      const reconciled = await policyCondition(env, 'orders', 'Reconciled');
+      expect(reconciled).toMatchObject({ status: 'False', reason: 'ApplyFailed' });
+      expect(reconciled?.message).toContain('nodeSelector');
+      // The CronJobs applied before are still there and Ready says so.
+      expect(await policyCondition(env, 'orders', 'Ready')).toMatchObject({ status: 'True' });
+    }, WAIT);
+    await mergePatch(env, policyPath, { spec: { jobTemplate: { nodeSelector: { disk: 'ssd' } } } });
+    await vi.waitFor(async () => {
+      expect(await policyCondition(env, 'orders', 'Reconciled')).toMatchObject({ status: 'True' });
+      const cronJobs = await cronJobsIn(env);
+      const pod = (cronJobs.get('orders-binary-daily')?.spec as Json).jobTemplate as Json;
+      expect(JSON.stringify(pod)).toContain('"nodeSelector":{"disk":"ssd"}');
+    }, WAIT);
+  });
+
   it('shows a completed run in the slot table and LastBackupSucceeded', async () => {
     // Recorded as the runner records a run (the runner itself is issue 5's).
     const backupsPath = pgbackupPath(env.namespace, BACKUP_PLURAL);

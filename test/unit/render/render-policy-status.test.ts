@@ -147,6 +147,30 @@ describe('renderPolicyStatus', () => {
     expect(status.cronJobs).toBe(cronJobs);
   });
 
+  it('keeps Ready as it was and says in Reconciled what the API server refused', () => {
+    const applied = renderPolicyStatus({
+      generation: 1,
+      previous: undefined,
+      outcome: { kind: 'applied', cronJobs, slots: [], suspended: false },
+      backups: backups(),
+      now: '2026-11-01T00:00:00Z',
+    });
+    const failed = renderPolicyStatus({
+      generation: 2,
+      previous: applied,
+      outcome: { kind: 'failed', message: 'apply CronJob db/minimal-binary-daily: 422 Invalid' },
+      backups: backups(),
+      now: NOW,
+    });
+    expect(failed.conditions?.map((c) => [c.type, c.status, c.reason])).toEqual([
+      ['Ready', 'True', 'Scheduled'],
+      ['Reconciled', 'False', 'ApplyFailed'],
+      ['LastBackupSucceeded', 'True', 'BackupCompleted'],
+    ]);
+    expect(failed.conditions?.[1]?.message).toContain('422 Invalid');
+    expect(failed.cronJobs).toEqual(applied.cronJobs);
+  });
+
   it('names the field of a Secret that does not exist', () => {
     const problem = findMissingSecret(policy, (name) => name !== 'pg-creds');
     expect(problem?.reason).toBe('SecretNotFound');
