@@ -1,0 +1,176 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { stringify } from 'yaml';
+import { BACKUP_POLICY_PLURAL } from '../../../src/api/index.js';
+import type { KubeObject } from '../../../src/kube/index.js';
+import {
+  type ControllerProcess,
+  startControllerProcess,
+  writeKubeConfigFile,
+} from '../../harness/controller-process.js';
+import { fixtureYaml } from '../../harness/fixtures.js';
+import { runKubectl, serviceAccountKubeConfig } from '../../harness/kube.js';
+import { runEnvironment, startPgbackupRun } from '../../harness/pgbackup-run.js';
+import { testBucket, testPrefix } from '../../harness/s3.js';
+import { requireEnv } from '../../harness/variables.js';
+import {
+  type ControllerTestEnv,
+  cronJobsIn,
+  mergePatch,
+  pgbackupPath,
+  policyCondition,
+  prepareControllerTest,
+} from './controller-setup.js';
+
+const WAIT = { timeout: 60_000, interval: 250 };
+
+interface EnvVar {
+  name: string;
+  valueFrom?: { secretKeyRef?: { name: string; key: string } };
+}
+
+async function apply(namespace: string, objects: unknown[]): Promise<void> {
+  const input = objects.map((object) => stringify(object)).join('---\n');
+  const result = await runKubectl(['apply', '-n', namespace, '-f', '-'], { input });
+  if (result.code !== 0) throw new Error(`kubectl apply: ${result.stderr}`);
+}
+
+const secret = (name: string, data: Record<string, string>) => ({
+  apiVersion: 'v1',
+  kind: 'Secret',
+  metadata: { name },
+  stringData: data,
+});
+
+/** A labelled pod reported Running at the address of one of the environment's servers. */
+async function createPostgresPod(env: ControllerTestEnv, address: string): Promise<void> {
+  const pod = fixtureYaml<KubeObject>('controller/postgres-pod.yaml');
+  const ip = address.split(':')[0] ?? '';
+  const name = `pg-${ip.replaceAll('.', '-')}`;
+  await apply(env.namespace, [{ ...pod, metadata: { ...pod.metadata, name } }]);
+  await mergePatch(env, `/api/v1/namespaces/${env.namespace}/pods/${name}/status`, {
+    status: { phase: 'Running', podIP: ip, podIPs: [{ ip }] },
+  });
+}
+
+/** The environment variables of a container, with its Secret references resolved. */
+async function containerEnv(env: ControllerTestEnv, vars: readonly EnvVar[]) {
+  const resolved: Record<string, string> = {};
+  for (const variable of vars) {
+    const ref = variable.valueFrom?.secretKeyRef;
+    if (ref === undefined) continue;
+    const found = await env.client.request<{ data: Record<string, string> }>({
+      verb: 'get',
+      path: `/api/v1/namespaces/${env.namespace}/secrets/${ref.name}`,
+      what: 'get Secret',
+    });
+    resolved[variable.name] = Buffer.from(found.data[ref.key] ?? '', 'base64').toString();
+  }
+  return resolved;
+}
+
+describe("a run started with a CronJob's own command appears in the slot table", () => {
+  let env: ControllerTestEnv;
+  let controller: ControllerProcess;
+
+  beforeAll(async () => {
+    env = await prepareControllerTest();
+    controller = await startControllerProcess(env.kubeconfigPath, [
+      '--namespaces',
+      env.namespace,
+      '--lease-namespace',
+      env.namespace,
+    ]);
+  });
+
+  afterAll(async () => {
+    await controller?.stop();
+    await env?.cleanUp();
+  });
+
+  it('records the backup the runner took in the policy status', async () => {
+    const policy = fixtureYaml<KubeObject & { spec: Record<string, Record<string, unknown>> }>(
+      'controller/runner-policy.yaml',
+    );
+    // A few minutes ago, so the run is on time for today's fire instant.
+    const fire = new Date(Date.now() - 120_000).toISOString().slice(11, 16);
+    const s3 = {
+      bucket: testBucket(),
+      prefix: testPrefix(),
+      endpoint: requireEnv('PGBACKUP_S3_ENDPOINT'),
+      region: requireEnv('AWS_REGION'),
+    };
+    await apply(env.namespace, [
+      secret('orders-superuser', {
+        username: requireEnv('PGUSER'),
+        password: requireEnv('PGPASSWORD'),
+      }),
+      secret('orders-replication', {
+        username: requireEnv('PGBACKUP_REPLICATION_USER'),
+        password: requireEnv('PGBACKUP_REPLICATION_PASSWORD'),
+      }),
+      secret('orders-s3', {
+        accessKeyId: requireEnv('AWS_ACCESS_KEY_ID'),
+        secretAccessKey: requireEnv('AWS_SECRET_ACCESS_KEY'),
+      }),
+      {
+        ...policy,
+        spec: {
+          ...policy.spec,
+          schedule: { time: fire },
+          storage: { s3: { ...(policy.spec.storage?.s3 as object), ...s3 } },
+        },
+      },
+    ]);
+    await createPostgresPod(env, requireEnv('PGBACKUP_REPLICA'));
+    await createPostgresPod(env, requireEnv('PGBACKUP_PRIMARY'));
+
+    const cronJob = await vi.waitFor(async () => {
+      const found = (await cronJobsIn(env)).get('orders-binary-daily');
+      expect(found).toBeDefined();
+      expect(await policyCondition(env, 'orders', 'Ready')).toMatchObject({ status: 'True' });
+      return found as KubeObject;
+    }, WAIT);
+    const container = (
+      cronJob.spec as {
+        jobTemplate: {
+          spec: { template: { spec: { containers: { args: string[]; env: EnvVar[] }[] } } };
+        };
+      }
+    ).jobTemplate.spec.template.spec.containers[0];
+    if (container === undefined) throw new Error('the CronJob has no container');
+    const [command, ...args] = container.args;
+    expect(command).toBe('run');
+
+    // As the pod would run it: the runner's own service account (made by the controller)
+    // and the environment the Secret references resolve to.
+    const runner = await serviceAccountKubeConfig(env.admin, {
+      namespace: env.namespace,
+      name: 'orders-runner',
+    });
+    const run = await startPgbackupRun(
+      args,
+      runEnvironment({
+        ...(await containerEnv(env, container.env)),
+        KUBECONFIG: writeKubeConfigFile(runner),
+      }),
+    ).outcome;
+    expect(run.code, run.stderr).toBe(0);
+
+    await vi.waitFor(async () => {
+      const found = await env.client.request<KubeObject>({
+        verb: 'get',
+        path: pgbackupPath(env.namespace, BACKUP_POLICY_PLURAL, 'orders'),
+        what: 'get policy',
+      });
+      const slots =
+        (found.status as { slots?: { backup?: string; sizeBytes?: number }[] }).slots ?? [];
+      const occupied = slots.filter((slot) => slot.backup !== undefined);
+      expect(occupied).toHaveLength(1);
+      expect(occupied[0]?.sizeBytes).toBeGreaterThan(0);
+      expect(await policyCondition(env, 'orders', 'LastBackupSucceeded')).toMatchObject({
+        status: 'True',
+        reason: 'BackupCompleted',
+      });
+    }, WAIT);
+  });
+});
