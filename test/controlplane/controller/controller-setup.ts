@@ -96,6 +96,38 @@ export function createOrdersPolicy(env: ControllerTestEnv): Promise<KubeObject> 
   });
 }
 
+/** Creates a Backup of the policy "orders" as the admin. */
+export function createBackup(
+  env: ControllerTestEnv,
+  name: string,
+  spec: { type: string; line?: string },
+): Promise<KubeObject> {
+  return env.client.request<KubeObject>({
+    verb: 'create',
+    path: pgbackupPath(env.namespace, 'backups'),
+    body: {
+      apiVersion: API_VERSION,
+      kind: 'Backup',
+      metadata: { name },
+      spec: { policy: 'orders', ...spec },
+    },
+    what: `create Backup ${name}`,
+  });
+}
+
+/** Waits until a Job exists and returns it. */
+export function waitForJob(env: ControllerTestEnv, name: string): Promise<KubeObject> {
+  return vi.waitFor(
+    () =>
+      env.client.request<KubeObject>({
+        verb: 'get',
+        path: `/apis/batch/v1/namespaces/${env.namespace}/jobs/${name}`,
+        what: `get Job ${name}`,
+      }),
+    { timeout: 60_000, interval: 250 },
+  );
+}
+
 /** Path of a pgbackup.dev object or collection. */
 export function pgbackupPath(namespace: string, plural: string, name?: string): string {
   const base = `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${plural}`;

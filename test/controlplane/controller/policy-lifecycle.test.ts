@@ -11,30 +11,17 @@ import {
 } from '../../harness/controller-process.js';
 import {
   type ControllerTestEnv,
+  createBackup,
   createOrdersPolicy,
   cronJobsIn,
   mergePatch,
   pgbackupPath,
   policyCondition,
   prepareControllerTest,
+  waitForJob,
 } from './controller-setup.js';
 
 const WAIT = { timeout: 60_000, interval: 250 };
-
-/** Creates a Backup of the policy "orders" as the admin. */
-function createBackup(env: ControllerTestEnv, name: string, spec: { type: string; line?: string }) {
-  return env.client.request({
-    verb: 'create',
-    path: pgbackupPath(env.namespace, BACKUP_PLURAL),
-    body: {
-      apiVersion: 'pgbackup.dev/v1alpha1',
-      kind: 'Backup',
-      metadata: { name },
-      spec: { policy: 'orders', ...spec },
-    },
-    what: `create Backup ${name}`,
-  });
-}
 
 type Json = Record<string, unknown>;
 const specOf = (object: KubeObject | undefined) => object?.spec as Json | undefined;
@@ -241,8 +228,8 @@ describe('the controller turns a BackupPolicy into CronJobs (as the chart servic
     await vi.waitFor(async () => {
       expect(await policyCondition(env, 'orders', 'Reconciled')).toMatchObject({ status: 'True' });
       const cronJobs = await cronJobsIn(env);
-      const pod = (cronJobs.get('orders-binary-daily')?.spec as Json).jobTemplate as Json;
-      expect(JSON.stringify(pod)).toContain('"nodeSelector":{"disk":"ssd"}');
+      const jobTemplate = specOf(cronJobs.get('orders-binary-daily'))?.jobTemplate;
+      expect(JSON.stringify(jobTemplate)).toContain('"nodeSelector":{"disk":"ssd"}');
     }, WAIT);
   });
 
@@ -293,15 +280,7 @@ describe('the controller turns a BackupPolicy into CronJobs (as the chart servic
   it('gives an on-demand Backup a Job from the policy template, whose Pod passes admission', async () => {
     const backupsPath = pgbackupPath(env.namespace, BACKUP_PLURAL);
     await createBackup(env, 'before-upgrade', { type: 'logical' });
-    const job = await vi.waitFor(
-      () =>
-        env.client.request<KubeObject>({
-          verb: 'get',
-          path: `/apis/batch/v1/namespaces/${env.namespace}/jobs/before-upgrade-run`,
-          what: 'get Job',
-        }),
-      WAIT,
-    );
+    const job = await waitForJob(env, 'before-upgrade-run');
     expect(job.metadata.ownerReferences?.[0]).toMatchObject({
       kind: 'Backup',
       name: 'before-upgrade',

@@ -14,11 +14,13 @@ import { testBucket, testPrefix } from '../../harness/s3.js';
 import { requireEnv } from '../../harness/variables.js';
 import {
   type ControllerTestEnv,
+  createBackup,
   cronJobsIn,
   mergePatch,
   pgbackupPath,
   policyCondition,
   prepareControllerTest,
+  waitForJob,
 } from './controller-setup.js';
 
 const WAIT = { timeout: 60_000, interval: 250 };
@@ -68,7 +70,33 @@ async function containerEnv(env: ControllerTestEnv, vars: readonly EnvVar[]) {
   return resolved;
 }
 
-describe("a run started with a CronJob's own command appears in the slot table", () => {
+interface JobSpec {
+  template: { spec: { containers: { args: string[]; env: EnvVar[] }[] } };
+}
+
+/**
+ * Runs a Job's container as its pod would: its own arguments, the environment its Secret
+ * references resolve to, and the runner service account the controller made.
+ */
+async function runLikeThePod(env: ControllerTestEnv, jobSpec: unknown) {
+  const container = (jobSpec as JobSpec).template.spec.containers[0];
+  if (container === undefined) throw new Error('the Job has no container');
+  const [command, ...args] = container.args;
+  expect(command).toBe('run');
+  const runner = await serviceAccountKubeConfig(env.admin, {
+    namespace: env.namespace,
+    name: 'orders-runner',
+  });
+  return startPgbackupRun(
+    args,
+    runEnvironment({
+      ...(await containerEnv(env, container.env)),
+      KUBECONFIG: writeKubeConfigFile(runner),
+    }),
+  ).outcome;
+}
+
+describe('the real runner, started with the commands the controller wrote', () => {
   let env: ControllerTestEnv;
   let controller: ControllerProcess;
 
@@ -130,30 +158,8 @@ describe("a run started with a CronJob's own command appears in the slot table",
       expect(await policyCondition(env, 'orders', 'Ready')).toMatchObject({ status: 'True' });
       return found as KubeObject;
     }, WAIT);
-    const container = (
-      cronJob.spec as {
-        jobTemplate: {
-          spec: { template: { spec: { containers: { args: string[]; env: EnvVar[] }[] } } };
-        };
-      }
-    ).jobTemplate.spec.template.spec.containers[0];
-    if (container === undefined) throw new Error('the CronJob has no container');
-    const [command, ...args] = container.args;
-    expect(command).toBe('run');
-
-    // As the pod would run it: the runner's own service account (made by the controller)
-    // and the environment the Secret references resolve to.
-    const runner = await serviceAccountKubeConfig(env.admin, {
-      namespace: env.namespace,
-      name: 'orders-runner',
-    });
-    const run = await startPgbackupRun(
-      args,
-      runEnvironment({
-        ...(await containerEnv(env, container.env)),
-        KUBECONFIG: writeKubeConfigFile(runner),
-      }),
-    ).outcome;
+    const jobSpec = (cronJob.spec as { jobTemplate: { spec: unknown } }).jobTemplate.spec;
+    const run = await runLikeThePod(env, jobSpec);
     expect(run.code, run.stderr).toBe(0);
 
     await vi.waitFor(async () => {
@@ -170,6 +176,25 @@ describe("a run started with a CronJob's own command appears in the slot table",
       expect(await policyCondition(env, 'orders', 'LastBackupSucceeded')).toMatchObject({
         status: 'True',
         reason: 'BackupCompleted',
+      });
+    }, WAIT);
+  });
+
+  it("completes an on-demand Backup run with its Job's own command", async () => {
+    await createBackup(env, 'before-upgrade', { type: 'binary' });
+    const job = await waitForJob(env, 'before-upgrade-run');
+    const run = await runLikeThePod(env, job.spec);
+    expect(run.code, run.stderr).toBe(0);
+    await vi.waitFor(async () => {
+      const backup = await env.client.request<KubeObject>({
+        verb: 'get',
+        path: pgbackupPath(env.namespace, 'backups', 'before-upgrade'),
+        what: 'get Backup',
+      });
+      expect(backup.status).toMatchObject({ phase: 'Completed' });
+      expect(await policyCondition(env, 'orders', 'LastBackupSucceeded')).toMatchObject({
+        status: 'True',
+        message: 'Backup "before-upgrade" completed.',
       });
     }, WAIT);
   });
