@@ -140,14 +140,11 @@ export class PolicyReconciler {
 
   async #findMissingSecret(policy: BackupPolicy): Promise<PolicyProblem | undefined> {
     const namespace = policy.metadata.namespace ?? '';
-    const existing = new Set<string>();
-    for (const secretName of secretNamesOf(policy)) {
-      const secret = await getObject(this.#deps.client, RESOURCES.secret, {
-        namespace,
-        name: secretName,
-      });
-      if (secret !== undefined) existing.add(secretName);
-    }
+    const names = secretNamesOf(policy);
+    const secrets = await Promise.all(
+      names.map((name) => getObject(this.#deps.client, RESOURCES.secret, { namespace, name })),
+    );
+    const existing = new Set(names.filter((_name, index) => secrets[index] !== undefined));
     return findMissingSecret(policy, (secretName) => existing.has(secretName));
   }
 
