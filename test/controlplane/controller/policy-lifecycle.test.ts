@@ -52,6 +52,13 @@ describe('the controller turns a BackupPolicy into CronJobs (as the chart servic
     await env?.cleanUp();
   });
 
+  it('serves /healthz and /readyz next to /metrics', async () => {
+    for (const path of ['/healthz', '/readyz']) {
+      const response = await fetch(controller.metricsUrl.replace('/metrics', path));
+      expect(response.status, path).toBe(200);
+    }
+  });
+
   it('creates exactly the CronJobs the policy wants, and a Job from each gets a Pod', async () => {
     const created = await createOrdersPolicy(env);
     const parsed = parseBackupPolicy({ ...created, status: undefined });
