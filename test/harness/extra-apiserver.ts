@@ -10,10 +10,12 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
+import { addresses, names } from './env/layout.js';
 import { requireEnv } from './variables.js';
 
-const HOST = '127.0.0.6';
-const ETCD = 'http://127.0.0.5:2379';
+// The environment's API server address (its serving certificate covers it) on another port.
+const HOST = addresses.apiserver.host;
+const ETCD = `http://${addresses.etcd.host}:${addresses.etcd.clientPort}`;
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -79,7 +81,7 @@ export class ExtraApiServer {
         '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
         `--service-account-key-file=${join(pki, 'sa.pub')}`,
         `--service-account-signing-key-file=${join(pki, 'sa.key')}`,
-        '--service-cluster-ip-range=10.96.0.0/16',
+        `--service-cluster-ip-range=${names.serviceClusterIpRange}`,
         '--endpoint-reconciler-type=none',
         '--authorization-mode=Node,RBAC',
         '--enable-admission-plugins=NodeRestriction,PodSecurity',
