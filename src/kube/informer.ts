@@ -38,6 +38,7 @@ interface ObjectList {
 
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
+    if (signal.aborted) return resolve();
     const timer = setTimeout(resolve, ms);
     signal.addEventListener('abort', () => {
       clearTimeout(timer);
@@ -219,6 +220,8 @@ export class Informer implements ObjectCache {
     const watchStop = new AbortController();
     const abort = () => watchStop.abort();
     this.#stop.signal.addEventListener('abort', abort);
+    // Stopped before the listener was registered: the abort event has already fired.
+    if (this.#stop.signal.aborted) return;
     this.#lastActivityMs = Date.now();
     const watchdog = setInterval(
       () => {

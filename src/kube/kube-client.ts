@@ -199,6 +199,9 @@ export class KubeClient {
     } catch (error) {
       if (signal.aborted) return;
       throw new KubeConnectionError(`${req.what}: the watch broke off`, { cause: error });
+    } finally {
+      // Also when the consumer stops early: the connection must not linger.
+      response.destroy();
     }
   }
 }
