@@ -4,11 +4,11 @@
  * `downEnvironment` stops every server and removes all state.
  */
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { dirname } from 'node:path';
 import { ensurePki } from './certs.js';
 import { adminKubeconfigPath, startControlPlane, stopControlPlane } from './control-plane.js';
 import { addresses, names, stateDir } from './layout.js';
+import { withLock } from './lock.js';
 import { minioEndpoint, startMinio, stopMinio } from './minio.js';
 import { pgBinDir, startPostgres, stopPostgres } from './postgres.js';
 import { runningPid } from './processes.js';
@@ -31,25 +31,6 @@ export type EnvironmentVariables = Readonly<Record<string, string>>;
 
 function hostPort(server: { host: string; port: number }): string {
   return `${server.host}:${server.port}`;
-}
-
-async function withLock<T>(state: string, work: () => Promise<T>): Promise<T> {
-  const lock = join(state, '.lock');
-  const deadline = Date.now() + 30 * 60_000;
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      break;
-    } catch {
-      if (Date.now() > deadline) throw new Error(`environment lock ${lock} held for too long`);
-      await sleep(500);
-    }
-  }
-  try {
-    return await work();
-  } finally {
-    rmSync(lock, { recursive: true, force: true });
-  }
 }
 
 /** Starts (or confirms) the environment and returns its variables. */
