@@ -23,7 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { parseBackupPolicy } from '../src/api/index.js';
-import { KubeClient, type KubeObject, loadKubeconfigFile } from '../src/kube/index.js';
+import { KubeClient, type KubeObject, loadKubeConnection } from '../src/kube/index.js';
 import { DEFAULT_RUN_SETTINGS, renderCronJobs } from '../src/render/index.js';
 import { installCrds } from '../test/controlplane/api/install-crds.js';
 import { upEnvironment } from '../test/harness/env/environment.js';
@@ -127,7 +127,7 @@ async function listIn(client: KubeClient, path: string, namespaces: ReadonlySet<
 }
 
 async function measureController(kubeconfig: string, namespaces: string[]) {
-  const client = await KubeClient.create(loadKubeconfigFile(kubeconfig));
+  const client = await KubeClient.create(await loadKubeConnection(process.env, kubeconfig));
   const started = performance.now();
   const child = spawn(
     process.execPath,

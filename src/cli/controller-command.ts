@@ -5,11 +5,7 @@
  */
 import { pino } from 'pino';
 import { Controller, serveEndpoints } from '../controller/index.js';
-import {
-  type KubeCredentials,
-  loadInClusterCredentials,
-  loadKubeconfigFile,
-} from '../kube/index.js';
+import { type KubeConnection, loadKubeConnection } from '../kube/index.js';
 import { DEFAULT_RUN_SETTINGS } from '../render/index.js';
 import type { Command } from './command.js';
 import {
@@ -18,14 +14,13 @@ import {
   parseControllerArguments,
 } from './controller-arguments.js';
 
-/** The kubeconfig named, or the pod's service account when none is. */
-function credentialsOf(path: string | undefined): KubeCredentials {
-  return path === undefined ? loadInClusterCredentials(process.env) : loadKubeconfigFile(path);
-}
-
-function controllerOf(options: ControllerArguments, log: pino.Logger): Controller {
+function controllerOf(
+  options: ControllerArguments,
+  connection: KubeConnection,
+  log: pino.Logger,
+): Controller {
   return new Controller({
-    credentials: credentialsOf(options.kubeconfig ?? process.env.KUBECONFIG),
+    connection,
     namespaces: options.namespaces,
     settings: {
       ...DEFAULT_RUN_SETTINGS,
@@ -68,7 +63,12 @@ export const runControllerCommand: Command = async (argv, io) => {
     return 0;
   }
   const log = pino({ base: { identity: options.identity } }, io.stdout);
-  const controller = controllerOf(options, log);
+  // The kubeconfig named (flag, then KUBECONFIG) wins; otherwise the pod's service account.
+  const connection = await loadKubeConnection(
+    process.env,
+    options.kubeconfig ?? process.env.KUBECONFIG,
+  );
+  const controller = controllerOf(options, connection, log);
   const endpoints = await serveEndpoints(options.metricsAddress, {
     registry: controller.metrics.registry,
     ready: () => controller.ready,

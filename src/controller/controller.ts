@@ -9,7 +9,7 @@ import {
   EventRecorder,
   Informer,
   KubeClient,
-  type KubeCredentials,
+  type KubeConnection,
   type KubeObject,
   type LeaderElectionOptions,
   LeaderElector,
@@ -26,7 +26,7 @@ import { resourceOfPath } from './request-resource.js';
 
 /** How the controller runs. */
 export interface ControllerOptions {
-  readonly credentials: KubeCredentials;
+  readonly connection: KubeConnection;
   /** Namespaces to watch; empty: all. */
   readonly namespaces: readonly string[];
   readonly settings: RunSettings;
@@ -111,7 +111,7 @@ export class Controller {
   /** Starts watching, campaigning and (once leading) reconciling. */
   async start(): Promise<void> {
     const { log } = this.#options;
-    const client = await KubeClient.create(this.#options.credentials, {
+    const client = await KubeClient.create(this.#options.connection, {
       onRequest: (verb, code, path) =>
         this.metrics.apiRequests.inc({ verb, resource: resourceOfPath(path), code: String(code) }),
     });

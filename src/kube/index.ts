@@ -25,6 +25,12 @@ export {
   type WatchEvent,
   WRITE_VERBS,
 } from './kube-client.js';
+export {
+  connectionOfKubeConfig,
+  type KubeConfigLike,
+  type KubeConnection,
+  loadKubeConnection,
+} from './kube-config.js';
 export { isGone, isNotFound, KubeApiError, KubeConnectionError } from './kube-errors.js';
 export {
   controllerUidOf,
@@ -33,12 +39,6 @@ export {
   objectKeyOf,
   splitObjectKey,
 } from './kube-object.js';
-export {
-  type KubeCredentials,
-  KubeconfigError,
-  loadInClusterCredentials,
-  loadKubeconfigFile,
-} from './kubeconfig-file.js';
 export {
   type LeaderElectionOptions,
   LeaderElector,

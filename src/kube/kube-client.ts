@@ -6,8 +6,8 @@
 
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent, type RequestOptions, request } from 'node:https';
+import type { KubeConnection } from './kube-config.js';
 import { KubeApiError, KubeConnectionError } from './kube-errors.js';
-import type { KubeCredentials } from './kubeconfig-file.js';
 
 /** The verbs requests are counted by. */
 export type RequestVerb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete';
@@ -79,37 +79,30 @@ function parseStatus(body: string): { reason?: string; message?: string } {
 
 /** Talks to one API server as one identity. */
 export class KubeClient {
-  readonly #credentials: KubeCredentials;
-  readonly #server: string;
+  readonly #connection: KubeConnection;
   readonly #agent: Agent | HttpAgent;
   readonly #options: KubeClientOptions;
 
   private constructor(
-    credentials: KubeCredentials,
+    connection: KubeConnection,
     agent: Agent | HttpAgent,
     options: KubeClientOptions,
   ) {
-    this.#credentials = credentials;
-    this.#server = credentials.getCurrentCluster()?.server ?? '';
+    this.#connection = connection;
     this.#agent = agent;
     this.#options = options;
   }
 
-  /** A client for the current context of a kubeconfig. */
+  /** A client for a connection (see `loadKubeConnection`). */
   static async create(
-    credentials: KubeCredentials,
+    connection: KubeConnection,
     options: KubeClientOptions = {},
   ): Promise<KubeClient> {
-    if (credentials.getCurrentCluster() === null) {
-      throw new KubeConnectionError(
-        'the kubeconfig has no current cluster; pass --kubeconfig or run in a cluster',
-      );
-    }
     const tls: RequestOptions = {};
-    await credentials.applyToHTTPSOptions(tls);
-    // Plain HTTP only where the kubeconfig allows it (skipTLSVerify), e.g. a test double.
-    if (credentials.getCurrentCluster()?.server.startsWith('http:')) {
-      return new KubeClient(credentials, new HttpAgent({ keepAlive: true }), options);
+    await connection.apply(tls);
+    // Plain HTTP only where the kubeconfig says so, e.g. a test double.
+    if (connection.server.startsWith('http:')) {
+      return new KubeClient(connection, new HttpAgent({ keepAlive: true }), options);
     }
     // One keep-alive agent for every request: the kubeconfig's own agent is rebuilt per call.
     const agent = new Agent({
@@ -123,7 +116,7 @@ export class KubeClient {
         : {}),
       ...(tls.servername !== undefined ? { servername: tls.servername } : {}),
     });
-    return new KubeClient(credentials, agent, options);
+    return new KubeClient(connection, agent, options);
   }
 
   /** Closes idle connections. */
@@ -134,8 +127,8 @@ export class KubeClient {
   async #open(req: KubeRequest, signal?: AbortSignal): Promise<IncomingMessage> {
     const options: RequestOptions = { method: METHODS[req.verb], headers: {} };
     // Re-applied per request: a token read from a file may have been rotated.
-    await this.#credentials.applyToHTTPSOptions(options);
-    const url = new URL(req.path, this.#server);
+    await this.#connection.apply(options);
+    const url = new URL(req.path, this.#connection.server);
     for (const [key, value] of Object.entries(req.query ?? {})) url.searchParams.set(key, value);
     const body = req.body === undefined ? undefined : JSON.stringify(req.body);
     const headers = {

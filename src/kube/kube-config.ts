@@ -71,8 +71,21 @@ function material(fields: Fields, key: string, base: string): Buffer | undefined
   return readFileSync(isAbsolute(file) ? file : join(base, file));
 }
 
+function readKubeconfig(file: string): Fields {
+  try {
+    return parse(readFileSync(file, 'utf8')) as Fields;
+  } catch (error) {
+    throw new KubeRequestError(
+      `cannot read the kubeconfig ${file}: pass --kubeconfig or set KUBECONFIG, or run in a cluster`,
+      0,
+      'NoKubeconfig',
+      { cause: error },
+    );
+  }
+}
+
 function kubeconfigConnection(file: string): KubeConnection | 'needs-plugin' {
-  const config = parse(readFileSync(file, 'utf8')) as Fields;
+  const config = readKubeconfig(file);
   const contextName = config['current-context'];
   const context = entryOf(config.contexts, 'context', contextName);
   const cluster = entryOf(config.clusters, 'cluster', context?.cluster);
@@ -107,10 +120,14 @@ function kubeconfigConnection(file: string): KubeConnection | 'needs-plugin' {
   };
 }
 
-async function pluginConnection(): Promise<KubeConnection> {
-  const { KubeConfig } = await import('@kubernetes/client-node');
-  const kc = new KubeConfig();
-  kc.loadFromDefault();
+/** What {@link connectionOfKubeConfig} needs of `@kubernetes/client-node`'s KubeConfig. */
+export interface KubeConfigLike {
+  getCurrentCluster(): { readonly server: string } | null;
+  applyToHTTPSOptions(options: RequestOptions): Promise<void>;
+}
+
+/** A connection from a loaded client-node KubeConfig (plugins, tests that already hold one). */
+export function connectionOfKubeConfig(kc: KubeConfigLike): KubeConnection {
   const cluster = kc.getCurrentCluster();
   if (cluster === null) {
     throw new KubeRequestError('the kubeconfig has no current cluster', 0, 'NoCluster');
@@ -118,13 +135,30 @@ async function pluginConnection(): Promise<KubeConnection> {
   return { server: cluster.server, apply: (options) => kc.applyToHTTPSOptions(options) };
 }
 
-/** The service account in a pod; otherwise the first file of KUBECONFIG, or ~/.kube/config. */
-export async function loadKubeConnection(env: NodeJS.ProcessEnv): Promise<KubeConnection> {
-  const inCluster = inClusterConnection(env);
-  if (inCluster !== undefined) return inCluster;
-  const file = env.KUBECONFIG?.split(':')[0] || join(homedir(), '.kube', 'config');
+async function pluginConnection(file: string): Promise<KubeConnection> {
+  const { KubeConfig } = await import('@kubernetes/client-node');
+  const kc = new KubeConfig();
+  kc.loadFromFile(file);
+  return connectionOfKubeConfig(kc);
+}
+
+/**
+ * The one way every component finds the API server: the kubeconfig file named by
+ * `kubeconfigPath` when given; otherwise the service account in a pod; otherwise the first
+ * file of KUBECONFIG, or ~/.kube/config.
+ */
+export async function loadKubeConnection(
+  env: NodeJS.ProcessEnv,
+  kubeconfigPath?: string,
+): Promise<KubeConnection> {
+  if (kubeconfigPath === undefined) {
+    const inCluster = inClusterConnection(env);
+    if (inCluster !== undefined) return inCluster;
+  }
+  const file =
+    kubeconfigPath ?? (env.KUBECONFIG?.split(':')[0] || join(homedir(), '.kube', 'config'));
   const connection = kubeconfigConnection(file);
-  return connection === 'needs-plugin' ? pluginConnection() : connection;
+  return connection === 'needs-plugin' ? pluginConnection(file) : connection;
 }
 
 /** JSON requests to the API server. */

@@ -7,7 +7,7 @@ import { type KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node
 import { vi } from 'vitest';
 import { stringify } from 'yaml';
 import { API_VERSION, BACKUP_POLICY_PLURAL, GROUP, VERSION } from '../../../src/api/index.js';
-import { KubeClient, type KubeObject } from '../../../src/kube/index.js';
+import { connectionOfKubeConfig, KubeClient, type KubeObject } from '../../../src/kube/index.js';
 import { renderChartObjects } from '../../harness/chart.js';
 import { writeKubeConfigFile } from '../../harness/controller-process.js';
 import { fixtureYaml } from '../../harness/fixtures.js';
@@ -50,7 +50,7 @@ export async function prepareControllerTest(): Promise<ControllerTestEnv> {
   await kubectlApply(renderChartObjects('controller-rbac.yaml', { name: release, namespace }));
   const account = { namespace, name: `${release}-controller` };
   const serviceAccount = await serviceAccountKubeConfig(admin, account);
-  const asController = await KubeClient.create(serviceAccount);
+  const asController = await KubeClient.create(connectionOfKubeConfig(serviceAccount));
   // The authorizer reads RBAC through an informer: wait for the grant to land.
   await vi.waitFor(
     () =>
@@ -63,7 +63,7 @@ export async function prepareControllerTest(): Promise<ControllerTestEnv> {
   );
   asController.close();
   await kubectlApply(fixtureYaml<unknown[]>('controller/secrets.yaml'), namespace);
-  const client = await KubeClient.create(admin);
+  const client = await KubeClient.create(connectionOfKubeConfig(admin));
   return {
     admin,
     client,

@@ -7,7 +7,12 @@ import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { Informer, KubeClient, RESOURCES } from '../../../src/kube/index.js';
+import {
+  connectionOfKubeConfig,
+  Informer,
+  KubeClient,
+  RESOURCES,
+} from '../../../src/kube/index.js';
 
 type Watch = (request: IncomingMessage, response: ServerResponse) => void;
 
@@ -50,7 +55,7 @@ async function informerFor(server: Server): Promise<{ informer: Informer; client
     contexts: [{ name: 'fake', cluster: 'fake', user: 'nobody' }],
     currentContext: 'fake',
   });
-  const client = await KubeClient.create(kubeConfig);
+  const client = await KubeClient.create(connectionOfKubeConfig(kubeConfig));
   const informer = new Informer(client, {
     resource: RESOURCES.secret,
     namespace: 'ns',
