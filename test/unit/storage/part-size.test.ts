@@ -1,0 +1,39 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { MAX_PARTS, MIN_PART_SIZE_BYTES, partSizeFor } from '../../../src/storage/index.js';
+
+const MEBIBYTE = 1024 * 1024;
+const TEBIBYTE = 1024 ** 4;
+
+describe('partSizeFor', () => {
+  it('fits twice the expected size in 90 % of S3’s 10,000 parts, in whole MiB, never below S3’s minimum', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 20 * TEBIBYTE }), (expectedBytes) => {
+        const size = partSizeFor(expectedBytes);
+        expect(size % MEBIBYTE).toBe(0);
+        expect(size).toBeGreaterThanOrEqual(MIN_PART_SIZE_BYTES);
+        expect(Math.ceil((2 * expectedBytes) / size)).toBeLessThanOrEqual(MAX_PARTS * 0.9);
+      }),
+    );
+  });
+
+  it('grows with the database and keeps the floor for small ones (memory stays part size × queue)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 10 * TEBIBYTE }),
+        fc.integer({ min: 0, max: 10 * TEBIBYTE }),
+        (a, b) => {
+          const [small, large] = a <= b ? [a, b] : [b, a];
+          expect(partSizeFor(small)).toBeLessThanOrEqual(partSizeFor(large));
+        },
+      ),
+    );
+    expect(partSizeFor(2 * 1024 ** 3)).toBe(8 * MEBIBYTE);
+  });
+
+  it('gives a 5 TiB database parts of a size S3 accepts (≤ 5 GiB)', () => {
+    const size = partSizeFor(5 * TEBIBYTE);
+    expect(size).toBeLessThanOrEqual(5 * 1024 ** 3);
+    expect((2 * 5 * TEBIBYTE) / size).toBeLessThanOrEqual(MAX_PARTS);
+  });
+});
