@@ -1,14 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { stringify } from 'yaml';
 import { BACKUP_POLICY_PLURAL } from '../../../src/api/index.js';
 import type { KubeObject } from '../../../src/kube/index.js';
+import {
+  createPostgresPod,
+  environmentSecrets,
+  kubectlApply,
+} from '../../harness/cluster-objects.js';
 import {
   type ControllerProcess,
   startControllerProcess,
   writeKubeConfigFile,
 } from '../../harness/controller-process.js';
 import { fixtureYaml } from '../../harness/fixtures.js';
-import { runKubectl, serviceAccountKubeConfig } from '../../harness/kube.js';
+import { serviceAccountKubeConfig } from '../../harness/kube.js';
 import { runEnvironment, startPgbackupRun } from '../../harness/pgbackup-run.js';
 import { testBucket, testPrefix } from '../../harness/s3.js';
 import { requireEnv } from '../../harness/variables.js';
@@ -16,7 +20,6 @@ import {
   type ControllerTestEnv,
   createBackup,
   cronJobsIn,
-  mergePatch,
   pgbackupPath,
   policyCondition,
   prepareControllerTest,
@@ -28,30 +31,6 @@ const WAIT = { timeout: 60_000, interval: 250 };
 interface EnvVar {
   name: string;
   valueFrom?: { secretKeyRef?: { name: string; key: string } };
-}
-
-async function apply(namespace: string, objects: unknown[]): Promise<void> {
-  const input = objects.map((object) => stringify(object)).join('---\n');
-  const result = await runKubectl(['apply', '-n', namespace, '-f', '-'], { input });
-  if (result.code !== 0) throw new Error(`kubectl apply: ${result.stderr}`);
-}
-
-const secret = (name: string, data: Record<string, string>) => ({
-  apiVersion: 'v1',
-  kind: 'Secret',
-  metadata: { name },
-  stringData: data,
-});
-
-/** A labelled pod reported Running at the address of one of the environment's servers. */
-async function createPostgresPod(env: ControllerTestEnv, address: string): Promise<void> {
-  const pod = fixtureYaml<KubeObject>('controller/postgres-pod.yaml');
-  const ip = address.split(':')[0] ?? '';
-  const name = `pg-${ip.replaceAll('.', '-')}`;
-  await apply(env.namespace, [{ ...pod, metadata: { ...pod.metadata, name } }]);
-  await mergePatch(env, `/api/v1/namespaces/${env.namespace}/pods/${name}/status`, {
-    status: { phase: 'Running', podIP: ip, podIPs: [{ ip }] },
-  });
 }
 
 /** The environment variables of a container, with its Secret references resolved. */
@@ -127,19 +106,8 @@ describe('the real runner, started with the commands the controller wrote', () =
       endpoint: requireEnv('PGBACKUP_S3_ENDPOINT'),
       region: requireEnv('AWS_REGION'),
     };
-    await apply(env.namespace, [
-      secret('orders-superuser', {
-        username: requireEnv('PGUSER'),
-        password: requireEnv('PGPASSWORD'),
-      }),
-      secret('orders-replication', {
-        username: requireEnv('PGBACKUP_REPLICATION_USER'),
-        password: requireEnv('PGBACKUP_REPLICATION_PASSWORD'),
-      }),
-      secret('orders-s3', {
-        accessKeyId: requireEnv('AWS_ACCESS_KEY_ID'),
-        secretAccessKey: requireEnv('AWS_SECRET_ACCESS_KEY'),
-      }),
+    await kubectlApply(env.namespace, [
+      ...environmentSecrets(),
       {
         ...policy,
         spec: {
@@ -149,8 +117,14 @@ describe('the real runner, started with the commands the controller wrote', () =
         },
       },
     ]);
-    await createPostgresPod(env, requireEnv('PGBACKUP_REPLICA'));
-    await createPostgresPod(env, requireEnv('PGBACKUP_PRIMARY'));
+    await createPostgresPod(env.namespace, {
+      fixture: 'controller/postgres-pod.yaml',
+      address: requireEnv('PGBACKUP_REPLICA'),
+    });
+    await createPostgresPod(env.namespace, {
+      fixture: 'controller/postgres-pod.yaml',
+      address: requireEnv('PGBACKUP_PRIMARY'),
+    });
 
     const cronJob = await vi.waitFor(async () => {
       const found = (await cronJobsIn(env)).get('orders-binary-daily');

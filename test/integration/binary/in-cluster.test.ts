@@ -2,15 +2,20 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import type { BackupPolicy } from '../../../src/api/index.js';
 import { renderRunnerRbac, runnerServiceAccountNameOf } from '../../../src/render/index.js';
 import { installCrds } from '../../controlplane/api/install-crds.js';
+import {
+  createPostgresPod,
+  environmentSecrets,
+  kubectl,
+  kubectlApply,
+  secretObject,
+} from '../../harness/cluster-objects.js';
 import { fixtureYaml } from '../../harness/fixtures.js';
 import {
   adminKubeConfig,
   createTestNamespace,
-  runKubectl,
   serviceAccountKubeConfig,
 } from '../../harness/kube.js';
 import {
@@ -22,46 +27,6 @@ import {
 import { testBucket, testPrefix } from '../../harness/s3.js';
 import { requireEnv, uniqueSuffix } from '../../harness/variables.js';
 import { listCommitted } from './policy-file.js';
-
-async function kubectl(args: string[], input?: string): Promise<string> {
-  const result = await runKubectl(args, input === undefined ? {} : { input });
-  if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${result.stderr}`);
-  return result.stdout;
-}
-
-const apply = (namespace: string, objects: unknown[]) =>
-  kubectl(
-    ['apply', '-n', namespace, '-f', '-'],
-    objects.map((object) => stringify(object)).join('---\n'),
-  );
-
-function secret(name: string, data: Record<string, string>) {
-  return { apiVersion: 'v1', kind: 'Secret', metadata: { name }, stringData: data };
-}
-
-/** Creates a labelled pod and reports it Running at the address of a real server. */
-async function createPostgresPod(namespace: string, cluster: string, address: string) {
-  const pod = fixtureYaml<{ metadata: { name: string; labels: Record<string, string> } }>(
-    'binary/postgres-pod.yaml',
-  );
-  // The pods' port is spec.target.port, 5432, as the environment's servers use.
-  const ip = address.split(':')[0] ?? '';
-  pod.metadata.name = `pg-${ip.replaceAll('.', '-')}`;
-  pod.metadata.labels.cluster = cluster;
-  await apply(namespace, [pod]);
-  const status = { status: { phase: 'Running', podIP: ip, podIPs: [{ ip }] } };
-  await kubectl([
-    'patch',
-    'pod',
-    pod.metadata.name,
-    '-n',
-    namespace,
-    '--subresource=status',
-    '--type=merge',
-    '-p',
-    JSON.stringify(status),
-  ]);
-}
 
 interface BackupObject {
   metadata: { name: string };
@@ -121,21 +86,7 @@ describe('a binary run in a cluster (--policy)', () => {
       endpoint: requireEnv('PGBACKUP_S3_ENDPOINT'),
       region: requireEnv('AWS_REGION'),
     });
-    await apply(namespace, [
-      secret('orders-superuser', {
-        username: requireEnv('PGUSER'),
-        password: requireEnv('PGPASSWORD'),
-      }),
-      secret('orders-replication', {
-        username: requireEnv('PGBACKUP_REPLICATION_USER'),
-        password: requireEnv('PGBACKUP_REPLICATION_PASSWORD'),
-      }),
-      secret('orders-s3', {
-        accessKeyId: requireEnv('AWS_ACCESS_KEY_ID'),
-        secretAccessKey: requireEnv('AWS_SECRET_ACCESS_KEY'),
-      }),
-      policy,
-    ]);
+    await kubectlApply(namespace, [...environmentSecrets(), policy]);
     const created = JSON.parse(
       await kubectl(['get', 'backuppolicy', policyName, '-n', namespace, '-o', 'json']),
     );
@@ -146,9 +97,17 @@ describe('a binary run in a cluster (--policy)', () => {
       namespace,
       uid: created.metadata.uid,
     };
-    await apply(namespace, renderRunnerRbac(policy, owner));
-    await createPostgresPod(namespace, cluster, requireEnv('PGBACKUP_REPLICA'));
-    await createPostgresPod(namespace, cluster, requireEnv('PGBACKUP_PRIMARY'));
+    await kubectlApply(namespace, renderRunnerRbac(policy, owner));
+    await createPostgresPod(namespace, {
+      fixture: 'binary/postgres-pod.yaml',
+      address: requireEnv('PGBACKUP_REPLICA'),
+      labels: { cluster },
+    });
+    await createPostgresPod(namespace, {
+      fixture: 'binary/postgres-pod.yaml',
+      address: requireEnv('PGBACKUP_PRIMARY'),
+      labels: { cluster },
+    });
     const runner = await serviceAccountKubeConfig(admin, {
       namespace,
       name: runnerServiceAccountNameOf(policyName),
@@ -200,7 +159,7 @@ describe('a binary run in a cluster (--policy)', () => {
     // A gate holds the Lease until both runs are queued, so they truly start together.
     const lease = `${policyName}-binary`;
     const now = new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
-    await apply(namespace, [
+    await kubectlApply(namespace, [
       {
         apiVersion: 'coordination.k8s.io/v1',
         kind: 'Lease',
@@ -235,7 +194,7 @@ describe('a binary run in a cluster (--policy)', () => {
   it('takes an on-demand Backup a user created, in no slot, and later daily runs keep it', async () => {
     const request = fixtureYaml<BackupObject>('binary/on-demand-backup.yaml');
     request.spec.policy = policyName;
-    await apply(namespace, [request]);
+    await kubectlApply(namespace, [request]);
 
     const run = await startPgbackupRun(
       [
@@ -263,8 +222,11 @@ describe('a binary run in a cluster (--policy)', () => {
   });
 
   it('records a failed run as phase Failed with the message it printed', async () => {
-    await apply(namespace, [
-      secret('orders-superuser', { username: requireEnv('PGUSER'), password: 'wrong-password' }),
+    await kubectlApply(namespace, [
+      secretObject('orders-superuser', {
+        username: requireEnv('PGUSER'),
+        password: 'wrong-password',
+      }),
     ]);
 
     const run = await startPgbackupRun(runArgs('2026-03-05T01:30:00Z'), env).outcome;
