@@ -1,4 +1,5 @@
 /** The contract every `pgbackup` subcommand implements. */
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 
 /** Where a command writes; passed in so tests can capture output without mocks. */
 export interface CommandIo {
@@ -12,4 +13,22 @@ export type Command = (argv: readonly string[], io: CommandIo) => Promise<number
 /** Wrong arguments or an invalid input file: the message is printed and the exit status is 2. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
+}
+
+/**
+ * Parses a command's options strictly (no positionals, no unknown options); a wrong argument
+ * becomes a {@link UsageError} that ends with the command's usage text.
+ */
+export function parseOptions<T extends NonNullable<ParseArgsConfig['options']>>(
+  argv: readonly string[],
+  options: T,
+  usage: string,
+) {
+  try {
+    return parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values;
+  } catch (error) {
+    // parseArgs reports wrong arguments as TypeErrors with an ERR_PARSE_ARGS_* code.
+    const message = error instanceof Error ? error.message : String(error);
+    throw new UsageError(`${message}\n\n${usage.trimEnd()}`, { cause: error });
+  }
 }

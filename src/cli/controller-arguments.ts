@@ -1,7 +1,6 @@
 /** The command line of `pgbackup controller`. */
 import { hostname } from 'node:os';
-import { parseArgs } from 'node:util';
-import { UsageError } from './command.js';
+import { parseOptions, UsageError } from './command.js';
 
 /** How `pgbackup controller` is called. */
 export const CONTROLLER_USAGE = `usage: pgbackup controller [options]
@@ -80,18 +79,7 @@ function positiveNumber(values: Record<string, unknown>, name: keyof typeof NUMB
 
 /** Parses the arguments, or returns 'help'. */
 export function parseControllerArguments(argv: readonly string[]): ControllerArguments | 'help' {
-  let values: Record<string, unknown>;
-  try {
-    values = parseArgs({
-      args: [...argv],
-      options: OPTIONS,
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    throw new UsageError(`${message}\n\n${CONTROLLER_USAGE.trimEnd()}`, { cause: error });
-  }
+  const values: Record<string, unknown> = parseOptions(argv, OPTIONS, CONTROLLER_USAGE);
   if (values.help === true) return 'help';
   const text = (name: string) =>
     typeof values[name] === 'string' ? (values[name] as string) : undefined;

@@ -1,7 +1,6 @@
 /** The command line of `pgbackup plan`. */
-import { parseArgs } from 'node:util';
 import { epochDayOf, type LocalDate, parseLocalDate } from '../retention/index.js';
-import { UsageError } from './command.js';
+import { parseOptions, UsageError } from './command.js';
 
 /** How `pgbackup plan` is called. */
 export const PLAN_USAGE = `usage: pgbackup plan -f POLICY.yaml --from YYYY-MM-DD --to YYYY-MM-DD [--output json]
@@ -49,17 +48,6 @@ function requireDate(option: 'from' | 'to', text: string | undefined): LocalDate
   return date;
 }
 
-function readArgs(argv: readonly string[]) {
-  try {
-    return parseArgs({ args: [...argv], options: OPTIONS, strict: true, allowPositionals: false })
-      .values;
-  } catch (error) {
-    // parseArgs reports wrong arguments as TypeErrors with an ERR_PARSE_ARGS_* code.
-    const message = error instanceof Error ? error.message : String(error);
-    throw new UsageError(`${message}\n\n${PLAN_USAGE.trimEnd()}`, { cause: error });
-  }
-}
-
 /**
  * Parses the arguments of `pgbackup plan`.
  *
@@ -67,7 +55,7 @@ function readArgs(argv: readonly string[]) {
  * @throws UsageError when an argument is missing or wrong.
  */
 export function parsePlanArguments(argv: readonly string[]): PlanArguments | 'help' {
-  const values = readArgs(argv);
+  const values = parseOptions(argv, OPTIONS, PLAN_USAGE);
   if (values.help) {
     return 'help';
   }

@@ -1,7 +1,6 @@
 /** The command line of `pgbackup run`. */
-import { parseArgs } from 'node:util';
 import { BINARY_LINES, type LineName } from '../api/index.js';
-import { UsageError } from './command.js';
+import { parseOptions, UsageError } from './command.js';
 
 /** How `pgbackup run` is called. */
 export const RUN_USAGE = `usage: pgbackup run --type binary --line LINE (-f POLICY.yaml | --policy NAMESPACE/NAME)
@@ -59,16 +58,6 @@ function usage(message: string): UsageError {
   return new UsageError(`${message}\n\n${RUN_USAGE.trimEnd()}`);
 }
 
-function readArgs(argv: readonly string[]) {
-  try {
-    return parseArgs({ args: [...argv], options: OPTIONS, strict: true, allowPositionals: false })
-      .values;
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    throw new UsageError(`${message}\n\n${RUN_USAGE.trimEnd()}`, { cause: error });
-  }
-}
-
 function parseSource(file: string | undefined, policy: string | undefined): PolicySource {
   if ((file === undefined) === (policy === undefined)) {
     throw usage('give exactly one of -f POLICY.yaml or --policy NAMESPACE/NAME');
@@ -107,7 +96,7 @@ function parseLine(text: string | undefined): LineName {
  * @throws UsageError when an argument is missing or wrong.
  */
 export function parseRunArguments(argv: readonly string[]): RunArguments | 'help' {
-  const values = readArgs(argv);
+  const values = parseOptions(argv, OPTIONS, RUN_USAGE);
   if (values.help) return 'help';
   if (values.type !== 'binary') {
     throw usage(
