@@ -34,14 +34,23 @@ export interface KubeConnection {
   apply(options: RequestOptions): Promise<void>;
 }
 
-const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+/** Where the kubelet mounts a pod's service-account token, CA and namespace. */
+export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+/**
+ * Names another directory holding `token` and `ca.crt`, for a process that runs a pod's
+ * command outside a container (the test suite's local executor, which plays the kubelet).
+ * Unset in a pod, where the kubelet's mount is used.
+ */
+export const SERVICE_ACCOUNT_DIR_ENV = 'PGBACKUP_SERVICE_ACCOUNT_DIR';
 
 function inClusterConnection(env: NodeJS.ProcessEnv): KubeConnection | undefined {
   const host = env.KUBERNETES_SERVICE_HOST;
-  const tokenFile = join(SERVICE_ACCOUNT_DIR, 'token');
+  const dir = env[SERVICE_ACCOUNT_DIR_ENV] || SERVICE_ACCOUNT_DIR;
+  const tokenFile = join(dir, 'token');
   if (host === undefined || !existsSync(tokenFile)) return undefined;
   const hostPart = host.includes(':') ? `[${host}]` : host;
-  const ca = readFileSync(join(SERVICE_ACCOUNT_DIR, 'ca.crt'));
+  const ca = readFileSync(join(dir, 'ca.crt'));
   return {
     server: `https://${hostPart}:${env.KUBERNETES_SERVICE_PORT ?? '443'}`,
     apply: async (options) => {
@@ -144,7 +153,9 @@ async function pluginConnection(file: string): Promise<KubeConnection> {
 
 /**
  * The one way every component finds the API server: the kubeconfig file named by
- * `kubeconfigPath` when given; otherwise the service account in a pod; otherwise the first
+ * `kubeconfigPath` when given; otherwise the service account in a pod (KUBERNETES_SERVICE_HOST
+ * and PORT, the token and CA in {@link SERVICE_ACCOUNT_DIR} or the directory named by
+ * {@link SERVICE_ACCOUNT_DIR_ENV}); otherwise the first
  * file of KUBECONFIG, or ~/.kube/config.
  */
 export async function loadKubeConnection(
