@@ -3,7 +3,8 @@
  * registry, so two controllers in one process, as in tests, keep their counts apart).
  */
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { Backup } from '../api/index.js';
+import type { Backup, LineName, SlotStatus } from '../api/index.js';
+import type { RetentionPlan } from '../retention/index.js';
 
 /** Labels of the per-line backup metrics. */
 type LineLabels = 'namespace' | 'policy' | 'type' | 'line';
@@ -20,6 +21,8 @@ export interface ControllerMetrics {
   readonly lastFailure: Gauge<LineLabels>;
   readonly lastSize: Gauge<LineLabels>;
   readonly lastDuration: Gauge<LineLabels>;
+  readonly lineMaxAge: Gauge<LineLabels>;
+  readonly staleSlots: Gauge<LineLabels>;
   /** The label sets of each policy's per-line series, so they can be removed with it. */
   readonly seriesByPolicy: Map<string, Map<string, Record<LineLabels, string>>>;
 }
@@ -79,11 +82,43 @@ export function createControllerMetrics(queueDepth: () => number): ControllerMet
       'pgbackup_backup_last_duration_seconds',
       'How long the newest completed backup of a line took.',
     ),
+    lineMaxAge: gauge(
+      'pgbackup_backup_line_max_age_seconds',
+      "The oldest a line's newest completed backup may be while its runs succeed: its longest period plus the policy's lateness. Alert when time() - pgbackup_backup_last_success_timestamp_seconds exceeds it.",
+    ),
+    staleSlots: gauge(
+      'pgbackup_backup_stale_slots',
+      "Slots of a line whose latest run failed, so their occupant is from an older period (the slot table's stale column); back to 0 once each such slot's next run succeeds.",
+    ),
     seriesByPolicy: new Map(),
   };
 }
 
 const ON_DEMAND = 'on-demand';
+
+const DAY_SECONDS = 86_400;
+
+/**
+ * The longest time between two fire instants of a line: its longest period (a 31-day
+ * month, a 92-day quarter, a leap year) plus an hour for a daylight-saving change in it.
+ */
+export const LONGEST_PERIOD_SECONDS: Readonly<Record<LineName, number>> = {
+  daily: DAY_SECONDS + 3600,
+  weekly: 7 * DAY_SECONDS + 3600,
+  monthly: 31 * DAY_SECONDS + 3600,
+  quarterly: 92 * DAY_SECONDS + 3600,
+  yearly: 366 * DAY_SECONDS + 3600,
+};
+
+function seriesOf(
+  metrics: ControllerMetrics,
+  policy: { namespace: string; name: string },
+): Map<string, Record<LineLabels, string>> {
+  const policyKey = `${policy.namespace}/${policy.name}`;
+  const series = metrics.seriesByPolicy.get(policyKey) ?? new Map();
+  metrics.seriesByPolicy.set(policyKey, series);
+  return series;
+}
 
 function secondsOf(timestamp: string | undefined): number | undefined {
   if (timestamp === undefined) return undefined;
@@ -108,9 +143,7 @@ export function recordBackupMetrics(
     const key = `${backup.spec.type}/${backup.spec.line ?? ON_DEMAND}`;
     groups.set(key, [...(groups.get(key) ?? []), backup]);
   }
-  const policyKey = `${policy.namespace}/${policy.name}`;
-  const series = metrics.seriesByPolicy.get(policyKey) ?? new Map();
-  metrics.seriesByPolicy.set(policyKey, series);
+  const series = seriesOf(metrics, policy);
   for (const [key, group] of groups) {
     const [type = '', line = ''] = key.split('/');
     const labels = { namespace: policy.namespace, policy: policy.name, type, line };
@@ -128,13 +161,57 @@ export function recordBackupMetrics(
   }
 }
 
+/**
+ * Sets what each enabled line allows, for alerts that need no per-line thresholds: its
+ * longest age of the newest backup, and its count of stale slots.
+ */
+export function recordLineMetrics(
+  metrics: ControllerMetrics,
+  policy: { namespace: string; name: string },
+  input: { plan: RetentionPlan; slots: readonly SlotStatus[] },
+): void {
+  const series = seriesOf(metrics, policy);
+  const kinds = [
+    ['binary', input.plan.binary],
+    ['logical', input.plan.logical],
+  ] as const;
+  const enabled = new Set(
+    kinds.flatMap(([type, lines]) => lines.map(({ line }) => `${type}/${line}`)),
+  );
+  // A line disabled since: its backups stay, but no alert should expect new ones.
+  for (const [key, labels] of series) {
+    if (enabled.has(key)) continue;
+    metrics.lineMaxAge.remove(labels);
+    metrics.staleSlots.remove(labels);
+  }
+  for (const [type, lines] of kinds) {
+    for (const { line } of lines) {
+      const labels = { namespace: policy.namespace, policy: policy.name, type, line };
+      series.set(`${type}/${line}`, labels);
+      const maxAge = LONGEST_PERIOD_SECONDS[line] + input.plan.schedule.latenessSeconds;
+      metrics.lineMaxAge.set(labels, maxAge);
+      const stale = input.slots.filter(
+        (slot) => slot.type === type && slot.line === line && slot.stale,
+      ).length;
+      metrics.staleSlots.set(labels, stale);
+    }
+  }
+}
+
 /** Removes the per-line metrics of a policy that is gone. */
 export function forgetBackupMetrics(
   metrics: ControllerMetrics,
   policy: { namespace: string; name: string },
 ): void {
   const policyKey = `${policy.namespace}/${policy.name}`;
-  const gauges = [metrics.lastSuccess, metrics.lastFailure, metrics.lastSize, metrics.lastDuration];
+  const gauges = [
+    metrics.lastSuccess,
+    metrics.lastFailure,
+    metrics.lastSize,
+    metrics.lastDuration,
+    metrics.lineMaxAge,
+    metrics.staleSlots,
+  ];
   for (const labels of metrics.seriesByPolicy.get(policyKey)?.values() ?? []) {
     for (const gauge of gauges) gauge.remove(labels);
   }

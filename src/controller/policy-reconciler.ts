@@ -41,6 +41,7 @@ import {
   type ControllerMetrics,
   forgetBackupMetrics,
   recordBackupMetrics,
+  recordLineMetrics,
 } from './controller-metrics.js';
 import { jsonEqual } from './object-comparison.js';
 import { type BackupObject, reconcileOnDemandBackups } from './on-demand-backups.js';
@@ -194,8 +195,9 @@ export class PolicyReconciler {
       });
     }
     await reconcileOnDemandBackups({ client, jobs: caches.jobs, policy, settings }, backups);
+    const plan = retentionPlanOf(policy.spec);
     const slots = renderSlotTable({
-      plan: retentionPlanOf(policy.spec),
+      plan,
       backups: backups.map((entry) => entry.backup),
       nowMs: this.#deps.now().getTime(),
     });
@@ -211,6 +213,7 @@ export class PolicyReconciler {
       owner,
       backups.map((entry) => entry.backup),
     );
+    recordLineMetrics(this.#deps.metrics, owner, { plan, slots });
     return {};
   }
 
