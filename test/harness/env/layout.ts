@@ -59,11 +59,13 @@ export const names = {
   serviceClusterIpRange: '10.96.0.0/16',
 } as const;
 
-/** Go modules under test/tools/ that pin the servers built from source. */
+/** Go modules under test/tools/ that pin the servers and chart tools built from source. */
 export const toolModules = {
   kube: {
     dir: join(repoRoot, 'test', 'tools', 'kube'),
     binaries: ['kube-apiserver', 'kube-controller-manager', 'kubectl', 'etcd'],
   },
   minio: { dir: join(repoRoot, 'test', 'tools', 'minio'), binaries: ['minio'] },
+  helm: { dir: join(repoRoot, 'test', 'tools', 'helm'), binaries: ['helm'] },
+  kubeconform: { dir: join(repoRoot, 'test', 'tools', 'kubeconform'), binaries: ['kubeconform'] },
 } as const;

@@ -32,6 +32,14 @@ function ldflags(name: ModuleName): string {
       flags.push(`-X ${pkg}.gitMinor=${minor}`, `-X ${pkg}.gitTreeState=clean`);
     }
   }
+  if (name === 'helm') {
+    // Same for helm: `helm version` and the chart's `helmVersion` checks read this stamp.
+    const goMod = readFileSync(join(toolModules.helm.dir, 'go.mod'), 'utf8');
+    const version = /helm\.sh\/helm\/v3 (v\d+\.\d+\.\d+)/.exec(goMod);
+    if (version === null)
+      throw new Error('test/tools/helm/go.mod does not require helm.sh/helm/v3');
+    flags.push(`-X helm.sh/helm/v3/internal/version.version=${version[1]}`);
+  }
   return flags.join(' ');
 }
 
@@ -104,14 +112,18 @@ export interface ToolPaths {
   readonly kubectl: string;
   readonly etcd: string;
   readonly minio: string;
+  readonly helm: string;
+  readonly kubeconform: string;
 }
 
-/** Builds (or finds in the cache) every server the environment needs. */
+/** Builds (or finds in the cache) every server the environment needs and the chart tools. */
 export async function ensureTools(onBuild?: (message: string) => void): Promise<ToolPaths> {
-  // Both builds at once: on a fresh machine their downloads and links overlap.
-  const [kube, minio] = await Promise.all([
+  // All builds at once: on a fresh machine their downloads and links overlap.
+  const [kube, minio, helm, kubeconform] = await Promise.all([
     ensureToolModule('kube', onBuild),
     ensureToolModule('minio', onBuild),
+    ensureToolModule('helm', onBuild),
+    ensureToolModule('kubeconform', onBuild),
   ]);
   return {
     kubeApiserver: join(kube, 'kube-apiserver'),
@@ -119,5 +131,7 @@ export async function ensureTools(onBuild?: (message: string) => void): Promise<
     kubectl: join(kube, 'kubectl'),
     etcd: join(kube, 'etcd'),
     minio: join(minio, 'minio'),
+    helm: join(helm, 'helm'),
+    kubeconform: join(kubeconform, 'kubeconform'),
   };
 }
