@@ -1,8 +1,10 @@
 /**
- * The data path of a binary backup: pg_basebackup's stdout, hashed on the way, written to every
- * store at once (the remote bucket, and the local volume from the same stream). The objects
- * complete only once pg_basebackup exited successfully; any failure aborts them all.
+ * The data path of a backup: a tool's stdout (pg_basebackup, pg_dump), hashed on the way,
+ * written to every store at once (the remote bucket, and the local volume from the same
+ * stream). The objects complete only once the tool exited successfully; any failure aborts
+ * them all.
  */
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { type BaseBackupInput, type BaseBackupResult, startBaseBackup } from '../postgres/index.js';
 import {
@@ -30,17 +32,33 @@ export interface StreamedBackup extends BaseBackupResult {
   readonly digest: StreamDigest;
 }
 
+/** A running tool whose stdout is the backup stream. */
+export interface StreamSource<R> {
+  readonly stdout: Readable;
+  /** Settles when the tool exits: resolved on success, rejected with its failure otherwise. */
+  readonly exited: Promise<R>;
+  kill(): void;
+}
+
 /** Runs pg_basebackup into the targets; on any failure every object is aborted. */
 export async function streamBaseBackup(input: StreamBackupInput): Promise<StreamedBackup> {
-  const child = startBaseBackup(input.backup);
-  const writers: ObjectWriter[] = input.targets.map((target) =>
-    target.store.openObject(target.key, { partSizeBytes: input.partSizeBytes }),
+  return streamToStores(startBaseBackup(input.backup), input.targets, input.partSizeBytes);
+}
+
+/** Streams a tool's stdout into the targets; on any failure every object is aborted. */
+export async function streamToStores<R>(
+  child: StreamSource<R>,
+  targets: readonly StreamTarget[],
+  partSizeBytes: number,
+): Promise<R & { readonly digest: StreamDigest }> {
+  const writers: ObjectWriter[] = targets.map((target) =>
+    target.store.openObject(target.key, { partSizeBytes }),
   );
-  let result: BaseBackupResult | undefined;
+  let result: { value: R } | undefined;
   const tee = createDigestTee({
     targets: writers.map((writer) => writer.writable),
     beforeEnd: async () => {
-      result = await child.exited;
+      result = { value: await child.exited };
     },
   });
   // A store that fails (S3 refusing a part, a full volume) stops the stream at once instead
@@ -54,7 +72,7 @@ export async function streamBaseBackup(input: StreamBackupInput): Promise<Stream
   } catch (error) {
     child.kill();
     await Promise.all(writers.map((writer) => writer.abort()));
-    // pg_basebackup's own failure explains more than a broken pipe it caused.
+    // The tool's own failure explains more than a broken pipe it caused.
     const exit = await child.exited.then(
       () => undefined,
       (failure: unknown) => failure,
@@ -63,6 +81,6 @@ export async function streamBaseBackup(input: StreamBackupInput): Promise<Stream
       ? exit
       : error;
   }
-  if (result === undefined) throw new Error('pg_basebackup finished without a result');
-  return { ...result, digest: tee.digest() };
+  if (result === undefined) throw new Error('the backup tool finished without a result');
+  return { ...result.value, digest: tee.digest() };
 }
