@@ -2,22 +2,13 @@
  * Target discovery (DESIGN.md §4): the server itself says who is primary. Each endpoint is
  * asked `pg_is_in_recovery()`; the one that says false is the primary.
  */
-import type pg from 'pg';
-import { connectTo } from './connect.js';
-import { type Credentials, type Endpoint, formatEndpoint } from './credentials.js';
+import { askServers, type ServerSession } from './ask-server.js';
+import type { Credentials, Endpoint } from './credentials.js';
+import { formatEndpoint } from './credentials.js';
 import { AuthenticationError, NoPrimaryError } from './errors.js';
 
 /** The primary, with an open connection the caller ends, and its version. */
-export interface Primary {
-  readonly endpoint: Endpoint;
-  readonly client: pg.Client;
-  /** `server_version`, e.g. `15.14 (Debian 15.14-0+deb12u1)`. */
-  readonly serverVersion: string;
-  /** `server_version_num`, e.g. 150014. */
-  readonly serverVersionNumber: number;
-  /** The major version, e.g. 15. */
-  readonly major: number;
-}
+export type Primary = ServerSession;
 
 /** What {@link discoverPrimary} needs. */
 export interface DiscoverInput {
@@ -30,40 +21,16 @@ export interface DiscoverInput {
 
 type Answer = { primary: Primary } | { said: string; error?: unknown };
 
-async function ask(input: DiscoverInput, endpoint: Endpoint): Promise<Answer> {
-  let client: pg.Client;
-  try {
-    client = await connectTo({
-      endpoint,
-      credentials: input.credentials,
-      timeoutMs: input.timeoutMs,
-    });
-  } catch (error) {
-    return { said: error instanceof Error ? error.message : String(error), error };
-  }
-  try {
-    const result = await client.query<{ recovery: boolean; version: string; num: string }>(
-      "SELECT pg_is_in_recovery() AS recovery, current_setting('server_version') AS version, current_setting('server_version_num') AS num",
-    );
-    const row = result.rows[0];
-    if (row === undefined || row.recovery) {
-      await client.end();
+async function askAll(input: DiscoverInput): Promise<Answer[]> {
+  const answers = await askServers(input, input.endpoints);
+  return Promise.all(
+    answers.map(async (answer): Promise<Answer> => {
+      if (!('session' in answer)) return answer;
+      if (!answer.session.inRecovery) return { primary: answer.session };
+      await answer.session.client.end().catch(() => undefined);
       return { said: 'in recovery (a replica)' };
-    }
-    const serverVersionNumber = Number(row.num);
-    return {
-      primary: {
-        endpoint,
-        client,
-        serverVersion: row.version,
-        serverVersionNumber,
-        major: Math.floor(serverVersionNumber / 10_000),
-      },
-    };
-  } catch (error) {
-    await client.end().catch(() => undefined);
-    return { said: error instanceof Error ? error.message : String(error), error };
-  }
+    }),
+  );
 }
 
 /**
@@ -73,7 +40,7 @@ async function ask(input: DiscoverInput, endpoint: Endpoint): Promise<Answer> {
  * @throws NoPrimaryError naming the selection and what each endpoint said
  */
 export async function discoverPrimary(input: DiscoverInput): Promise<Primary> {
-  const answers = await Promise.all(input.endpoints.map((endpoint) => ask(input, endpoint)));
+  const answers = await askAll(input);
   const primaries = answers.flatMap((answer) => ('primary' in answer ? [answer.primary] : []));
   const [primary, ...others] = primaries;
   await Promise.all(others.map((other) => other.client.end()));

@@ -2,6 +2,15 @@
  * The PostgreSQL adapter: connections, discovery of the primary, the runner's session on it
  * (lock, replication slot, sizes) and pg_basebackup as a stream.
  */
+
+export {
+  type AskInput,
+  askServer,
+  askServers,
+  lsnToBigInt,
+  type ServerAnswer,
+  type ServerSession,
+} from './ask-server.js';
 export {
   ARCHIVE_NAMES,
   type BaseBackupCompression,
