@@ -19,3 +19,11 @@ export class NoPrimaryError extends PostgresError {
 export class ToolNotFoundError extends PostgresError {
   override readonly name = 'ToolNotFoundError';
 }
+
+/**
+ * A replica cancelled a query of a dump because replaying the primary's WAL needed what the
+ * query held (rows it might still see, a lock): the message names the settings that prevent it.
+ */
+export class RecoveryConflictError extends PostgresError {
+  override readonly name = 'RecoveryConflictError';
+}
