@@ -1,15 +1,17 @@
 /**
- * Renders the chart's simple templates without Helm (which is not installed here): only
- * `{{ .Release.Name }}`, `{{ .Release.Namespace }}` and `{{ .Files.Get "…" | indent N }}`
- * are understood, and any other template action is an error, so a template that grows
- * beyond them fails loudly instead of being tested half-rendered.
+ * The Helm chart as users get it: rendered by the real `helm` (built from test/tools/helm),
+ * for the pinned Kubernetes version, so what the tests apply is what `helm install` applies.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { repoRoot } from './env/layout.js';
+import { runTool } from './env/processes.js';
+import { ensureToolModule, pinnedKubernetesVersion } from './env/tools.js';
 
-const CHART = join(repoRoot, 'charts', 'pgbackup-operator');
+/** The chart's directory. */
+export const CHART_DIR = join(repoRoot, 'charts', 'pgbackup-operator');
 
 /** What a template sees of the release. */
 export interface Release {
@@ -17,37 +19,75 @@ export interface Release {
   readonly namespace: string;
 }
 
-function indent(text: string, width: number): string {
-  const pad = ' '.repeat(width);
-  return text
-    .split('\n')
-    .map((line) => (line === '' ? line : `${pad}${line}`))
-    .join('\n');
+/** Values given to the chart on top of its values.yaml, as `helm -f` would read them. */
+export type ChartValues = Readonly<Record<string, unknown>>;
+
+/** The helm binary, built on first use. */
+export async function helmPath(): Promise<string> {
+  return join(await ensureToolModule('helm'), 'helm');
 }
 
-/** The text of a template rendered for a release. */
-export function renderChartTemplate(template: string, release: Release): string {
-  const text = readFileSync(join(CHART, 'templates', template), 'utf8');
-  const rendered = text
-    .replaceAll('{{ .Release.Name }}', release.name)
-    .replaceAll('{{ .Release.Namespace }}', release.namespace)
-    .replace(
-      /\{\{ \.Files\.Get "([^"]+)" \| indent (\d+) \}\}/g,
-      (_match, file: string, width: string) =>
-        indent(readFileSync(join(CHART, file), 'utf8').trimEnd(), Number(width)),
-    );
-  const leftover = /\{\{.*?\}\}/.exec(rendered);
-  if (leftover !== null) {
-    throw new Error(
-      `${template}: the test renderer does not understand ${leftover[0]}; extend test/harness/chart.ts`,
-    );
+/**
+ * Runs helm with the values written to a file (never on the command line, so any value
+ * round-trips) and returns its standard output; a non-zero exit throws with its stderr.
+ */
+export async function runHelm(args: readonly string[], values: ChartValues = {}): Promise<string> {
+  const helm = await helmPath();
+  const scratch = mkdtempSync(join(tmpdir(), 'pgbackup-helm-'));
+  try {
+    const valuesFile = join(scratch, 'values.json');
+    writeFileSync(valuesFile, JSON.stringify(values));
+    // Helm's own cache and config stay in the scratch directory, away from the user's.
+    const env = {
+      HELM_CACHE_HOME: join(scratch, 'cache'),
+      HELM_CONFIG_HOME: join(scratch, 'config'),
+      HELM_DATA_HOME: join(scratch, 'data'),
+    };
+    return await runTool(helm, [...args, '--values', valuesFile], { env, timeoutMs: 120_000 });
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
   }
-  return rendered;
 }
 
-/** The documents of a rendered template. */
-export function renderChartObjects(template: string, release: Release): Record<string, unknown>[] {
-  return parseAllDocuments(renderChartTemplate(template, release)).map(
-    (document) => document.toJS() as Record<string, unknown>,
-  );
+/** The options of `helm template` that every render uses. */
+function templateArgs(release: Release, extra: readonly string[]): string[] {
+  const { gitVersion } = pinnedKubernetesVersion();
+  return [
+    'template',
+    release.name,
+    CHART_DIR,
+    '--namespace',
+    release.namespace,
+    '--kube-version',
+    gitVersion,
+    ...extra,
+  ];
+}
+
+/**
+ * The text `helm template` renders for a release: one template (by its file name under
+ * templates/) or, without one, the whole chart; `includeCrds` adds the chart's crds/.
+ */
+export function renderChartTemplate(
+  template: string | undefined,
+  release: Release,
+  options: { values?: ChartValues; includeCrds?: boolean } = {},
+): Promise<string> {
+  const extra = [
+    ...(template !== undefined ? ['--show-only', `templates/${template}`] : []),
+    ...(options.includeCrds === true ? ['--include-crds'] : []),
+  ];
+  return runHelm(templateArgs(release, extra), options.values);
+}
+
+/** The objects of {@link renderChartTemplate}, in the order helm prints them. */
+export async function renderChartObjects(
+  template: string | undefined,
+  release: Release,
+  options: { values?: ChartValues; includeCrds?: boolean } = {},
+): Promise<Record<string, unknown>[]> {
+  const text = await renderChartTemplate(template, release, options);
+  return parseAllDocuments(text)
+    .map((document) => document.toJS() as Record<string, unknown> | null)
+    .filter((object): object is Record<string, unknown> => object !== null);
 }

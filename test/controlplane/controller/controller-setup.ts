@@ -47,7 +47,9 @@ export async function prepareControllerTest(): Promise<ControllerTestEnv> {
   const admin = adminKubeConfig();
   const namespace = await createTestNamespace(admin, restrictedPodSecurity);
   const release = `pgb-${namespace}`;
-  await kubectlApply(renderChartObjects('controller-rbac.yaml', { name: release, namespace }));
+  await kubectlApply(
+    await renderChartObjects('controller-rbac.yaml', { name: release, namespace }),
+  );
   const account = { namespace, name: `${release}-controller` };
   const serviceAccount = await serviceAccountKubeConfig(admin, account);
   const asController = await KubeClient.create(connectionOfKubeConfig(serviceAccount));

@@ -22,25 +22,36 @@ const renames: Readonly<Record<string, string>> = { server: 'etcd' };
 function ldflags(name: ModuleName): string {
   const flags = ['-s', '-w'];
   if (name === 'kube') {
-    const goMod = readFileSync(join(toolModules.kube.dir, 'go.mod'), 'utf8');
-    const version = /k8s\.io\/kubernetes (v(\d+)\.(\d+)\.\d+)/.exec(goMod);
-    if (version === null)
-      throw new Error('test/tools/kube/go.mod does not require k8s.io/kubernetes');
-    const [, gitVersion, major, minor] = version;
+    const { gitVersion, major, minor } = pinnedKubernetesVersion();
     for (const pkg of ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version']) {
       flags.push(`-X ${pkg}.gitVersion=${gitVersion}`, `-X ${pkg}.gitMajor=${major}`);
       flags.push(`-X ${pkg}.gitMinor=${minor}`, `-X ${pkg}.gitTreeState=clean`);
     }
   }
   if (name === 'helm') {
-    // Same for helm: `helm version` and the chart's `helmVersion` checks read this stamp.
+    // As helm's release build does: its version, and the Kubernetes version `helm lint` and
+    // `helm template` assume (here the pinned test version, not helm's default v1.20).
     const goMod = readFileSync(join(toolModules.helm.dir, 'go.mod'), 'utf8');
     const version = /helm\.sh\/helm\/v3 (v\d+\.\d+\.\d+)/.exec(goMod);
     if (version === null)
       throw new Error('test/tools/helm/go.mod does not require helm.sh/helm/v3');
     flags.push(`-X helm.sh/helm/v3/internal/version.version=${version[1]}`);
+    const { major, minor } = pinnedKubernetesVersion();
+    for (const pkg of ['helm.sh/helm/v3/pkg/lint/rules', 'helm.sh/helm/v3/pkg/chartutil']) {
+      flags.push(`-X ${pkg}.k8sVersionMajor=${major}`, `-X ${pkg}.k8sVersionMinor=${minor}`);
+    }
   }
   return flags.join(' ');
+}
+
+/** The Kubernetes release test/tools/kube pins, e.g. v1.37.2. */
+export function pinnedKubernetesVersion(): { gitVersion: string; major: string; minor: string } {
+  const goMod = readFileSync(join(toolModules.kube.dir, 'go.mod'), 'utf8');
+  const version = /k8s\.io\/kubernetes (v(\d+)\.(\d+)\.\d+)/.exec(goMod);
+  if (version === null)
+    throw new Error('test/tools/kube/go.mod does not require k8s.io/kubernetes');
+  const [, gitVersion = '', major = '', minor = ''] = version;
+  return { gitVersion, major, minor };
 }
 
 async function moduleKey(name: ModuleName): Promise<string> {

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { parseBackupPolicy } from '../../../src/api/index.js';
 import { runnerRoleRulesOf } from '../../../src/render/index.js';
 import { renderChartObjects } from '../../harness/chart.js';
@@ -11,9 +11,13 @@ interface Rule {
 }
 
 describe("the chart's controller RBAC", () => {
-  const objects = renderChartObjects('controller-rbac.yaml', { name: 'rel', namespace: 'ops' });
-  const clusterRole = objects.find((object) => object.kind === 'ClusterRole');
-  const rules = (clusterRole?.rules ?? []) as Rule[];
+  let objects: Record<string, unknown>[] = [];
+  let rules: Rule[] = [];
+  beforeAll(async () => {
+    objects = await renderChartObjects('controller-rbac.yaml', { name: 'rel', namespace: 'ops' });
+    const clusterRole = objects.find((object) => object.kind === 'ClusterRole');
+    rules = (clusterRole?.rules ?? []) as Rule[];
+  }, 600_000);
   const allows = (group: string, resource: string, verb: string) =>
     rules.some(
       (rule) =>
