@@ -1,0 +1,222 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { BACKUP_POLICY_PLURAL } from '../../src/api/index.js';
+import type { KubeObject } from '../../src/kube/index.js';
+import { LABELS } from '../../src/render/index.js';
+import {
+  type ControllerTestEnv,
+  pgbackupPath,
+  policyCondition,
+  prepareControllerTest,
+} from '../controlplane/controller/controller-setup.js';
+import { environmentSecrets, kubectlApply } from '../harness/cluster-objects.js';
+import { type ControllerProcess, startControllerProcess } from '../harness/controller-process.js';
+import { ensureBuiltOperator } from '../harness/executor/built-operator.js';
+import { type LocalExecutor, startLocalExecutor } from '../harness/executor/local-executor.js';
+import { fixtureYaml } from '../harness/fixtures.js';
+import { testBucket, testPrefix, testS3Client } from '../harness/s3.js';
+import { requireEnv } from '../harness/variables.js';
+import { listKeys, readObjectText } from '../integration/binary/policy-file.js';
+import {
+  createJobsFromCronJobs,
+  createStandInPostgresPods,
+  onTimeSchedule,
+  policyCronJobs,
+  waitForJobs,
+} from './chain-steps.js';
+
+const WAIT = { timeout: 60_000, interval: 250 };
+
+interface BackupObject extends KubeObject {
+  spec: { type: string; line?: string };
+  status?: {
+    phase?: string;
+    slot?: number;
+    artifact?: { bucket: string; key: string };
+    sizeBytes?: number;
+    checksum?: string;
+    message?: string;
+  };
+}
+
+interface PolicySlot {
+  type: string;
+  line: string;
+  slot: number;
+  backup?: string;
+  sizeBytes?: number;
+}
+
+async function sha256OfObject(key: string): Promise<{ sha256: string; sizeBytes: number }> {
+  const object = await testS3Client().send(
+    new GetObjectCommand({ Bucket: testBucket(), Key: key }),
+  );
+  const hash = createHash('sha256');
+  let sizeBytes = 0;
+  for await (const chunk of object.Body as AsyncIterable<Uint8Array>) {
+    hash.update(chunk);
+    sizeBytes += chunk.byteLength;
+  }
+  return { sha256: hash.digest('hex'), sizeBytes };
+}
+
+/** The executor's view of what ran, for failure messages. */
+function executorReport(executor: LocalExecutor): string {
+  const pods = executor
+    .finished()
+    .map((pod) => `--- ${pod.name} exited ${pod.exitCode}:\n${executor.logOf(pod.name)}`);
+  return [...pods, ...executor.problems()].join('\n');
+}
+
+describe('the whole chain on one machine: policy → CronJob → Job → Pod → runner → bucket → Backup → slot', () => {
+  let env: ControllerTestEnv;
+  let controller: ControllerProcess;
+  let executor: LocalExecutor;
+  const prefix = testPrefix();
+
+  beforeAll(async () => {
+    env = await prepareControllerTest();
+    const [operatorMain] = await Promise.all([
+      ensureBuiltOperator(),
+      startControllerProcess(env.kubeconfigPath, [
+        '--namespaces',
+        env.namespace,
+        '--lease-namespace',
+        env.namespace,
+      ]).then((started) => {
+        controller = started;
+      }),
+    ]);
+    executor = await startLocalExecutor({
+      client: env.client,
+      apiServer: env.admin.getCurrentCluster()?.server ?? '',
+      namespace: env.namespace,
+      nodeName: `executor-${env.namespace}`,
+      workDir: mkdtempSync(join(tmpdir(), 'pgbackup-executor-')),
+      operatorMain,
+    });
+  });
+
+  afterAll(async () => {
+    await executor?.stop();
+    await controller?.stop();
+    await env?.cleanUp();
+  });
+
+  it('runs each CronJob of the policy as a pod under the runner service account and records its backup in a slot', async () => {
+    const policy = fixtureYaml<KubeObject & { spec: Record<string, Record<string, unknown>> }>(
+      'e2e/chain-policy.yaml',
+    );
+    const nowMs = Date.now();
+    await kubectlApply(env.namespace, [
+      ...environmentSecrets(),
+      {
+        ...policy,
+        spec: {
+          ...policy.spec,
+          schedule: { ...policy.spec.schedule, ...onTimeSchedule(nowMs) },
+          storage: {
+            s3: {
+              ...(policy.spec.storage?.s3 as object),
+              bucket: testBucket(),
+              prefix,
+              endpoint: requireEnv('PGBACKUP_S3_ENDPOINT'),
+              region: requireEnv('AWS_REGION'),
+            },
+          },
+        },
+      },
+    ]);
+    await createStandInPostgresPods(env.namespace, 'orders');
+
+    const cronJobs = await vi.waitFor(async () => {
+      expect(await policyCondition(env, 'orders', 'Ready')).toMatchObject({ status: 'True' });
+      const found = await policyCronJobs(env.client, env.namespace, 'orders');
+      expect(found.map((cronJob) => cronJob.metadata.name)).toEqual(['orders-binary-daily']);
+      return found;
+    }, WAIT);
+
+    const jobs = await createJobsFromCronJobs(env.client, cronJobs, nowMs);
+    const outcomes = await waitForJobs(env.client, env.namespace, jobs);
+    expect(Object.fromEntries(outcomes), executorReport(executor)).toEqual(
+      Object.fromEntries(jobs.map((job) => [job, 'Complete'])),
+    );
+
+    const pods = await env.client.request<{ items: KubeObject[] }>({
+      verb: 'list',
+      path: `/api/v1/namespaces/${env.namespace}/pods`,
+      query: { labelSelector: `job-name=${jobs[0]}` },
+      what: 'list the pods of the Job',
+    });
+    expect(pods.items).toHaveLength(1);
+    expect(pods.items[0]).toMatchObject({
+      spec: { nodeName: executor.nodeName, serviceAccountName: 'orders-runner' },
+      status: {
+        phase: 'Succeeded',
+        containerStatuses: [{ state: { terminated: { exitCode: 0, reason: 'Completed' } } }],
+      },
+    });
+
+    const backups = await env.client.request<{ items: BackupObject[] }>({
+      verb: 'list',
+      path: pgbackupPath(env.namespace, 'backups'),
+      query: { labelSelector: `${LABELS.policy}=orders` },
+      what: 'list Backups',
+    });
+    expect(backups.items.map((backup) => [backup.spec.type, backup.spec.line])).toEqual([
+      ['binary', 'daily'],
+    ]);
+    const [backup] = backups.items;
+    expect(backup?.status, JSON.stringify(backup?.status)).toMatchObject({
+      phase: 'Completed',
+      artifact: { bucket: testBucket() },
+      checksum: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
+    });
+    const key = backup?.status?.artifact?.key ?? '';
+    expect(key.startsWith(`${prefix}/${env.namespace}/orders/binary/daily/`)).toBe(true);
+
+    // The bucket: a committed manifest whose checksum the Backup records, and every object
+    // it lists, with the size and SHA-256 it says.
+    const manifestKey = `${key}manifest.json`;
+    expect(await listKeys(key)).toContain(manifestKey);
+    const manifestText = await readObjectText(manifestKey);
+    expect(`sha256:${createHash('sha256').update(manifestText).digest('hex')}`).toBe(
+      backup?.status?.checksum,
+    );
+    const manifest = JSON.parse(manifestText) as {
+      objects: { name: string; sizeBytes: number; sha256: string }[];
+    };
+    for (const object of manifest.objects) {
+      expect(await sha256OfObject(`${key}${object.name}`)).toEqual({
+        sha256: object.sha256,
+        sizeBytes: object.sizeBytes,
+      });
+    }
+
+    await vi.waitFor(async () => {
+      const found = await env.client.request<KubeObject>({
+        verb: 'get',
+        path: pgbackupPath(env.namespace, BACKUP_POLICY_PLURAL, 'orders'),
+        what: 'get policy',
+      });
+      const slots = (found.status as { slots?: PolicySlot[] }).slots ?? [];
+      const occupied = slots.filter((slot) => slot.backup !== undefined);
+      expect(occupied).toEqual([
+        expect.objectContaining({
+          type: 'binary',
+          line: 'daily',
+          slot: backup?.status?.slot,
+          backup: backup?.metadata.name,
+          sizeBytes: backup?.status?.sizeBytes,
+        }),
+      ]);
+      expect(await policyCondition(env, 'orders', 'LastBackupSucceeded')).toMatchObject({
+        status: 'True',
+      });
+    }, WAIT);
+  });
+});
