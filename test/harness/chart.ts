@@ -42,6 +42,8 @@ export async function runHelm(args: readonly string[], values: ChartValues = {})
       HELM_CACHE_HOME: join(scratch, 'cache'),
       HELM_CONFIG_HOME: join(scratch, 'config'),
       HELM_DATA_HOME: join(scratch, 'data'),
+      // Only commands that talk to a cluster (install --dry-run) read it.
+      ...(process.env.KUBECONFIG !== undefined ? { KUBECONFIG: process.env.KUBECONFIG } : {}),
     };
     return await runTool(helm, [...args, '--values', valuesFile], { env, timeoutMs: 120_000 });
   } finally {
