@@ -1,11 +1,11 @@
 /** The command line of `pgbackup run`. */
-import { BINARY_LINES, type LineName } from '../api/index.js';
+import { type BackupType, BINARY_LINES, type LineName, LOGICAL_LINES } from '../api/index.js';
 import { parseOptions, UsageError } from './command.js';
 
 /** How `pgbackup run` is called. */
-export const RUN_USAGE = `usage: pgbackup run --type binary --line LINE (-f POLICY.yaml | --policy NAMESPACE/NAME)
+export const RUN_USAGE = `usage: pgbackup run --type TYPE --line LINE (-f POLICY.yaml | --policy NAMESPACE/NAME)
                     [--at RFC3339] [--local-dir DIR] [--pg-root DIR]
-       pgbackup run --type binary --policy NAMESPACE/NAME --backup NAME
+       pgbackup run --type TYPE --policy NAMESPACE/NAME --backup NAME
 
 Takes one backup of a line, commits it to storage and rotates the line's slots; or, with
 --backup, the on-demand backup a Backup object asks for (no line, never pruned).
@@ -14,12 +14,14 @@ options:
   -f, --filename FILE     the BackupPolicy manifest, outside a cluster: spec.target.hosts,
                           PGUSER/PGPASSWORD (or a libpq password file), the AWS SDK's credentials
       --policy NS/NAME    the BackupPolicy in a cluster, read with the runner's service account
-      --type TYPE         binary (pg_basebackup of the primary)
-      --line LINE         daily, weekly, monthly, quarterly or yearly
+      --type TYPE         binary (pg_basebackup of the primary) or logical (pg_dump of each
+                          database and pg_dumpall --globals-only, from the most caught-up replica)
+      --line LINE         daily, weekly, monthly, quarterly or yearly (logical: no daily)
       --backup NAME       the on-demand Backup (in the policy's namespace) to take, instead of a line
       --at TIME           decide the period as if it were TIME (RFC 3339), not now
       --local-dir DIR     where the local copy's volume is mounted (default /var/lib/pgbackup/local)
-      --pg-root DIR       directory holding <major>/bin/pg_basebackup (default /usr/lib/postgresql)
+      --pg-root DIR       directory holding <major>/bin/pg_basebackup, pg_dump and pg_dumpall
+                          (default /usr/lib/postgresql)
   -h, --help              show this help
 `;
 
@@ -31,7 +33,7 @@ export type PolicySource =
 /** The options of one `pgbackup run` invocation. */
 export interface RunArguments {
   readonly source: PolicySource;
-  readonly type: 'binary';
+  readonly type: BackupType;
   /** Undefined for an on-demand backup (`backup` set). */
   readonly line: LineName | undefined;
   readonly backup: string | undefined;
@@ -79,11 +81,21 @@ function parseAt(text: string | undefined): number | undefined {
   return ms;
 }
 
-function parseLine(text: string | undefined): LineName {
-  const line = BINARY_LINES.find((name) => name === text);
+function parseType(text: string | undefined): BackupType {
+  if (text === 'binary' || text === 'logical') return text;
+  throw usage(
+    text === undefined
+      ? '--type is required: binary or logical'
+      : `--type "${text}" is not supported; use binary or logical`,
+  );
+}
+
+function parseLine(type: BackupType, text: string | undefined): LineName {
+  const lines: readonly LineName[] = type === 'binary' ? BINARY_LINES : LOGICAL_LINES;
+  const line = lines.find((name) => name === text);
   if (line === undefined) {
     throw usage(
-      `--line must be one of ${BINARY_LINES.join(', ')}${text === undefined ? '' : `, not "${text}"`}`,
+      `--line of a ${type} backup must be one of ${lines.join(', ')}${text === undefined ? '' : `, not "${text}"`}`,
     );
   }
   return line;
@@ -98,21 +110,15 @@ function parseLine(text: string | undefined): LineName {
 export function parseRunArguments(argv: readonly string[]): RunArguments | 'help' {
   const values = parseOptions(argv, OPTIONS, RUN_USAGE);
   if (values.help) return 'help';
-  if (values.type !== 'binary') {
-    throw usage(
-      values.type === undefined
-        ? '--type is required: binary'
-        : `--type "${values.type}" is not supported here; use binary`,
-    );
-  }
+  const type = parseType(values.type);
   const source = parseSource(values.filename, values.policy);
   if (values.backup !== undefined && (source.kind !== 'cluster' || values.line !== undefined)) {
     throw usage('--backup NAME goes with --policy NAMESPACE/NAME and without --line');
   }
   return {
     source,
-    type: 'binary',
-    line: values.backup === undefined ? parseLine(values.line) : undefined,
+    type,
+    line: values.backup === undefined ? parseLine(type, values.line) : undefined,
     backup: values.backup,
     atMs: parseAt(values.at),
     localDir: values['local-dir'],

@@ -1,6 +1,6 @@
 /**
  * `pgbackup run`: the runner's entry point, which CronJobs call. It resolves the inputs of a
- * run (from a file or, later, the cluster) and hands them to the runner.
+ * run (from a file or the cluster) and hands them to the runner of the backup's type.
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -8,9 +8,10 @@ import { pino } from 'pino';
 import type { BackupPolicy } from '../api/index.js';
 import { createKubeJsonClient, loadKubeConnection } from '../kube/kube-config.js';
 import {
-  type BinaryRunResult,
+  type RunResult,
   runBinaryBackup,
-  runBinaryInCluster,
+  runInCluster,
+  runLogicalBackup,
   s3StoreConfigOf,
 } from '../runner/index.js';
 import { createLocalStore, createS3Store } from '../storage/index.js';
@@ -19,14 +20,15 @@ import { readPolicyFile } from './plan-policy-file.js';
 import { parseRunArguments, RUN_USAGE, type RunArguments } from './run-arguments.js';
 import { fileModeTarget, requestChecksumFrom } from './run-file-mode.js';
 
-function describeResult(result: BinaryRunResult): string {
+function describeResult(result: RunResult): string {
   if (result.outcome === 'skipped') {
     return `skipped (${result.reason}): ${result.message}\n`;
   }
   const pruned = result.pruned.map((key) => `\n  deleted ${key}`).join('');
   const { line, slot, slotLabel } = result.manifest;
   const place = line === '' ? 'on demand' : `${line} slot ${slot}, ${slotLabel}`;
-  return `committed ${result.key} (${place})${pruned}\n`;
+  const note = result.note === undefined ? '' : `\nnote: ${result.note}`;
+  return `committed ${result.key} (${place})${pruned}${note}\n`;
 }
 
 function loggerFor(policy: string) {
@@ -42,7 +44,7 @@ async function runFromFile(args: RunArguments, file: string, io: CommandIo): Pro
   }
   const target = fileModeTarget(policy, process.env);
   const local =
-    spec.binary.local !== undefined && args.line === 'daily'
+    args.type === 'binary' && spec.binary.local !== undefined && args.line === 'daily'
       ? { store: createLocalStore(args.localDir), keep: spec.binary.local.keep }
       : undefined;
   const name = policy.metadata.name ?? 'unnamed';
@@ -50,7 +52,7 @@ async function runFromFile(args: RunArguments, file: string, io: CommandIo): Pro
     source:
       "the AWS SDK's default chain (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile or a role)",
   };
-  const result = await runBinaryBackup({
+  const input = {
     namespace: policy.metadata.namespace ?? 'default',
     policy: name,
     spec,
@@ -62,20 +64,23 @@ async function runFromFile(args: RunArguments, file: string, io: CommandIo): Pro
     pgRoot: args.pgRoot,
     logger: loggerFor(name),
     clock: Date.now,
-  });
+  };
+  const result =
+    args.type === 'binary' ? await runBinaryBackup(input) : await runLogicalBackup(input);
   io.stdout.write(describeResult(result));
   return 0;
 }
 
-async function runInCluster(
+async function runFromCluster(
   args: RunArguments,
   policy: { namespace: string; name: string },
   io: CommandIo,
 ): Promise<number> {
-  const result = await runBinaryInCluster({
+  const result = await runInCluster({
     client: createKubeJsonClient(await loadKubeConnection(process.env)),
     namespace: policy.namespace,
     policy: policy.name,
+    type: args.type,
     line: args.line,
     backup: args.backup,
     atMs: args.atMs,
@@ -98,6 +103,6 @@ export const runRunCommand: Command = async (argv, io) => {
     return 0;
   }
   return args.source.kind === 'cluster'
-    ? runInCluster(args, args.source, io)
+    ? runFromCluster(args, args.source, io)
     : runFromFile(args, args.source.file, io);
 };

@@ -1,6 +1,7 @@
 /**
- * The PostgreSQL adapter: connections, discovery of the primary, the runner's session on it
- * (lock, replication slot, sizes) and pg_basebackup as a stream.
+ * The PostgreSQL adapter: connections, discovery of the primary and replicas, the runner's
+ * session on the server it backs up (lock, replication slot, sizes, databases) and
+ * pg_basebackup, pg_dump and pg_dumpall as streams.
  */
 
 export {
@@ -24,7 +25,31 @@ export {
 export { type ConnectInput, connectTo } from './connect.js';
 export { type Credentials, type Endpoint, formatEndpoint, parseEndpoint } from './credentials.js';
 export { type DiscoverInput, discoverPrimary, type Primary } from './discover-primary.js';
-export { AuthenticationError, NoPrimaryError, PostgresError, ToolNotFoundError } from './errors.js';
+export {
+  type DatabaseDumpInput,
+  type DumpConnection,
+  type DumpProcess,
+  databaseDumpArguments,
+  dumpConninfo,
+  type GlobalsDumpInput,
+  globalsDumpArguments,
+  startDatabaseDump,
+  startGlobalsDump,
+} from './dump.js';
+export {
+  canReadRolePasswords,
+  type DatabaseEntry,
+  listDumpableDatabases,
+  readStandbySettings,
+  type StandbySettings,
+} from './dump-session.js';
+export {
+  AuthenticationError,
+  NoPrimaryError,
+  PostgresError,
+  RecoveryConflictError,
+  ToolNotFoundError,
+} from './errors.js';
 export { DEFAULT_PG_ROOT, type LocateToolInput, locatePgTool } from './locate-tool.js';
 export {
   acquireAdvisoryLock,

@@ -1,5 +1,5 @@
 /** The PostgreSQL client tools the image carries, by major version. */
-import { access, constants } from 'node:fs/promises';
+import { access, constants, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ToolNotFoundError } from './errors.js';
 
@@ -12,24 +12,50 @@ export interface LocateToolInput {
   readonly major: number;
   /** Directory holding `<major>/bin/<tool>`; default {@link DEFAULT_PG_ROOT}. */
   readonly root?: string;
+  /**
+   * Accept a newer major version when the server's own is missing (pg_dump reads older
+   * servers; pg_basebackup must match). The server's own version is still preferred, so the
+   * dump restores with that version's pg_restore, then the oldest newer one.
+   */
+  readonly orNewer?: boolean;
+}
+
+async function isExecutable(path: string): Promise<boolean> {
+  return access(path, constants.X_OK).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** The newer majors under the root that carry the tool, oldest first. */
+async function newerMajors(root: string, input: LocateToolInput): Promise<string[]> {
+  const entries = await readdir(root).catch(() => [] as string[]);
+  const majors = entries
+    .filter((entry) => /^\d+$/.test(entry) && Number(entry) > input.major)
+    .sort((a, b) => Number(a) - Number(b));
+  const carrying: string[] = [];
+  for (const major of majors) {
+    const path = join(root, major, 'bin', input.tool);
+    if (await isExecutable(path)) carrying.push(path);
+  }
+  return carrying;
 }
 
 /**
  * The path of a tool of the server's major version: a newer or older tool would either refuse
- * the server or write a backup the server's own version cannot restore.
+ * the server or write a backup the server's own version cannot restore. With `orNewer`, the
+ * oldest newer version stands in when the server's own is missing.
  *
  * @throws ToolNotFoundError naming the version, the path looked at and what to do
  */
 export async function locatePgTool(input: LocateToolInput): Promise<string> {
   const root = input.root ?? DEFAULT_PG_ROOT;
   const path = join(root, String(input.major), 'bin', input.tool);
-  try {
-    await access(path, constants.X_OK);
-  } catch (error) {
-    throw new ToolNotFoundError(
-      `no ${input.tool} for PostgreSQL ${input.major}: ${path} does not exist or is not executable. Use a runner image that carries PostgreSQL ${input.major}'s client tools, or point --pg-root at a directory holding ${input.major}/bin/${input.tool}`,
-      { cause: error },
-    );
-  }
-  return path;
+  if (await isExecutable(path)) return path;
+  const [newer] = input.orNewer === true ? await newerMajors(root, input) : [];
+  if (newer !== undefined) return newer;
+  const wanted = input.orNewer === true ? `${input.major} or newer` : String(input.major);
+  throw new ToolNotFoundError(
+    `no ${input.tool} for PostgreSQL ${wanted}: ${path} does not exist or is not executable. Use a runner image that carries PostgreSQL ${input.major}'s client tools, or point --pg-root at a directory holding ${input.major}/bin/${input.tool}`,
+  );
 }

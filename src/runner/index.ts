@@ -1,14 +1,16 @@
 /** The runner: the CronJob entrypoint that takes, commits and rotates backups. */
 export { RunError } from './errors.js';
+export { describeFailure } from './record-status.js';
 export { lineBackupOf, rotateStore } from './rotate.js';
-export {
-  type BinaryRunInput,
-  type BinaryRunResult,
-  type LocalCopy,
-  type RunCompletedResult,
-  type RunSkippedResult,
-  runBinaryBackup,
-} from './run-binary-backup.js';
-export { type ClusterRunInput, describeFailure, runBinaryInCluster } from './run-in-cluster.js';
+export { type BinaryRunInput, runBinaryBackup } from './run-binary-backup.js';
+export { type ClusterRunInput, runInCluster } from './run-in-cluster.js';
+export { runLogicalBackup } from './run-logical-backup.js';
+export type {
+  LocalCopy,
+  RunCompletedResult,
+  RunInput,
+  RunResult,
+  RunSkippedResult,
+} from './run-types.js';
 export { type S3Credentials, s3StoreConfigOf } from './store-config.js';
-export { streamBaseBackup } from './stream-backup.js';
+export { streamBaseBackup, streamToStores } from './stream-backup.js';

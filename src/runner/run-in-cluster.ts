@@ -1,10 +1,10 @@
 /**
- * A binary run inside a cluster (`--policy NAMESPACE/NAME`): the policy, its Secrets and pods
- * read with the runner's own service account, runs of one policy queued on a Lease, and the
- * run recorded in a `Backup` object whose status says what happened.
+ * A run inside a cluster (`--policy NAMESPACE/NAME`), binary or logical: the policy, its
+ * Secrets and pods read with the runner's own service account, runs of one policy and type
+ * queued on a Lease, and the run recorded in a `Backup` object whose status says what happened.
  */
 import type { Logger } from 'pino';
-import type { BackupPolicy, BackupStatus, LineName } from '../api/index.js';
+import type { BackupPolicy, BackupType, LineName } from '../api/index.js';
 import { adoptBackupRecord, type BackupRecord, createBackupRecord } from '../kube/backup-record.js';
 import type { KubeJsonClient } from '../kube/kube-config.js';
 import { acquireLease } from '../kube/lease-queue.js';
@@ -22,17 +22,21 @@ import {
   readSecretPair,
 } from './cluster-sources.js';
 import { RunError } from './errors.js';
-import { type BinaryRunInput, type BinaryRunResult, runBinaryBackup } from './run-binary-backup.js';
+import { failedStatusOf, statusOf } from './record-status.js';
+import { type BinaryRunInput, runBinaryBackup } from './run-binary-backup.js';
+import { runLogicalBackup } from './run-logical-backup.js';
+import type { RunResult } from './run-types.js';
 import { type S3Credentials, s3StoreConfigOf } from './store-config.js';
 
 /** Longest name of a Backup (a DNS subdomain). */
 const OBJECT_NAME_MAX = 253;
 
-/** What {@link runBinaryInCluster} needs. */
+/** What {@link runInCluster} needs. */
 export interface ClusterRunInput {
   readonly client: KubeJsonClient;
   readonly namespace: string;
   readonly policy: string;
+  readonly type: BackupType;
   /** Omitted for an on-demand backup (`backup` set). */
   readonly line: LineName | undefined;
   /** The on-demand Backup this run takes, created by a user; omitted for a line's run. */
@@ -45,13 +49,6 @@ export interface ClusterRunInput {
   readonly requestChecksumCalculation: RequestChecksumCalculation;
   readonly logger: Logger;
   readonly clock: () => number;
-}
-
-/** The message of an error with its cause, as the CLI prints it. */
-export function describeFailure(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const cause = error.cause instanceof Error ? ` (cause: ${error.cause.message})` : '';
-  return `${error.message}${cause}`;
 }
 
 async function s3CredentialsOf(input: ClusterRunInput, policy: BackupPolicy) {
@@ -85,9 +82,10 @@ async function resolveRunInput(
     input.namespace,
     spec.target.credentials.secretName,
   );
+  // Only pg_basebackup logs in for replication; a logical run does not read that Secret.
   const replicationSecret = spec.target.replicationCredentials?.secretName;
   const replicationCredentials =
-    replicationSecret === undefined
+    replicationSecret === undefined || input.type === 'logical'
       ? credentials
       : await readCredentials(input.client, input.namespace, replicationSecret);
   const { endpoints, selection } = await listTargetEndpoints(input.client, policy);
@@ -95,7 +93,7 @@ async function resolveRunInput(
     s3StoreConfigOf(s3, await s3CredentialsOf(input, policy), input.requestChecksumCalculation),
   );
   const local =
-    spec.binary.local !== undefined && input.line === 'daily'
+    input.type === 'binary' && spec.binary.local !== undefined && input.line === 'daily'
       ? { store: createLocalStore(input.localDir), keep: spec.binary.local.keep }
       : undefined;
   return {
@@ -116,52 +114,24 @@ async function resolveRunInput(
   };
 }
 
-function statusOf(result: BinaryRunResult, policy: BackupPolicy, completedAtMs: number) {
-  const completedAt = new Date(completedAtMs).toISOString();
-  if (result.outcome === 'skipped') {
-    return { phase: 'Skipped', message: result.message, completedAt } satisfies BackupStatus;
-  }
-  const { manifest } = result;
-  const [object] = manifest.objects;
-  return {
-    phase: 'Completed',
-    // An on-demand backup belongs to no line and fills no slot.
-    ...(manifest.line === '' ? {} : { slot: manifest.slot, slotLabel: manifest.slotLabel }),
-    artifact: {
-      bucket: policy.spec.storage?.s3.bucket ?? '',
-      key: result.key,
-      ...(result.localKey === undefined
-        ? {}
-        : {
-            localClaimName: policy.spec.binary.local?.claimName ?? '',
-            localPath: result.localKey,
-          }),
-    },
-    sizeBytes: object?.sizeBytes ?? 0,
-    checksum: `sha256:${result.manifestSha256}`,
-    ...(manifest.server.startLsn === undefined ? {} : { startLsn: manifest.server.startLsn }),
-    ...(manifest.server.stopLsn === undefined ? {} : { stopLsn: manifest.server.stopLsn }),
-    serverVersion: manifest.server.version.split(' ')[0] ?? manifest.server.version,
-    completedAt,
-  } satisfies BackupStatus;
-}
-
 async function runRecorded(
   input: ClusterRunInput,
   policy: BackupPolicy,
   record: BackupRecord,
-): Promise<BinaryRunResult> {
-  // Runs of this policy against the primary take turns here; a run delayed by the queue
-  // still belongs to its fire's period (the retention engine decides from the fire instant).
+): Promise<RunResult> {
+  // Runs of this policy and type take turns here; a run delayed by the queue still belongs
+  // to its fire's period (the retention engine decides from the fire instant).
   const lease = await acquireLease({
     client: input.client,
     namespace: input.namespace,
-    name: `${input.policy}-binary`,
+    name: `${input.policy}-${input.type}`,
     identity: input.identity,
     logger: input.logger,
   });
   try {
-    const result = await runBinaryBackup(await resolveRunInput(input, policy));
+    const runInput = await resolveRunInput(input, policy);
+    const result =
+      input.type === 'binary' ? await runBinaryBackup(runInput) : await runLogicalBackup(runInput);
     await record.update(statusOf(result, policy, input.clock()));
     return result;
   } finally {
@@ -173,9 +143,9 @@ async function runRecorded(
 async function recordOf(input: ClusterRunInput, startedAtMs: number): Promise<BackupRecord> {
   if (input.backup !== undefined) {
     const { backup, record } = await adoptBackupRecord(input.client, input.namespace, input.backup);
-    if (backup.spec?.policy !== input.policy || backup.spec.type !== 'binary') {
+    if (backup.spec?.policy !== input.policy || backup.spec.type !== input.type) {
       throw new RunError(
-        `Backup ${input.namespace}/${input.backup} is not a binary backup of BackupPolicy ${input.policy} (its spec says ${backup.spec?.type} of ${backup.spec?.policy}): run it with its own policy and type`,
+        `Backup ${input.namespace}/${input.backup} is not a ${input.type} backup of BackupPolicy ${input.policy} (its spec says ${backup.spec?.type} of ${backup.spec?.policy}): run it with its own policy and type`,
       );
     }
     return record;
@@ -185,27 +155,28 @@ async function recordOf(input: ClusterRunInput, startedAtMs: number): Promise<Ba
     client: input.client,
     namespace: input.namespace,
     name: boundedName(
-      `${input.policy}-binary-${line}-${formatKeyTimestamp(input.atMs ?? startedAtMs).toLowerCase()}`,
+      `${input.policy}-${input.type}-${line}-${formatKeyTimestamp(input.atMs ?? startedAtMs).toLowerCase()}`,
       OBJECT_NAME_MAX,
     ),
     policy: input.policy,
-    type: 'binary',
+    type: input.type,
     line,
     // The policy's label, so `kubectl get backups -l pgbackup.dev/policy=NAME` lists its runs.
     labels: {
       [LABELS.policy]: policyLabels(input.policy)[LABELS.policy] ?? '',
-      [LABELS.type]: 'binary',
+      [LABELS.type]: input.type,
       [LABELS.line]: line,
     },
   });
 }
 
 /**
- * Runs one binary backup of a line of an in-cluster policy and records it in a Backup.
+ * Runs one backup of a line (or the on-demand one) of an in-cluster policy and records it in a
+ * Backup.
  *
  * @throws the run's error, after recording it as phase Failed with the same message
  */
-export async function runBinaryInCluster(input: ClusterRunInput): Promise<BinaryRunResult> {
+export async function runInCluster(input: ClusterRunInput): Promise<RunResult> {
   const policy = await readPolicy(input.client, input.namespace, input.policy);
   const startedAtMs = input.clock();
   const record = await recordOf(input, startedAtMs);
@@ -214,11 +185,7 @@ export async function runBinaryInCluster(input: ClusterRunInput): Promise<Binary
     return await runRecorded(input, policy, record);
   } catch (error) {
     await record
-      .update({
-        phase: 'Failed',
-        message: describeFailure(error).slice(0, 32_768),
-        completedAt: new Date(input.clock()).toISOString(),
-      })
+      .update(failedStatusOf(error, input.clock()))
       .catch((recordError: unknown) =>
         input.logger.error({ err: recordError }, 'could not record the failure in the Backup'),
       );

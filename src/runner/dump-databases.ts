@@ -1,0 +1,186 @@
+/**
+ * The objects of a logical backup: the globals (`pg_dumpall --globals-only`) as `globals.sql`,
+ * then one `pg_dump -Fc` per database as `<name>.dump`, one after the other, each streamed to
+ * its own object with its SHA-256. A dump a replica cancels for a recovery conflict is retried
+ * once; a second cancellation fails the run with the settings that prevent it.
+ */
+import {
+  canReadRolePasswords,
+  type DatabaseEntry,
+  type DumpConnection,
+  type DumpProcess,
+  formatEndpoint,
+  listDumpableDatabases,
+  locatePgTool,
+  RecoveryConflictError,
+  readStandbySettings,
+  type ServerSession,
+  startDatabaseDump,
+  startGlobalsDump,
+  toolVersion,
+} from '../postgres/index.js';
+import { type BackupManifest, partSizeFor } from '../storage/index.js';
+import { RunError } from './errors.js';
+import type { BackupTarget } from './run-backup.js';
+import type { RunInput } from './run-types.js';
+import { streamToStores } from './stream-backup.js';
+
+/** The object of the globals. */
+export const GLOBALS_OBJECT = 'globals.sql';
+
+/**
+ * The object of a database's dump: its name with every byte outside `A-Z a-z 0-9 _ . -`
+ * percent-encoded (UTF-8), so any name is one safe key segment (`café` → `caf%C3%A9.dump`).
+ */
+export function dumpObjectNameOf(database: string): string {
+  const encoded = encodeURIComponent(database).replace(
+    /[!'()*~]/g,
+    (character) => `%${character.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
+  return `${encoded}.dump`;
+}
+
+/** The databases to dump: every one the server lists, or those the policy names. */
+function selectDatabases(
+  input: RunInput,
+  available: readonly DatabaseEntry[],
+  where: string,
+): DatabaseEntry[] {
+  const listed = input.spec.logical.databases;
+  if (listed.length === 0) return [...available];
+  const missing = listed.filter((name) => !available.some((entry) => entry.name === name));
+  if (missing.length > 0) {
+    throw new RunError(
+      `spec.logical.databases of BackupPolicy ${input.namespace}/${input.policy} lists ${missing.map((name) => `"${name}"`).join(', ')}, which ${where} does not have (or which accept no connections, or are templates); it has ${available.map((entry) => `"${entry.name}"`).join(', ')}. Correct the list, or empty it to dump every database`,
+    );
+  }
+  return available.filter((entry) => listed.includes(entry.name));
+}
+
+/** One object to write: its name, the dump that writes it, and its expected size. */
+interface DumpJob {
+  readonly name: string;
+  readonly what: string;
+  readonly sizeBytes: number;
+  start(): DumpProcess;
+}
+
+type StoredObject = BackupManifest['objects'][number];
+
+async function conflictMessage(session: ServerSession, error: RecoveryConflictError) {
+  const settings = await readStandbySettings(session.client, session.endpoint).catch(() => ({
+    hotStandbyFeedback: 'unknown',
+    maxStandbyStreamingDelay: 'unknown',
+  }));
+  return `${error.message}\nIt was retried once and cancelled again. To keep the replica from cancelling dumps, set hot_standby_feedback = on on it (now ${settings.hotStandbyFeedback}; the primary then keeps the rows the dump may still read), or raise max_standby_streaming_delay (now ${settings.maxStandbyStreamingDelay}) above the longest dump (replay then waits for the dump, and the replica falls behind meanwhile)`;
+}
+
+async function writeObject(
+  input: RunInput,
+  session: ServerSession,
+  job: DumpJob,
+  target: BackupTarget,
+): Promise<StoredObject> {
+  const key = `${target.key}${job.name}`;
+  const stream = () =>
+    streamToStores(
+      job.start(),
+      target.stores.map((store) => ({ store, key })),
+      partSizeFor(job.sizeBytes),
+    );
+  input.logger.info({ object: job.name, key }, `dumping ${job.what}`);
+  try {
+    return { name: job.name, ...(await stream()).digest };
+  } catch (error) {
+    if (!(error instanceof RecoveryConflictError)) throw error;
+    input.logger.warn(
+      { object: job.name, err: error },
+      'recovery conflict; retrying the dump once',
+    );
+  }
+  try {
+    return { name: job.name, ...(await stream()).digest };
+  } catch (error) {
+    if (!(error instanceof RecoveryConflictError)) throw error;
+    throw new RecoveryConflictError(await conflictMessage(session, error), { cause: error });
+  }
+}
+
+interface Tools {
+  readonly pgDump: string;
+  readonly pgDumpall: string;
+}
+
+async function locateTools(input: RunInput, session: ServerSession): Promise<Tools> {
+  const root = input.pgRoot === undefined ? {} : { root: input.pgRoot };
+  const locate = (tool: 'pg_dump' | 'pg_dumpall') =>
+    locatePgTool({ tool, major: session.major, orNewer: true, ...root });
+  return { pgDump: await locate('pg_dump'), pgDumpall: await locate('pg_dumpall') };
+}
+
+function jobsOf(
+  databases: readonly DatabaseEntry[],
+  connection: Omit<DumpConnection, 'binary'>,
+  tools: Tools,
+  withoutRolePasswords: boolean,
+): DumpJob[] {
+  const globals: DumpJob = {
+    name: GLOBALS_OBJECT,
+    what: 'the globals (roles, tablespaces)',
+    sizeBytes: 0,
+    start: () => startGlobalsDump({ ...connection, binary: tools.pgDumpall, withoutRolePasswords }),
+  };
+  return [
+    globals,
+    ...databases.map((database) => ({
+      name: dumpObjectNameOf(database.name),
+      what: `database "${database.name}"`,
+      sizeBytes: database.sizeBytes,
+      start: () =>
+        startDatabaseDump({ ...connection, binary: tools.pgDump, database: database.name }),
+    })),
+  ];
+}
+
+/** What a logical backup wrote, as the manifest records it. */
+export interface DumpedBackup {
+  readonly objects: StoredObject[];
+  readonly tools: Record<string, string>;
+}
+
+/** Dumps the globals and the databases of the server into the target's stores. */
+export async function dumpDatabases(
+  input: RunInput,
+  session: ServerSession,
+  target: BackupTarget,
+): Promise<DumpedBackup> {
+  const where = formatEndpoint(session.endpoint);
+  const available = await listDumpableDatabases(session.client, session.endpoint);
+  const databases = selectDatabases(input, available, where);
+  const tools = await locateTools(input, session);
+  const withoutRolePasswords = !(await canReadRolePasswords(session.client, session.endpoint));
+  if (withoutRolePasswords) {
+    input.logger.warn(
+      { role: input.credentials.username },
+      'the role cannot read pg_authid: the globals are dumped without role passwords',
+    );
+  }
+  const connection = {
+    endpoint: session.endpoint,
+    credentials: input.credentials,
+    // Marks every session of this run on the server (pg_stat_activity, log_connections).
+    applicationName: `pgbackup-logical-${target.id}`,
+  };
+  const objects: StoredObject[] = [];
+  for (const job of jobsOf(databases, connection, tools, withoutRolePasswords)) {
+    objects.push(await writeObject(input, session, job, target));
+  }
+  return {
+    objects,
+    tools: {
+      pg_dump: await toolVersion(tools.pgDump),
+      pg_dumpall: await toolVersion(tools.pgDumpall),
+      pgbackup: 'pgbackup-operator',
+    },
+  };
+}

@@ -1,0 +1,58 @@
+/** What a run writes into its `Backup`'s status: the committed backup, a skip, or a failure. */
+import type { BackupPolicy, BackupStatus } from '../api/index.js';
+import type { RunResult } from './run-types.js';
+
+/** The longest message a Backup's status holds. */
+const MESSAGE_MAX = 32_768;
+
+/** The message of an error with its cause, as the CLI prints it. */
+export function describeFailure(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause instanceof Error ? ` (cause: ${error.cause.message})` : '';
+  return `${error.message}${cause}`;
+}
+
+/** The status of a run that ended with a result. */
+export function statusOf(
+  result: RunResult,
+  policy: BackupPolicy,
+  completedAtMs: number,
+): BackupStatus {
+  const completedAt = new Date(completedAtMs).toISOString();
+  if (result.outcome === 'skipped') {
+    return { phase: 'Skipped', message: result.message, completedAt };
+  }
+  const { manifest } = result;
+  return {
+    phase: 'Completed',
+    // An on-demand backup belongs to no line and fills no slot.
+    ...(manifest.line === '' ? {} : { slot: manifest.slot, slotLabel: manifest.slotLabel }),
+    artifact: {
+      bucket: policy.spec.storage?.s3.bucket ?? '',
+      key: result.key,
+      ...(result.localKey === undefined
+        ? {}
+        : {
+            localClaimName: policy.spec.binary.local?.claimName ?? '',
+            localPath: result.localKey,
+          }),
+    },
+    sizeBytes: manifest.objects.reduce((sum, object) => sum + object.sizeBytes, 0),
+    checksum: `sha256:${result.manifestSha256}`,
+    ...(manifest.server.startLsn === undefined ? {} : { startLsn: manifest.server.startLsn }),
+    ...(manifest.server.stopLsn === undefined ? {} : { stopLsn: manifest.server.stopLsn }),
+    serverVersion: manifest.server.version.split(' ')[0] ?? manifest.server.version,
+    // A fallback (a logical backup taken from the primary) is said here.
+    ...(result.note === undefined ? {} : { message: result.note.slice(0, MESSAGE_MAX) }),
+    completedAt,
+  };
+}
+
+/** The status of a run that failed: exactly the message the run printed. */
+export function failedStatusOf(error: unknown, completedAtMs: number): BackupStatus {
+  return {
+    phase: 'Failed',
+    message: describeFailure(error).slice(0, MESSAGE_MAX),
+    completedAt: new Date(completedAtMs).toISOString(),
+  };
+}

@@ -1,0 +1,239 @@
+/**
+ * The one path every run takes (DESIGN.md §5, runner): check the stores and find the server,
+ * wait for the policy's lock, decide the period (or skip), clean up after dead runs, take the
+ * backup, commit its manifest last, then rotate. A {@link BackupKind} says only what differs:
+ * which server, and how its objects are written.
+ */
+import { randomBytes } from 'node:crypto';
+import type { BackupType } from '../api/index.js';
+import {
+  acquireAdvisoryLock,
+  advisoryLockKeyOf,
+  formatEndpoint,
+  type ServerSession,
+} from '../postgres/index.js';
+import type { RetentionLine } from '../retention/index.js';
+import {
+  type ArtifactStore,
+  type BackupManifest,
+  backupKeyPrefix,
+  policyKeyPrefix,
+} from '../storage/index.js';
+import { locationOf, type Placement, placementOf, retentionLineOf } from './placement.js';
+import { rotateStore } from './rotate.js';
+import type { RunCompletedResult, RunInput, RunResult } from './run-types.js';
+
+/** The server a backup is taken from, with its open session (the run ends it). */
+export interface BackupSource {
+  readonly session: ServerSession;
+  /** `primary` or `replica`, for logs. */
+  readonly role: string;
+  /** Something a person should know about the choice (a fallback), kept in the result. */
+  readonly note?: string | undefined;
+}
+
+/** Where a kind writes a backup's objects. */
+export interface BackupTarget {
+  readonly id: string;
+  /** The backup's key prefix, ending in `/`: objects go to `<key><name>`. */
+  readonly key: string;
+  /** Every store the objects go to (the bucket, and the local copy if any). */
+  readonly stores: readonly ArtifactStore[];
+}
+
+/** What a kind wrote, as the manifest records it. */
+export interface TakenBackup {
+  readonly objects: BackupManifest['objects'];
+  readonly compression: string;
+  readonly tools: Record<string, string>;
+  readonly startLsn?: string | undefined;
+  readonly stopLsn?: string | undefined;
+}
+
+/** What a type of backup adds to the shared run. */
+export interface BackupKind {
+  readonly type: BackupType;
+  /** Finds and connects to the server to back up. */
+  findSource(): Promise<BackupSource>;
+  /** Holding the lock: removes what a dead run of this type left on the server. */
+  cleanUpServer?(source: BackupSource): Promise<void>;
+  /** Writes the backup's objects; a failure must leave no object behind. */
+  take(source: BackupSource, target: BackupTarget): Promise<TakenBackup>;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+function storesOf(input: RunInput): ArtifactStore[] {
+  return [input.remote, ...(input.local === undefined ? [] : [input.local.store])];
+}
+
+/** Removes what dead runs of this policy left: server state and unfinished uploads. */
+async function cleanUpDeadRuns(input: RunInput, kind: BackupKind, source: BackupSource) {
+  await kind.cleanUpServer?.(source);
+  const prefix = policyKeyPrefix(locationOf(input, kind.type));
+  const orphanBeforeMs = input.clock() - DAY_MS;
+  for (const store of storesOf(input)) {
+    const report = await store.cleanUp(prefix, orphanBeforeMs);
+    if (report.abortedUploads.length + report.deletedObjects.length > 0) {
+      input.logger.warn(
+        { store: store.description, ...report },
+        'removed what a previous run left behind',
+      );
+    }
+  }
+}
+
+interface Taking {
+  readonly kind: BackupKind;
+  readonly placement: Placement;
+  readonly source: BackupSource;
+}
+
+/** A backup whose objects are written, about to be committed. */
+interface Written {
+  readonly target: BackupTarget;
+  readonly times: { runAtMs: number; startedAtMs: number; completedAtMs: number };
+  readonly taken: TakenBackup;
+}
+
+function manifestOf(input: RunInput, taking: Taking, written: Written): BackupManifest {
+  const { target, times, taken } = written;
+  const { session } = taking.source;
+  return {
+    formatVersion: 1,
+    id: target.id,
+    namespace: input.namespace,
+    policy: input.policy,
+    type: taking.kind.type,
+    line: input.line ?? '',
+    period: taking.placement.period,
+    slot: taking.placement.slot,
+    slotLabel: taking.placement.label,
+    runAt: new Date(times.runAtMs).toISOString(),
+    startedAt: new Date(times.startedAtMs).toISOString(),
+    completedAt: new Date(times.completedAtMs).toISOString(),
+    committedAt: new Date(times.completedAtMs).toISOString(),
+    server: {
+      host: formatEndpoint(session.endpoint),
+      version: session.serverVersion,
+      versionNumber: session.serverVersionNumber,
+      ...(taken.startLsn === undefined ? {} : { startLsn: taken.startLsn }),
+      ...(taken.stopLsn === undefined ? {} : { stopLsn: taken.stopLsn }),
+    },
+    compression: taken.compression,
+    objects: taken.objects,
+    tools: taken.tools,
+  };
+}
+
+/** Takes the backup and commits it: the manifest last, to the bucket, then the local copy. */
+async function takeAndCommit(input: RunInput, taking: Taking): Promise<RunCompletedResult> {
+  const startedAtMs = input.clock();
+  const runAtMs = input.atMs ?? startedAtMs;
+  const id = randomBytes(4).toString('hex');
+  const key = backupKeyPrefix({
+    ...locationOf(input, taking.kind.type),
+    line: input.line ?? 'on-demand',
+    slot: taking.placement.onDemand ? undefined : taking.placement.slot,
+    startedAtMs: runAtMs,
+    id,
+  });
+  const target = { id, key, stores: storesOf(input) };
+  const taken = await taking.kind.take(taking.source, target);
+  const times = { runAtMs, startedAtMs, completedAtMs: input.clock() };
+  const manifest = manifestOf(input, taking, { target, times, taken });
+  const manifestSha256 = await input.remote.commit(key, manifest);
+  const sizeBytes = taken.objects.reduce((sum, object) => sum + object.sizeBytes, 0);
+  input.logger.info({ key, sizeBytes }, 'backup committed');
+  if (input.local !== undefined) {
+    await input.local.store.commit(key, manifest);
+    input.logger.info({ key, store: input.local.store.description }, 'local copy committed');
+  }
+  return {
+    outcome: 'completed',
+    key,
+    localKey: input.local === undefined ? undefined : key,
+    manifest,
+    manifestSha256,
+    pruned: [],
+    note: taking.source.note,
+  };
+}
+
+/** Prunes what the commit expired, in the bucket and in the local copy. */
+async function rotate(input: RunInput, type: BackupType, line: RetentionLine, key: string) {
+  const prefix = policyKeyPrefix(locationOf(input, type));
+  const rotations = [
+    { store: input.remote, keep: line.keep },
+    ...(input.local === undefined ? [] : [input.local]),
+  ];
+  const pruned: string[] = [];
+  for (const { store, keep } of rotations) {
+    pruned.push(
+      ...(await rotateStore({ store, prefix, keep, committedKey: key, logger: input.logger })),
+    );
+  }
+  return pruned;
+}
+
+async function runLocked(
+  input: RunInput,
+  kind: BackupKind,
+  line: RetentionLine | undefined,
+  source: BackupSource,
+): Promise<RunResult> {
+  const placement = await placementOf(input, kind.type, line);
+  if ('outcome' in placement) return placement;
+  await cleanUpDeadRuns(input, kind, source);
+  const completed = await takeAndCommit(input, { kind, placement, source });
+  // Only now, with the new backup committed, may its slot's previous occupant go. An
+  // on-demand backup fills no slot and replaces nothing.
+  const pruned = line === undefined ? [] : await rotate(input, kind.type, line, completed.key);
+  return { ...completed, pruned };
+}
+
+/**
+ * Checks the stores and finds the server at once (they are independent). A store failure
+ * wins over a discovery failure: it is reported first, as nothing can be stored anyway.
+ */
+async function checkStoresAndFindSource(input: RunInput, kind: BackupKind) {
+  const [found, ...checks] = await Promise.allSettled([
+    kind.findSource(),
+    ...storesOf(input).map((store) => store.check()),
+  ]);
+  const failedCheck = checks.find((check) => check.status === 'rejected');
+  if (failedCheck !== undefined) {
+    if (found.status === 'fulfilled') await found.value.session.client.end().catch(() => undefined);
+    throw failedCheck.reason;
+  }
+  if (found.status === 'rejected') throw found.reason;
+  return found.value;
+}
+
+/**
+ * Runs one backup: checks the stores, finds the server, waits for the policy's lock on it,
+ * decides the period (or skips), takes and commits the backup, then rotates.
+ *
+ * @throws RunError, PostgresError or StorageError with a message a person can act on; nothing
+ *   is deleted then.
+ */
+export async function runBackup(input: RunInput, kind: BackupKind): Promise<RunResult> {
+  const line = retentionLineOf(input, kind.type);
+  const source = await checkStoresAndFindSource(input, kind);
+  const { session } = source;
+  input.logger.info(
+    { server: formatEndpoint(session.endpoint), version: session.serverVersion },
+    `found the ${source.role}`,
+  );
+  try {
+    // Runs of this policy and type queue here; the lock goes with the session, however the
+    // run ends.
+    await acquireAdvisoryLock(
+      session.client,
+      advisoryLockKeyOf(input.namespace, input.policy, kind.type),
+    );
+    return await runLocked(input, kind, line, source);
+  } finally {
+    await session.client.end().catch(() => undefined);
+  }
+}
