@@ -1,21 +1,64 @@
-# The one image of pgbackup-operator: controller, runner and CLI share its entrypoint.
-# (Issue 8 extends it with the PostgreSQL client programs of every supported major version.)
-FROM node:20-bookworm-slim AS build
+# syntax=docker/dockerfile:1
+# The one image of pgbackup-operator: the controller, the backup runner and the CLI share
+# its entrypoint (`pgbackup`), e.g. `docker run IMAGE plan -f policy.yaml ...`.
+#
+# It carries the PostgreSQL client programs (pg_basebackup, pg_dump, pg_dumpall,
+# pg_verifybackup, ...) of every major version the runner supports, from the PostgreSQL
+# project's Debian repository, under /usr/lib/postgresql/<major>/bin where the runner
+# looks for them (src/postgres/locate-tool.ts). It runs as user 65532 and writes nothing
+# outside /tmp, so it works with a read-only root filesystem (the chart and the runner's
+# pods mount an emptyDir at /tmp).
+
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+# --- 1. Build: compile the TypeScript, then keep only the production dependencies. ---
+FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npm run build && npm prune --omit=dev
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
-FROM node:20-bookworm-slim
-RUN apt-get update \
- && apt-get install -y --no-install-recommends postgresql-client zstd lz4 ca-certificates \
- && rm -rf /var/lib/apt/lists/*
+# --- 2. Runtime: Node 20, the PostgreSQL clients, compressors, and the built operator. ---
+FROM ${NODE_IMAGE} AS runtime
+# The majors the runner supports; the image carries each one's client programs.
+ARG PG_MAJORS="13 14 15 16 17"
+# postgresql-common (from Debian) ships the PostgreSQL project's repository signing key;
+# apt trusts that key for that repository only (signed-by).
+RUN set -eux; \
+    export DEBIAN_FRONTEND=noninteractive; \
+    apt-get update; \
+    apt-get install -y --no-install-recommends ca-certificates postgresql-common; \
+    . /etc/os-release; \
+    echo "deb [signed-by=/usr/share/postgresql-common/pgdg/apt.postgresql.org.asc] https://apt.postgresql.org/pub/repos/apt ${VERSION_CODENAME}-pgdg main" \
+      > /etc/apt/sources.list.d/pgdg.list; \
+    apt-get update; \
+    clients=""; \
+    for major in ${PG_MAJORS}; do clients="${clients} postgresql-client-${major}"; done; \
+    apt-get install -y --no-install-recommends ${clients} zstd lz4 tini; \
+    for major in ${PG_MAJORS}; do \
+      test -x "/usr/lib/postgresql/${major}/bin/pg_basebackup"; \
+      test -x "/usr/lib/postgresql/${major}/bin/pg_dump"; \
+    done; \
+    rm -rf /var/lib/apt/lists/* /var/cache/apt/*; \
+    mkdir -p /var/lib/pgbackup/local; \
+    chown 65532:65532 /var/lib/pgbackup/local
+
 WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+
+# Nothing may write under / at run time: HOME (libpq's ~/.pgpass lookups, Node's REPL
+# history) and every temporary file go to /tmp.
+ENV NODE_ENV=production \
+    HOME=/tmp \
+    TMPDIR=/tmp \
+    NODE_OPTIONS="--enable-source-maps"
+
 USER 65532:65532
-ENTRYPOINT ["node", "/app/dist/cli/main.js"]
+# tini forwards SIGTERM (the controller's leader releases its Lease; a runner aborts its
+# uploads) and reaps the pg_* child processes.
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/dist/cli/main.js"]
 CMD ["help"]

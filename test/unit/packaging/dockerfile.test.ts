@@ -1,0 +1,172 @@
+/**
+ * What can be checked of the image without building it (no Docker here): the Dockerfile
+ * carries the PostgreSQL majors the runner supports where the runner looks for them, runs
+ * as the user the pods are told to run as, and its entrypoint is the built CLI.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseBackupPolicy } from '../../../src/api/index.js';
+import { DEFAULT_PG_ROOT, locatePgTool } from '../../../src/postgres/locate-tool.js';
+import { renderRunnerPodSpec } from '../../../src/render/index.js';
+import { repoRoot } from '../../harness/env/layout.js';
+import { fixtureYaml } from '../../harness/fixtures.js';
+
+/** The shell variables of the Dockerfile's install loop, as written there. */
+const MAJOR = ['$', '{major}'].join('');
+const CODENAME = ['$', '{VERSION_CODENAME}'].join('');
+
+/** The majors the runner supports (DESIGN §4; issue 8: "13 to 17"). */
+const SUPPORTED_MAJORS = [13, 14, 15, 16, 17];
+
+interface Instruction {
+  readonly keyword: string;
+  readonly value: string;
+}
+
+/** The Dockerfile's instructions, continuation lines joined and comments dropped. */
+function instructions(): Instruction[] {
+  const text = readFileSync(join(repoRoot, 'Dockerfile'), 'utf8');
+  const lines = text.split('\n').filter((line) => !/^\s*#/.test(line));
+  return lines
+    .join('\n')
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => {
+      const [keyword = '', ...rest] = line.trim().split(/\s+/);
+      return { keyword: keyword.toUpperCase(), value: rest.join(' ') };
+    });
+}
+
+function valuesOf(keyword: string): string[] {
+  return instructions()
+    .filter((instruction) => instruction.keyword === keyword)
+    .map((instruction) => instruction.value);
+}
+
+function argDefault(name: string): string {
+  const arg = valuesOf('ARG').find((value) => value.startsWith(`${name}=`));
+  if (arg === undefined) throw new Error(`the Dockerfile has no ARG ${name}`);
+  return arg.slice(name.length + 1).replace(/^"|"$/g, '');
+}
+
+/** The instructions of the last stage (the image that ships). */
+function runtimeStage(): Instruction[] {
+  const all = instructions();
+  const start = all.map((instruction) => instruction.keyword).lastIndexOf('FROM');
+  return all.slice(start);
+}
+
+describe('the Dockerfile', () => {
+  it('builds in one stage and ships Node 20 from another', () => {
+    const stages = valuesOf('FROM');
+    expect(stages.length).toBeGreaterThanOrEqual(2);
+    expect(stages.at(-1)).toMatch(/^\$\{NODE_IMAGE\} AS runtime$/);
+    expect(argDefault('NODE_IMAGE')).toMatch(/^node:20-/);
+  });
+
+  it("carries the client programs of every major the runner supports, from the PostgreSQL project's repository", () => {
+    expect(argDefault('PG_MAJORS').split(' ').map(Number)).toEqual(SUPPORTED_MAJORS);
+    const run = runtimeStage()
+      .filter((instruction) => instruction.keyword === 'RUN')
+      .map((instruction) => instruction.value)
+      .join('\n');
+    expect(run).toContain(`postgresql-client-${MAJOR}`);
+    expect(run).toContain(`https://apt.postgresql.org/pub/repos/apt ${CODENAME}-pgdg main`);
+    // The key Debian's postgresql-common ships, trusted for that repository alone.
+    const key = '/usr/share/postgresql-common/pgdg/apt.postgresql.org.asc';
+    expect(run).toContain(`[signed-by=${key}]`);
+    expect(existsSync(key), `${key} (Debian's postgresql-common) on this Debian machine`).toBe(
+      true,
+    );
+    for (const program of ['zstd', 'lz4', 'tini'])
+      expect(run).toMatch(new RegExp(`\\b${program}\\b`));
+    // The build fails unless each major's tools are where the runner looks.
+    expect(run).toContain(`test -x "${DEFAULT_PG_ROOT}/${MAJOR}/bin/pg_basebackup"`);
+    expect(run).toContain(`test -x "${DEFAULT_PG_ROOT}/${MAJOR}/bin/pg_dump"`);
+  });
+
+  it("puts each major's tools where the runner finds them (Debian's layout, as on this machine)", async () => {
+    const majors = readdirSync(DEFAULT_PG_ROOT).filter((entry) =>
+      existsSync(join(DEFAULT_PG_ROOT, entry, 'bin', 'pg_dump')),
+    );
+    expect(majors.length, `PostgreSQL client packages under ${DEFAULT_PG_ROOT}`).toBeGreaterThan(0);
+    for (const major of majors) {
+      await expect(locatePgTool({ tool: 'pg_dump', major: Number(major) })).resolves.toBe(
+        join(DEFAULT_PG_ROOT, major, 'bin', 'pg_dump'),
+      );
+    }
+  });
+
+  it('runs as the non-root user the runner pods and the chart ask for', () => {
+    const [user] = runtimeStage()
+      .filter((instruction) => instruction.keyword === 'USER')
+      .map((instruction) => instruction.value);
+    expect(user).toBe('65532:65532');
+    const parsed = parseBackupPolicy(fixtureYaml('controller/orders-policy.yaml'));
+    if (!parsed.ok) throw new Error('fixture must parse');
+    const pod = renderRunnerPodSpec({
+      policy: parsed.value,
+      defaultImage: 'img',
+      serviceAccountName: 'sa',
+      args: [],
+      mountLocalCopy: false,
+    });
+    expect(pod.securityContext).toMatchObject({ runAsUser: 65532, runAsGroup: 65532 });
+    const deployment = readFileSync(
+      join(repoRoot, 'charts', 'pgbackup-operator', 'templates', 'deployment.yaml'),
+      'utf8',
+    );
+    expect(deployment).toContain('runAsUser: 65532');
+  });
+
+  it('writes nothing outside /tmp: HOME and TMPDIR point there', () => {
+    const env = runtimeStage()
+      .filter((instruction) => instruction.keyword === 'ENV')
+      .map((instruction) => instruction.value)
+      .join(' ');
+    expect(env).toContain('HOME=/tmp');
+    expect(env).toContain('TMPDIR=/tmp');
+    expect(valuesOf('VOLUME')).toEqual([]);
+  });
+
+  it('has one entrypoint, the CLI that `npm run build` compiles from src/cli/main.ts', () => {
+    const entrypoints = valuesOf('ENTRYPOINT');
+    expect(entrypoints).toHaveLength(1);
+    const command = JSON.parse(entrypoints[0] ?? '[]') as string[];
+    expect(command).toEqual(['/usr/bin/tini', '--', 'node', '/app/dist/cli/main.js']);
+    const [workdir] = runtimeStage()
+      .filter((instruction) => instruction.keyword === 'WORKDIR')
+      .map((instruction) => instruction.value);
+    expect(workdir).toBe('/app');
+    expect(runtimeStage().map((instruction) => instruction.value)).toContain(
+      '--from=build /app/dist ./dist',
+    );
+    const build = JSON.parse(readFileSync(join(repoRoot, 'tsconfig.build.json'), 'utf8')) as {
+      compilerOptions: { rootDir: string; outDir: string };
+    };
+    expect(build.compilerOptions).toMatchObject({ rootDir: 'src', outDir: 'dist' });
+    expect(existsSync(join(repoRoot, 'src', 'cli', 'main.ts'))).toBe(true);
+    const packageJson = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
+      bin: Record<string, string>;
+    };
+    expect(packageJson.bin.pgbackup).toBe('dist/cli/main.js');
+  });
+
+  it('sends the build only what it copies (.dockerignore)', () => {
+    const ignore = readFileSync(join(repoRoot, '.dockerignore'), 'utf8')
+      .split('\n')
+      .filter((line) => line.trim() !== '' && !line.startsWith('#'));
+    expect(ignore[0]).toBe('*');
+    const allowed = ignore.slice(1).map((line) => line.replace(/^!/, '').replace(/\/$/, ''));
+    const copied = valuesOf('COPY')
+      .filter((value) => !value.startsWith('--from'))
+      .flatMap((value) => value.split(' ').slice(0, -1));
+    expect(copied.length).toBeGreaterThan(0);
+    for (const source of copied) {
+      expect(allowed, source).toContain(source);
+      expect(existsSync(join(repoRoot, source)), source).toBe(true);
+    }
+  });
+});
