@@ -101,13 +101,61 @@ describe('the whole chain on one machine: policy → CronJob → Job → Pod →
     });
   });
 
+  /** The Job's one pod ran on the executor's node as the runner's service account, and exited 0. */
+  async function expectPodSucceeded(job: string): Promise<void> {
+    const pods = await env.client.request<{ items: KubeObject[] }>({
+      verb: 'list',
+      path: `/api/v1/namespaces/${env.namespace}/pods`,
+      query: { labelSelector: `job-name=${job}` },
+      what: `list the pods of Job ${job}`,
+    });
+    expect(pods.items).toHaveLength(1);
+    expect(pods.items[0]).toMatchObject({
+      spec: { nodeName: executor.nodeName, serviceAccountName: 'orders-runner' },
+      status: {
+        phase: 'Succeeded',
+        containerStatuses: [{ state: { terminated: { exitCode: 0, reason: 'Completed' } } }],
+      },
+    });
+  }
+
+  /**
+   * The Backup is Completed, and the bucket holds it committed: a manifest whose SHA-256 the
+   * Backup records, and every object the manifest lists, with the size and SHA-256 it says.
+   */
+  async function expectCommitted(backup: BackupObject): Promise<void> {
+    expect(backup.status, JSON.stringify(backup.status)).toMatchObject({
+      phase: 'Completed',
+      artifact: { bucket: testBucket() },
+      checksum: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
+    });
+    const key = backup.status?.artifact?.key ?? '';
+    const { type, line } = backup.spec;
+    expect(key.startsWith(`${prefix}/${env.namespace}/orders/${type}/${line}/`)).toBe(true);
+    const manifestKey = `${key}manifest.json`;
+    expect(await listKeys(key)).toContain(manifestKey);
+    const manifestText = await readObjectText(manifestKey);
+    expect(`sha256:${createHash('sha256').update(manifestText).digest('hex')}`).toBe(
+      backup.status?.checksum,
+    );
+    const manifest = JSON.parse(manifestText) as {
+      objects: { name: string; sizeBytes: number; sha256: string }[];
+    };
+    for (const object of manifest.objects) {
+      expect(await sha256OfObject(`${key}${object.name}`)).toEqual({
+        sha256: object.sha256,
+        sizeBytes: object.sizeBytes,
+      });
+    }
+  }
+
   afterAll(async () => {
     await executor?.stop();
     await controller?.stop();
     await env?.cleanUp();
   });
 
-  it('runs each CronJob of the policy as a pod under the runner service account and records its backup in a slot', async () => {
+  it('runs a binary and a logical CronJob as pods under the runner service account and records each backup in its slot', async () => {
     const policy = fixtureYaml<KubeObject & { spec: Record<string, Record<string, unknown>> }>(
       'e2e/chain-policy.yaml',
     );
@@ -136,7 +184,10 @@ describe('the whole chain on one machine: policy → CronJob → Job → Pod →
     const cronJobs = await vi.waitFor(async () => {
       expect(await policyCondition(env, 'orders', 'Ready')).toMatchObject({ status: 'True' });
       const found = await policyCronJobs(env.client, env.namespace, 'orders');
-      expect(found.map((cronJob) => cronJob.metadata.name)).toEqual(['orders-binary-daily']);
+      expect(found.map((cronJob) => cronJob.metadata.name)).toEqual([
+        'orders-binary-daily',
+        'orders-logical-weekly',
+      ]);
       return found;
     }, WAIT);
 
@@ -145,21 +196,7 @@ describe('the whole chain on one machine: policy → CronJob → Job → Pod →
     expect(Object.fromEntries(outcomes), executorReport(executor)).toEqual(
       Object.fromEntries(jobs.map((job) => [job, 'Complete'])),
     );
-
-    const pods = await env.client.request<{ items: KubeObject[] }>({
-      verb: 'list',
-      path: `/api/v1/namespaces/${env.namespace}/pods`,
-      query: { labelSelector: `job-name=${jobs[0]}` },
-      what: 'list the pods of the Job',
-    });
-    expect(pods.items).toHaveLength(1);
-    expect(pods.items[0]).toMatchObject({
-      spec: { nodeName: executor.nodeName, serviceAccountName: 'orders-runner' },
-      status: {
-        phase: 'Succeeded',
-        containerStatuses: [{ state: { terminated: { exitCode: 0, reason: 'Completed' } } }],
-      },
-    });
+    for (const job of jobs) await expectPodSucceeded(job);
 
     const backups = await env.client.request<{ items: BackupObject[] }>({
       verb: 'list',
@@ -167,35 +204,12 @@ describe('the whole chain on one machine: policy → CronJob → Job → Pod →
       query: { labelSelector: `${LABELS.policy}=orders` },
       what: 'list Backups',
     });
-    expect(backups.items.map((backup) => [backup.spec.type, backup.spec.line])).toEqual([
+    const byType = backups.items.sort((a, b) => a.spec.type.localeCompare(b.spec.type));
+    expect(byType.map((backup) => [backup.spec.type, backup.spec.line])).toEqual([
       ['binary', 'daily'],
+      ['logical', 'weekly'],
     ]);
-    const [backup] = backups.items;
-    expect(backup?.status, JSON.stringify(backup?.status)).toMatchObject({
-      phase: 'Completed',
-      artifact: { bucket: testBucket() },
-      checksum: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
-    });
-    const key = backup?.status?.artifact?.key ?? '';
-    expect(key.startsWith(`${prefix}/${env.namespace}/orders/binary/daily/`)).toBe(true);
-
-    // The bucket: a committed manifest whose checksum the Backup records, and every object
-    // it lists, with the size and SHA-256 it says.
-    const manifestKey = `${key}manifest.json`;
-    expect(await listKeys(key)).toContain(manifestKey);
-    const manifestText = await readObjectText(manifestKey);
-    expect(`sha256:${createHash('sha256').update(manifestText).digest('hex')}`).toBe(
-      backup?.status?.checksum,
-    );
-    const manifest = JSON.parse(manifestText) as {
-      objects: { name: string; sizeBytes: number; sha256: string }[];
-    };
-    for (const object of manifest.objects) {
-      expect(await sha256OfObject(`${key}${object.name}`)).toEqual({
-        sha256: object.sha256,
-        sizeBytes: object.sizeBytes,
-      });
-    }
+    for (const backup of byType) await expectCommitted(backup);
 
     await vi.waitFor(async () => {
       const found = await env.client.request<KubeObject>({
@@ -205,15 +219,17 @@ describe('the whole chain on one machine: policy → CronJob → Job → Pod →
       });
       const slots = (found.status as { slots?: PolicySlot[] }).slots ?? [];
       const occupied = slots.filter((slot) => slot.backup !== undefined);
-      expect(occupied).toEqual([
-        expect.objectContaining({
-          type: 'binary',
-          line: 'daily',
-          slot: backup?.status?.slot,
-          backup: backup?.metadata.name,
-          sizeBytes: backup?.status?.sizeBytes,
-        }),
-      ]);
+      expect(occupied.sort((a, b) => a.type.localeCompare(b.type))).toEqual(
+        byType.map((backup) =>
+          expect.objectContaining({
+            type: backup.spec.type,
+            line: backup.spec.line,
+            slot: backup.status?.slot,
+            backup: backup.metadata.name,
+            sizeBytes: backup.status?.sizeBytes,
+          }),
+        ),
+      );
       expect(await policyCondition(env, 'orders', 'LastBackupSucceeded')).toMatchObject({
         status: 'True',
       });
