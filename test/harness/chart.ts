@@ -22,6 +22,19 @@ export interface Release {
 /** Values given to the chart on top of its values.yaml, as `helm -f` would read them. */
 export type ChartValues = Readonly<Record<string, unknown>>;
 
+/** Values that switch on every optional part of the chart. */
+export const EVERY_OPTION: ChartValues = {
+  replicas: 2,
+  serviceMonitor: { enabled: true },
+  prometheusRule: { enabled: true },
+};
+
+/** The value sets the chart must lint, render and validate with, for `it.each`. */
+export const CHART_VALUE_CASES: readonly (readonly [string, ChartValues])[] = [
+  ['default values', {}],
+  ['ServiceMonitor, PrometheusRule and two replicas', EVERY_OPTION],
+];
+
 /** The helm binary, built on first use. */
 export async function helmPath(): Promise<string> {
   return join(await ensureToolModule('helm'), 'helm');

@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { stringify } from 'yaml';
 import {
   CHART_DIR,
-  type ChartValues,
+  CHART_VALUE_CASES,
+  EVERY_OPTION,
   renderChartObjects,
   renderChartTemplate,
   runHelm,
@@ -21,11 +22,6 @@ import { runKubeconform } from '../../harness/kubeconform.js';
 import { installCrds } from '../api/install-crds.js';
 
 const WAIT = { timeout: 60_000, interval: 250 };
-const EVERYTHING: ChartValues = {
-  replicas: 2,
-  serviceMonitor: { enabled: true },
-  prometheusRule: { enabled: true },
-};
 /** Kinds of the Prometheus Operator, whose CRDs are not here: the unit tests check their shape. */
 const MONITORING_KINDS = ['ServiceMonitor', 'PrometheusRule'];
 
@@ -44,10 +40,7 @@ async function listed(namespace: string, resource: string, selector?: string): P
 }
 
 describe('the Helm chart', () => {
-  it.each([
-    ['default values', {}],
-    ['ServiceMonitor, PrometheusRule and two replicas', EVERYTHING],
-  ])(
+  it.each(CHART_VALUE_CASES)(
     'renders manifests kubeconform accepts for the pinned Kubernetes (%s)',
     async (_name, values) => {
       const text = await renderChartTemplate(
@@ -69,7 +62,7 @@ describe('the Helm chart', () => {
           .filter((result) => result.status === 'statusSkipped')
           .map((result) => result.kind)
           .sort(),
-      ).toEqual(values === EVERYTHING ? [...MONITORING_KINDS].sort() : []);
+      ).toEqual(values === EVERY_OPTION ? [...MONITORING_KINDS].sort() : []);
       expect(results.map((result) => result.kind)).toEqual(
         expect.arrayContaining([
           'CustomResourceDefinition',

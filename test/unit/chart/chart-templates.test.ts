@@ -7,14 +7,16 @@ import type { V1Container, V1Deployment, V1PodSpec, V1Service } from '@kubernete
 import { describe, expect, it } from 'vitest';
 import { parseControllerArguments } from '../../../src/cli/controller-arguments.js';
 import { createControllerMetrics } from '../../../src/controller/controller-metrics.js';
-import { CHART_DIR, type ChartValues, renderChartObjects, runHelm } from '../../harness/chart.js';
+import {
+  CHART_DIR,
+  CHART_VALUE_CASES,
+  type ChartValues,
+  EVERY_OPTION,
+  renderChartObjects,
+  runHelm,
+} from '../../harness/chart.js';
 
 const RELEASE = { name: 'rel', namespace: 'ops' };
-const EVERYTHING: ChartValues = {
-  replicas: 2,
-  serviceMonitor: { enabled: true },
-  prometheusRule: { enabled: true },
-};
 const HELM_BUILD_MS = 600_000;
 
 interface ServiceMonitor {
@@ -69,10 +71,7 @@ function helmFailure(promise: Promise<unknown>): Promise<string> {
 }
 
 describe('the Helm chart', () => {
-  it.each([
-    ['default values', {}],
-    ['ServiceMonitor, PrometheusRule and two replicas', EVERYTHING],
-  ])(
+  it.each(CHART_VALUE_CASES)(
     'passes helm lint --strict with %s',
     async (_name, values) => {
       const output = await runHelm(['lint', '--strict', CHART_DIR], values);
@@ -89,7 +88,7 @@ describe('the Helm chart', () => {
       'Service',
       'ServiceAccount',
     ]);
-    expect([...(await objectsOf(EVERYTHING)).keys()]).toEqual(
+    expect([...(await objectsOf(EVERY_OPTION)).keys()]).toEqual(
       expect.arrayContaining(['ServiceMonitor', 'PrometheusRule']),
     );
   });
@@ -148,8 +147,8 @@ describe('the Helm chart', () => {
   });
 
   it('scrapes the metrics Service, keeping the policy namespace label of the series', async () => {
-    const service = await rendered<V1Service>('Service', EVERYTHING);
-    const monitor = await rendered<ServiceMonitor>('ServiceMonitor', EVERYTHING);
+    const service = await rendered<V1Service>('Service', EVERY_OPTION);
+    const monitor = await rendered<ServiceMonitor>('ServiceMonitor', EVERY_OPTION);
     expect(service.metadata?.labels).toMatchObject(monitor.spec.selector.matchLabels);
     expect(monitor.spec.namespaceSelector).toEqual({ matchNames: ['ops'] });
     const [endpoint] = monitor.spec.endpoints;
@@ -158,7 +157,7 @@ describe('the Helm chart', () => {
   });
 
   it('alerts only on metrics the controller exports, each with a severity and a summary', async () => {
-    const alerts = await alertsOf(EVERYTHING);
+    const alerts = await alertsOf(EVERY_OPTION);
     expect(alerts.map((alert) => alert.alert)).toEqual([
       'PgBackupLineOverdue',
       'PgBackupLastRunFailed',
