@@ -163,11 +163,13 @@ function writeSchemas(dir: string, files: Map<string, Schema>): void {
   rmSync(scratch, { recursive: true, force: true });
   mkdirSync(versioned, { recursive: true });
   for (const [name, schema] of files) writeFileSync(join(versioned, name), JSON.stringify(schema));
-  if (existsSync(dir)) {
+  try {
+    renameSync(scratch, dir);
+  } catch (error) {
+    // Test files run in parallel: another one wrote the same schemas first; keep its copy.
     rmSync(scratch, { recursive: true, force: true });
-    return;
+    if (!existsSync(dir)) throw error;
   }
-  renameSync(scratch, dir);
 }
 
 async function builtInSchemas(): Promise<string> {
