@@ -87,17 +87,23 @@ describe('the Dockerfile', () => {
     expect(run).toContain(`test -x "${DEFAULT_PG_ROOT}/${MAJOR}/bin/pg_dump"`);
   });
 
-  it("puts each major's tools where the runner finds them (Debian's layout, as on this machine)", async () => {
-    const majors = readdirSync(DEFAULT_PG_ROOT).filter((entry) =>
-      existsSync(join(DEFAULT_PG_ROOT, entry, 'bin', 'pg_dump')),
-    );
-    expect(majors.length, `PostgreSQL client packages under ${DEFAULT_PG_ROOT}`).toBeGreaterThan(0);
-    for (const major of majors) {
-      await expect(locatePgTool({ tool: 'pg_dump', major: Number(major) })).resolves.toBe(
-        join(DEFAULT_PG_ROOT, major, 'bin', 'pg_dump'),
+  // Debian's PostgreSQL packages use the same layout as the image; unit tests need only Node.
+  it.skipIf(!existsSync(DEFAULT_PG_ROOT))(
+    "puts each major's tools where the runner finds them (Debian's layout, as on this machine)",
+    async () => {
+      const majors = readdirSync(DEFAULT_PG_ROOT).filter((entry) =>
+        existsSync(join(DEFAULT_PG_ROOT, entry, 'bin', 'pg_dump')),
       );
-    }
-  });
+      expect(majors.length, `PostgreSQL client packages under ${DEFAULT_PG_ROOT}`).toBeGreaterThan(
+        0,
+      );
+      for (const major of majors) {
+        await expect(locatePgTool({ tool: 'pg_dump', major: Number(major) })).resolves.toBe(
+          join(DEFAULT_PG_ROOT, major, 'bin', 'pg_dump'),
+        );
+      }
+    },
+  );
 
   it('runs as the non-root user the runner pods and the chart ask for', () => {
     const [user] = runtimeStage()

@@ -1,5 +1,6 @@
 /**
- * The chart rendered by the real helm: it lints, its values schema refuses bad values by
+ * The chart rendered by the real helm (built from Go, so in the system tier though it needs
+ * no server): it lints, its values schema refuses bad values by
  * name, and what it renders fits the controller it runs (arguments its parser accepts,
  * probes on its endpoints, alerts on metrics it exports).
  */

@@ -1,3 +1,7 @@
+/**
+ * The controller's RBAC as the chart renders it with helm (hence the system tier): least
+ * privilege, yet enough to grant every runner its Role.
+ */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseBackupPolicy } from '../../../src/api/index.js';
 import { runnerRoleRulesOf } from '../../../src/render/index.js';
