@@ -1,0 +1,74 @@
+/**
+ * The image's entrypoint as the image runs it, short of building the image (no Docker
+ * here): the compiled CLI (`npm run build`'s output), run as the image's user 65532 with
+ * HOME and TMPDIR in a directory of its own, where nothing else is writable to it (the
+ * repository, node_modules and the compiled files belong to root), as on a read-only root
+ * filesystem with an emptyDir at /tmp.
+ */
+import { execFile } from 'node:child_process';
+import { chownSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { repoRoot } from '../../harness/env/layout.js';
+import { ensureBuiltOperator } from '../../harness/executor/built-operator.js';
+
+const IMAGE_UID = 65532;
+const isRoot = process.getuid?.() === 0;
+const scratch = mkdtempSync(join(tmpdir(), 'pgbackup-image-user-'));
+
+function runAsImageUser(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return ensureBuiltOperator().then(
+    (main) =>
+      new Promise((resolve) => {
+        execFile(
+          process.execPath,
+          [main, ...args],
+          {
+            uid: IMAGE_UID,
+            gid: IMAGE_UID,
+            cwd: '/',
+            env: { HOME: scratch, TMPDIR: scratch, PATH: '/usr/bin:/bin' },
+          },
+          (error, stdout, stderr) => {
+            const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
+            resolve({ code, stdout, stderr });
+          },
+        );
+      }),
+  );
+}
+
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+describe.skipIf(!isRoot)(
+  "the image's entrypoint, as user 65532 with only its /tmp writable",
+  () => {
+    it('serves every command of the one program', async () => {
+      chownSync(scratch, IMAGE_UID, IMAGE_UID);
+      const help = await runAsImageUser(['help']);
+      expect(help).toMatchObject({ code: 0, stderr: '' });
+      expect(help.stdout).toContain('commands: plan, run, controller');
+      for (const command of ['plan', 'run', 'controller']) {
+        const result = await runAsImageUser([command, '--help']);
+        expect(result.code, `${command} --help: ${result.stderr}`).toBe(0);
+        expect(result.stdout, command).toContain(`usage: pgbackup ${command}`);
+      }
+    }, 300_000);
+
+    it('previews a policy without writing a file, even to its temporary directory', async () => {
+      const result = await runAsImageUser([
+        'plan',
+        '-f',
+        join(repoRoot, 'examples', 'quickstart.yaml'),
+        '--from',
+        '2026-12-25',
+        '--to',
+        '2026-12-31',
+      ]);
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toContain('Slots at the end of 2026-12-31');
+      expect(readdirSync(scratch)).toEqual([]);
+    }, 300_000);
+  },
+);
