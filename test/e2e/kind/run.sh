@@ -124,7 +124,8 @@ up() {
   say "applying examples/quickstart.yaml, adapted to this cluster"
   k -n "$app_ns" apply -f "$root/examples/quickstart.yaml" >/dev/null
   local time_of_day
-  time_of_day="$(date -u -d '-1 minute' +%H:%M)"
+  # GNU date, else BSD date (macOS).
+  time_of_day="$(date -u -d '-1 minute' +%H:%M 2>/dev/null || date -u -v-1M +%H:%M)"
   k -n "$app_ns" patch backuppolicy orders --type merge -p "$(cat <<JSON
 {"spec": {
   "schedule": {"time": "$time_of_day"},
@@ -133,6 +134,10 @@ up() {
 }}
 JSON
 )" >/dev/null
+  local generation
+  generation="$(k -n "$app_ns" get backuppolicy orders -o jsonpath='{.metadata.generation}')"
+  k -n "$app_ns" wait --for=jsonpath='{.status.observedGeneration}'="$generation" \
+    backuppolicy/orders --timeout 2m >/dev/null
   k -n "$app_ns" wait --for=condition=Ready backuppolicy/orders --timeout 2m
 
   local run_id jobs=()
