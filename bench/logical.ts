@@ -1,0 +1,185 @@
+/**
+ * bench/logical: our logical backup (pg_dumpall --globals-only and pg_dump -Fc of the replica,
+ * streamed through the runner to S3) against plain `pg_dump -Fc > file` of the same database
+ * on the same replica, side by side in one run (their order alternating by round), and the
+ * runner's peak RSS. Prints medians.
+ *
+ *   npm run bench:logical                     # sizes: pgbench scale 35 and 140 (≈0.5 and 2.1 GB)
+ *   BENCH_SCALES=50 BENCH_ROUNDS=3 npm run bench:logical
+ *
+ * The runner is compiled to .cache/bench-dist first, as the image runs compiled JavaScript.
+ * Uses the environment of `npm run env:up` (started if it is not running); creates, and drops
+ * afterwards, one database per size, and deletes what it uploaded.
+ */
+import { execFileSync } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
+import { parse, stringify } from 'yaml';
+import { upEnvironment } from '../test/harness/env/environment.js';
+import { repoRoot } from '../test/harness/env/layout.js';
+import { initializePgbench } from '../test/harness/pgbench.js';
+import { createTestDatabase, superuserClient, withClient } from '../test/harness/postgres.js';
+import { testBucket, testPrefix, testS3Client } from '../test/harness/s3.js';
+import { listKeys } from '../test/integration/binary/policy-file.js';
+import { waitForReplica } from '../test/integration/logical/source-databases.js';
+import { type Measured, median, secondsBetween, timed } from './process-measure.js';
+
+async function databaseSizeBytes(database: string): Promise<number> {
+  return withClient(superuserClient('replica'), async (client) => {
+    const result = await client.query<{ size: string }>(
+      'SELECT pg_database_size($1)::text AS size',
+      [database],
+    );
+    return Number(result.rows[0]?.size ?? 0);
+  });
+}
+
+async function writePolicy(dir: string, prefix: string, database: string): Promise<string> {
+  const policy = parse(
+    await readFile(join(repoRoot, 'bench/fixtures/logical-policy.yaml'), 'utf8'),
+  );
+  policy.spec.target.hosts = [process.env.PGBACKUP_REPLICA, process.env.PGBACKUP_PRIMARY];
+  policy.spec.logical.databases = [database];
+  Object.assign(policy.spec.storage.s3, {
+    bucket: testBucket(),
+    prefix,
+    endpoint: process.env.PGBACKUP_S3_ENDPOINT,
+    region: process.env.AWS_REGION,
+  });
+  const file = join(dir, 'policy.yaml');
+  await writeFile(file, stringify(policy));
+  return file;
+}
+
+async function deleteUnder(prefix: string): Promise<void> {
+  for (const key of await listKeys(prefix)) {
+    await testS3Client().send(new DeleteObjectCommand({ Bucket: testBucket(), Key: key }));
+  }
+}
+
+interface Round {
+  readonly ours: Measured;
+  readonly baseline: Measured;
+}
+
+/** The environment's variables are in process.env only once it is up. */
+function benchEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+}
+
+async function runOurs(dir: string, database: string, round: number): Promise<Measured> {
+  const prefix = testPrefix();
+  const policy = await writePolicy(dir, prefix, database);
+  const at = `2026-03-${String(round * 7 + 1).padStart(2, '0')}T02:30:00Z`;
+  try {
+    return await timed(
+      process.execPath,
+      [RUNNER, 'run', '--type', 'logical', '--line', 'weekly', '-f', policy, '--at', at],
+      { env: benchEnv(), cwd: repoRoot },
+    );
+  } finally {
+    await deleteUnder(prefix);
+  }
+}
+
+async function runBaseline(dir: string, database: string, round: number): Promise<Measured> {
+  const file = join(dir, `baseline-${round}.dump`);
+  const [host, port] = (process.env.PGBACKUP_REPLICA ?? '').split(':');
+  const fd = openSync(file, 'w');
+  try {
+    // The issue's baseline: `pg_dump -Fc > file`, of the same database on the same replica.
+    return await timed(
+      join(process.env.PGBACKUP_PG_BIN ?? '', 'pg_dump'),
+      ['--no-password', `--host=${host}`, `--port=${port}`, '-Fc', database],
+      { env: benchEnv(), cwd: repoRoot, stdoutFd: fd },
+    );
+  } finally {
+    closeSync(fd);
+    await rm(file, { force: true });
+  }
+}
+
+async function measureRound(dir: string, database: string, round: number): Promise<Round> {
+  // Alternate who goes first, so neither always gets the warmer cache.
+  if (round % 2 === 0) {
+    const ours = await runOurs(dir, database, round);
+    return { ours, baseline: await runBaseline(dir, database, round) };
+  }
+  const baseline = await runBaseline(dir, database, round);
+  return { ours: await runOurs(dir, database, round), baseline };
+}
+
+async function benchSize(scale: number, rounds: number, dir: string) {
+  const database = await createTestDatabase();
+  try {
+    process.stderr.write(`pgbench -i -s ${scale} into ${database}…\n`);
+    await initializePgbench(database, scale);
+    await waitForReplica();
+    const sizeBytes = await databaseSizeBytes(database);
+    const results: Round[] = [];
+    for (let round = 0; round < rounds; round += 1) {
+      results.push(await measureRound(dir, database, round));
+      process.stderr.write(`  round ${round + 1}/${rounds} done\n`);
+    }
+    return {
+      scale,
+      databaseGiB: sizeBytes / 2 ** 30,
+      oursSeconds: median(results.map((result) => result.ours.seconds)),
+      baselineSeconds: median(results.map((result) => result.baseline.seconds)),
+      ratio: median(results.map((result) => result.ours.seconds / result.baseline.seconds)),
+      dumpRatio: median(
+        results.map(
+          (result) =>
+            secondsBetween(result.ours.stderr, 'dumping', 'backup committed') /
+            result.baseline.seconds,
+        ),
+      ),
+      runnerPeakRssMiB: median(results.map((result) => result.ours.maxRssKiB / 1024)),
+    };
+  } finally {
+    await withClient(superuserClient('primary'), (client) =>
+      client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(database)} WITH (FORCE)`),
+    );
+  }
+}
+
+// The runner as the image runs it: compiled JavaScript, not TypeScript through tsx.
+const BUILD_DIR = join(repoRoot, '.cache', 'bench-dist');
+const RUNNER = join(BUILD_DIR, 'cli', 'main.js');
+execFileSync(join(repoRoot, 'node_modules', '.bin', 'tsc'), [
+  '-p',
+  join(repoRoot, 'tsconfig.build.json'),
+  '--outDir',
+  BUILD_DIR,
+]);
+const variables = await upEnvironment((message) => process.stderr.write(`env: ${message}\n`));
+Object.assign(process.env, variables);
+const scales = (process.env.BENCH_SCALES ?? '35,140').split(',').map(Number);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const dir = await mkdtemp(join(tmpdir(), 'pgbackup-bench-logical-'));
+try {
+  const rows = [];
+  for (const scale of scales) rows.push(await benchSize(scale, rounds, dir));
+  console.log(`bench/logical: medians of ${rounds} rounds, pg_dump -Fc of the replica`);
+  console.log(
+    'scale  database GiB  ours s  pg_dump -Fc s  ours/pg_dump  dump phase/pg_dump  runner peak RSS MiB',
+  );
+  for (const row of rows) {
+    console.log(
+      [
+        String(row.scale).padStart(5),
+        row.databaseGiB.toFixed(2).padStart(12),
+        row.oursSeconds.toFixed(1).padStart(6),
+        row.baselineSeconds.toFixed(1).padStart(13),
+        row.ratio.toFixed(3).padStart(12),
+        row.dumpRatio.toFixed(3).padStart(18),
+        row.runnerPeakRssMiB.toFixed(0).padStart(20),
+      ].join('  '),
+    );
+  }
+} finally {
+  await rm(dir, { recursive: true, force: true });
+}

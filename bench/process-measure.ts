@@ -1,0 +1,86 @@
+/**
+ * Measuring a process for the benches: wall time, and the peak RSS (VmHWM) of the process
+ * itself, polled from /proc until it exits (its children are not counted).
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+/** What one run of a command cost. */
+export interface Measured {
+  readonly seconds: number;
+  readonly maxRssKiB: number;
+  /** Everything the process wrote to stderr (the runner's log). */
+  readonly stderr: string;
+}
+
+/** VmHWM of a running process, in KiB; 0 once it is gone. */
+export function peakRssKiB(pid: number): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+/** How a measured command is started: its environment, directory and stdout. */
+export interface TimedOptions {
+  readonly env: NodeJS.ProcessEnv;
+  readonly cwd: string;
+  /** A file descriptor for stdout; default: discarded. */
+  readonly stdoutFd?: number;
+}
+
+/** Runs a command to completion; rejects with its stderr's tail when it fails. */
+export function timed(command: string, args: string[], options: TimedOptions): Promise<Measured> {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(command, args, {
+      env: options.env,
+      cwd: options.cwd,
+      stdio: ['ignore', options.stdoutFd ?? 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    let maxRssKiB = 0;
+    const poll = setInterval(() => {
+      if (child.pid !== undefined) maxRssKiB = Math.max(maxRssKiB, peakRssKiB(child.pid));
+    }, 50);
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.on('close', (code) => {
+      clearInterval(poll);
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      if (code !== 0) {
+        reject(new Error(`${command} failed (${code}):\n${stderr.slice(-5000)}`));
+        return;
+      }
+      resolve({ seconds, maxRssKiB, stderr });
+    });
+  });
+}
+
+/** The median of some numbers. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[middle] ?? 0)
+    : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+}
+
+/** Seconds between two messages of a pino log (the runner's stderr). */
+export function secondsBetween(log: string, from: string, to: string): number {
+  const times = new Map<string, number>();
+  for (const line of log.split('\n')) {
+    try {
+      const entry = JSON.parse(line) as { msg?: string; time?: number };
+      if (entry.msg !== undefined && entry.time !== undefined && !times.has(entry.msg)) {
+        times.set(entry.msg, entry.time);
+      }
+    } catch {
+      // Not a log line (a Node warning).
+    }
+  }
+  return ((times.get(to) ?? 0) - (times.get(from) ?? 0)) / 1000;
+}
