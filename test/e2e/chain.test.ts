@@ -9,6 +9,7 @@ import type { KubeObject } from '../../src/kube/index.js';
 import { LABELS } from '../../src/render/index.js';
 import {
   type ControllerTestEnv,
+  mergePatch,
   pgbackupPath,
   policyCondition,
   prepareControllerTest,
@@ -16,6 +17,7 @@ import {
 import { environmentSecrets, kubectlApply } from '../harness/cluster-objects.js';
 import { type ControllerProcess, startControllerProcess } from '../harness/controller-process.js';
 import { ensureBuiltOperator } from '../harness/executor/built-operator.js';
+import { jobFromCronJob } from '../harness/executor/job-from-cron-job.js';
 import { type LocalExecutor, startLocalExecutor } from '../harness/executor/local-executor.js';
 import { fixtureYaml } from '../harness/fixtures.js';
 import { testBucket, testPrefix, testS3Client } from '../harness/s3.js';
@@ -232,6 +234,58 @@ describe('the whole chain on one machine: policy → CronJob → Job → Pod →
       );
       expect(await policyCondition(env, 'orders', 'LastBackupSucceeded')).toMatchObject({
         status: 'True',
+      });
+    }, WAIT);
+  });
+  it('reports a failed run as the kubelet would: pod Failed with its exit code, Job Failed, Backup Failed with the reason', async () => {
+    await mergePatch(env, pgbackupPath(env.namespace, BACKUP_POLICY_PLURAL, 'orders'), {
+      spec: { storage: { s3: { bucket: 'no-such-bucket' } } },
+    });
+    const cronJob = (await policyCronJobs(env.client, env.namespace, 'orders')).find(
+      (found) => found.metadata.name === 'orders-binary-daily',
+    );
+    if (cronJob === undefined) throw new Error('the daily CronJob is gone');
+    const job = 'orders-binary-daily-failing';
+    await env.client.request({
+      verb: 'create',
+      path: `/apis/batch/v1/namespaces/${env.namespace}/jobs`,
+      body: jobFromCronJob(cronJob as Parameters<typeof jobFromCronJob>[0], job),
+      what: `create Job ${job}`,
+    });
+    expect(Object.fromEntries(await waitForJobs(env.client, env.namespace, [job]))).toEqual({
+      [job]: 'Failed',
+    });
+    const pods = await env.client.request<{ items: KubeObject[] }>({
+      verb: 'list',
+      path: `/api/v1/namespaces/${env.namespace}/pods`,
+      query: { labelSelector: `job-name=${job}` },
+      what: `list the pods of Job ${job}`,
+    });
+    expect(pods.items[0]).toMatchObject({
+      status: {
+        phase: 'Failed',
+        containerStatuses: [{ state: { terminated: { exitCode: 1, reason: 'Error' } } }],
+      },
+    });
+    const podName = pods.items[0]?.metadata.name ?? '';
+    expect(executor.logOf(podName)).toContain('bucket "no-such-bucket" does not exist');
+    const backups = await env.client.request<{ items: BackupObject[] }>({
+      verb: 'list',
+      path: pgbackupPath(env.namespace, 'backups'),
+      query: { labelSelector: `${LABELS.policy}=orders,${LABELS.line}=daily` },
+      what: 'list Backups',
+    });
+    expect(backups.items.map((backup) => backup.status?.phase).sort()).toEqual([
+      'Completed',
+      'Failed',
+    ]);
+    expect(
+      backups.items.find((backup) => backup.status?.phase === 'Failed')?.status?.message,
+    ).toContain('bucket "no-such-bucket" does not exist');
+    await vi.waitFor(async () => {
+      expect(await policyCondition(env, 'orders', 'LastBackupSucceeded')).toMatchObject({
+        status: 'False',
+        message: expect.stringContaining('bucket "no-such-bucket" does not exist'),
       });
     }, WAIT);
   });

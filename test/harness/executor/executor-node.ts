@@ -3,7 +3,7 @@
  * for pods, and a heartbeat, so the node lifecycle controller never taints it unreachable
  * and evicts the pods it runs.
  */
-import type { KubeClient } from '../../../src/kube/index.js';
+import { isNotFound, type KubeClient } from '../../../src/kube/index.js';
 
 /** How often the executor reports its Node Ready (the kubelet's default is 10 s). */
 const HEARTBEAT_MS = 10_000;
@@ -49,9 +49,13 @@ export interface ExecutorNode {
 /** Creates (or adopts) the Node and keeps it Ready until removed. */
 export async function registerExecutorNode(
   client: KubeClient,
-  name: string,
-  labels: Readonly<Record<string, string>>,
+  node: {
+    name: string;
+    labels: Readonly<Record<string, string>>;
+    onProblem(message: string): void;
+  },
 ): Promise<ExecutorNode> {
+  const { name, labels } = node;
   await client
     .request({
       verb: 'create',
@@ -64,8 +68,12 @@ export async function registerExecutorNode(
       if ((error as { statusCode?: number }).statusCode !== 409) throw error;
     });
   await reportReady(client, name);
+  // A missed heartbeat is recorded and retried with the next one: the node lifecycle
+  // controller marks a node NotReady only after 40 s without one.
   const heartbeat = setInterval(() => {
-    reportReady(client, name).catch(() => undefined);
+    reportReady(client, name).catch((error: unknown) =>
+      node.onProblem(`heartbeat of Node ${name}: ${String(error)}`),
+    );
   }, HEARTBEAT_MS);
   return {
     name,
@@ -73,7 +81,9 @@ export async function registerExecutorNode(
       clearInterval(heartbeat);
       await client
         .request({ verb: 'delete', path: `/api/v1/nodes/${name}`, what: `delete Node ${name}` })
-        .catch(() => undefined);
+        .catch((error: unknown) => {
+          if (!isNotFound(error)) throw error;
+        });
     },
   };
 }

@@ -11,8 +11,8 @@
  * does not work: nothing serves it).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
-import { appendFile, mkdir, rm } from 'node:fs/promises';
+import { appendFileSync, closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import { isNotFound, type KubeClient } from '../../../src/kube/index.js';
@@ -156,9 +156,10 @@ class Executor implements LocalExecutor {
   }
 
   async start(): Promise<void> {
-    this.#node = await registerExecutorNode(this.#client, this.nodeName, {
-      'kubernetes.io/hostname': this.nodeName,
-      'pgbackup.dev/local-executor': 'true',
+    this.#node = await registerExecutorNode(this.#client, {
+      name: this.nodeName,
+      labels: { 'kubernetes.io/hostname': this.nodeName, 'pgbackup.dev/local-executor': 'true' },
+      onProblem: (message) => this.#problem(message),
     });
     const interval = this.#options.pollIntervalMs ?? 300;
     const loop = () => {
@@ -204,7 +205,7 @@ class Executor implements LocalExecutor {
 
   #problem(message: string): void {
     this.#problems.push(`${new Date().toISOString()} ${message}`);
-    void appendFile(join(this.logDir, 'executor.log'), `${message}\n`).catch(() => undefined);
+    appendFileSync(join(this.logDir, 'executor.log'), `${message}\n`);
   }
 
   #podPath(pod: V1Pod, sub = ''): string {
