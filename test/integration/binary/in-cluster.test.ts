@@ -1,43 +1,15 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { BackupPolicy } from '../../../src/api/index.js';
-import { renderRunnerRbac, runnerServiceAccountNameOf } from '../../../src/render/index.js';
-import { installCrds } from '../../controlplane/api/install-crds.js';
-import {
-  createPostgresPod,
-  environmentSecrets,
-  kubectl,
-  kubectlApply,
-  secretObject,
-} from '../../harness/cluster-objects.js';
+import { kubectl, kubectlApply, secretObject } from '../../harness/cluster-objects.js';
 import { fixtureYaml } from '../../harness/fixtures.js';
+import { type RunOutcome, type StartedRun, startPgbackupRun } from '../../harness/pgbackup-run.js';
 import {
-  adminKubeConfig,
-  createTestNamespace,
-  serviceAccountKubeConfig,
-} from '../../harness/kube.js';
-import {
-  type RunOutcome,
-  runEnvironment,
-  type StartedRun,
-  startPgbackupRun,
-} from '../../harness/pgbackup-run.js';
-import { testBucket, testPrefix } from '../../harness/s3.js';
-import { requireEnv, uniqueSuffix } from '../../harness/variables.js';
+  type BackupObject,
+  listBackupObjects,
+  setUpRunnerPolicy,
+} from '../../harness/runner-policy.js';
+import { testBucket } from '../../harness/s3.js';
+import { requireEnv } from '../../harness/variables.js';
 import { listCommitted } from './policy-file.js';
-
-interface BackupObject {
-  metadata: { name: string };
-  spec: { policy: string; type: string; line?: string };
-  status?: Record<string, unknown>;
-}
-
-async function listBackups(namespace: string): Promise<BackupObject[]> {
-  const list = JSON.parse(await kubectl(['get', 'backups', '-n', namespace, '-o', 'json']));
-  return list.items as BackupObject[];
-}
 
 function leaseWindow(run: RunOutcome): { acquiredMs: number; releasedMs: number } {
   const lines = run.stderr.split('\n').flatMap((line) => {
@@ -70,60 +42,11 @@ describe('a binary run in a cluster (--policy)', () => {
   let env: NodeJS.ProcessEnv;
 
   beforeAll(async () => {
-    await installCrds();
-    const admin = adminKubeConfig();
-    namespace = await createTestNamespace(admin);
-    const cluster = `orders-${uniqueSuffix()}`;
-    prefix = testPrefix();
-    const policy = fixtureYaml<BackupPolicy>('binary/in-cluster.yaml');
-    policyName = policy.metadata.name ?? '';
-    policy.metadata.namespace = namespace;
-    const matchLabels = policy.spec.target.selector?.matchLabels ?? {};
-    matchLabels.cluster = cluster;
-    Object.assign(policy.spec.storage?.s3 ?? {}, {
-      bucket: testBucket(),
-      prefix,
-      endpoint: requireEnv('PGBACKUP_S3_ENDPOINT'),
-      region: requireEnv('AWS_REGION'),
-    });
-    await kubectlApply(namespace, [...environmentSecrets(), policy]);
-    const created = JSON.parse(
-      await kubectl(['get', 'backuppolicy', policyName, '-n', namespace, '-o', 'json']),
-    );
-    const owner = {
-      apiVersion: 'pgbackup.dev/v1alpha1',
-      kind: 'BackupPolicy',
-      name: policyName,
-      namespace,
-      uid: created.metadata.uid,
-    };
-    await kubectlApply(namespace, renderRunnerRbac(policy, owner));
-    await createPostgresPod(namespace, {
-      fixture: 'binary/postgres-pod.yaml',
-      address: requireEnv('PGBACKUP_REPLICA'),
-      labels: { cluster },
-    });
-    await createPostgresPod(namespace, {
-      fixture: 'binary/postgres-pod.yaml',
-      address: requireEnv('PGBACKUP_PRIMARY'),
-      labels: { cluster },
-    });
-    const runner = await serviceAccountKubeConfig(admin, {
-      namespace,
-      name: runnerServiceAccountNameOf(policyName),
-    });
-    const kubeconfig = join(await mkdtemp(join(tmpdir(), 'pgbackup-runner-')), 'kubeconfig');
-    await writeFile(kubeconfig, runner.exportConfig(), { mode: 0o600 });
-    // Nothing from the environment: credentials come from the Secrets, through the API.
-    env = runEnvironment({
-      KUBECONFIG: kubeconfig,
-      PGUSER: undefined,
-      PGPASSWORD: undefined,
-      PGBACKUP_REPLICATION_USER: undefined,
-      PGBACKUP_REPLICATION_PASSWORD: undefined,
-      AWS_ACCESS_KEY_ID: undefined,
-      AWS_SECRET_ACCESS_KEY: undefined,
-    });
+    ({ namespace, policyName, prefix, env } = await setUpRunnerPolicy({
+      fixture: 'binary/in-cluster.yaml',
+      podFixture: 'binary/postgres-pod.yaml',
+      podAddresses: [requireEnv('PGBACKUP_REPLICA'), requireEnv('PGBACKUP_PRIMARY')],
+    }));
   });
 
   const runArgs = (at: string) => [
@@ -142,7 +65,7 @@ describe('a binary run in a cluster (--policy)', () => {
 
     expect(run.code, run.stderr).toBe(0);
     const [key] = await listCommitted(`${prefix}/${namespace}/${policyName}/binary/`);
-    const backups = await listBackups(namespace);
+    const backups = await listBackupObjects(namespace);
     expect(backups).toHaveLength(1);
     expect(backups[0]?.spec).toEqual({ policy: policyName, type: 'binary', line: 'daily' });
     expect(backups[0]?.status).toMatchObject({
@@ -211,7 +134,7 @@ describe('a binary run in a cluster (--policy)', () => {
 
     expect(run.code, run.stderr).toBe(0);
     expect(daily.code, daily.stderr).toBe(0);
-    const backup = (await listBackups(namespace)).find(
+    const backup = (await listBackupObjects(namespace)).find(
       (candidate) => candidate.metadata.name === request.metadata.name,
     );
     expect(backup?.status).toMatchObject({ phase: 'Completed' });
@@ -232,7 +155,7 @@ describe('a binary run in a cluster (--policy)', () => {
     const run = await startPgbackupRun(runArgs('2026-03-05T01:30:00Z'), env).outcome;
 
     expect(run.code).toBe(1);
-    const failed = (await listBackups(namespace)).filter(
+    const failed = (await listBackupObjects(namespace)).filter(
       (backup) => backup.status?.phase === 'Failed',
     );
     expect(failed).toHaveLength(1);
