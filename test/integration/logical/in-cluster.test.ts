@@ -1,0 +1,106 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPgbackupRun } from '../../harness/pgbackup-run.js';
+import { createTestDatabase } from '../../harness/postgres.js';
+import { listBackupObjects, setUpRunnerPolicy } from '../../harness/runner-policy.js';
+import { testBucket } from '../../harness/s3.js';
+import { requireEnv } from '../../harness/variables.js';
+import { dropTestDatabase, listCommitted } from '../binary/policy-file.js';
+import { readManifest } from './restore-dump.js';
+import { waitForReplica } from './source-databases.js';
+
+const POD = 'binary/postgres-pod.yaml';
+
+function runArgs(namespace: string, policy: string): string[] {
+  const at = '2026-03-01T02:30:00Z';
+  return [
+    '--policy',
+    `${namespace}/${policy}`,
+    '--type',
+    'logical',
+    '--line',
+    'weekly',
+    '--at',
+    at,
+  ];
+}
+
+describe('a logical run in a cluster (--policy)', () => {
+  let database: string;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    await waitForReplica();
+  });
+
+  afterAll(async () => {
+    if (database !== undefined) await dropTestDatabase(database);
+  });
+
+  it('dumps the replica with its own service account and records a Completed Backup', async () => {
+    const { namespace, policyName, prefix, env } = await setUpRunnerPolicy({
+      fixture: 'logical/in-cluster.yaml',
+      podFixture: POD,
+      podAddresses: [requireEnv('PGBACKUP_PRIMARY'), requireEnv('PGBACKUP_REPLICA')],
+      edit: (policy) => Object.assign(policy.spec.logical, { databases: [database] }),
+    });
+
+    const run = await startPgbackupRun(runArgs(namespace, policyName), env).outcome;
+
+    expect(run.code, run.stderr).toBe(0);
+    const [key] = await listCommitted(`${prefix}/${namespace}/${policyName}/logical/`);
+    const manifest = await readManifest(key ?? '');
+    expect(manifest.server.host).toBe(requireEnv('PGBACKUP_REPLICA'));
+    const backups = await listBackupObjects(namespace);
+    expect(backups).toHaveLength(1);
+    expect(backups[0]?.spec).toEqual({ policy: policyName, type: 'logical', line: 'weekly' });
+    expect(backups[0]?.status).toMatchObject({
+      phase: 'Completed',
+      slotLabel: 'sun-3',
+      artifact: { bucket: testBucket(), key },
+      sizeBytes: manifest.objects.reduce((sum, object) => sum + object.sizeBytes, 0),
+      checksum: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
+      serverVersion: expect.stringMatching(/^\d+\.\d+$/),
+    });
+    expect(backups[0]?.status).not.toHaveProperty('message');
+  });
+
+  it('with no replica among the pods, dumps the primary when allowed and says so in the Backup', async () => {
+    const { namespace, policyName, env } = await setUpRunnerPolicy({
+      fixture: 'logical/in-cluster.yaml',
+      podFixture: POD,
+      podAddresses: [requireEnv('PGBACKUP_PRIMARY')],
+      edit: (policy) =>
+        Object.assign(policy.spec.logical, { databases: [database], fallbackToPrimary: true }),
+    });
+
+    const run = await startPgbackupRun(runArgs(namespace, policyName), env).outcome;
+
+    expect(run.code, run.stderr).toBe(0);
+    const [backup] = await listBackupObjects(namespace);
+    expect(backup?.status).toMatchObject({
+      phase: 'Completed',
+      message: expect.stringContaining(
+        `taken from the primary ${requireEnv('PGBACKUP_PRIMARY')} because no replica was available (spec.logical.fallbackToPrimary is true)`,
+      ),
+    });
+  });
+
+  it('with no replica and no fallback, records the failure with what each pod said', async () => {
+    const { namespace, policyName, env } = await setUpRunnerPolicy({
+      fixture: 'logical/in-cluster.yaml',
+      podFixture: POD,
+      podAddresses: [requireEnv('PGBACKUP_PRIMARY')],
+      edit: (policy) => Object.assign(policy.spec.logical, { databases: [database] }),
+    });
+
+    const run = await startPgbackupRun(runArgs(namespace, policyName), env).outcome;
+
+    expect(run.code).toBe(1);
+    const [backup] = await listBackupObjects(namespace);
+    expect(backup?.status?.phase).toBe('Failed');
+    const message = String(backup?.status?.message);
+    expect(message).toContain(`no replica to dump among the pods in namespace ${namespace}`);
+    expect(message).toContain(`${requireEnv('PGBACKUP_PRIMARY')}: the primary`);
+    expect(run.stderr).toContain(message.split('\n')[0]);
+  });
+});
