@@ -2,19 +2,32 @@
  * kubeconform (built from test/tools/kubeconform) with JSON schemas made here, since its
  * default schemas are downloaded from GitHub. The built-in kinds' schemas come from the
  * running kube-apiserver's OpenAPI (the pinned Kubernetes version), our kinds' from
- * crds/*.yaml; both are written in kubeconform's layout
+ * crds/*.yaml, the Prometheus Operator's (ServiceMonitor, PrometheusRule, ...) from the
+ * CRDs controller-gen generates from its Go types pinned in test/tools/monitoring-crds;
+ * all are written in kubeconform's layout
  * (`v<version>-standalone-strict/<kind>-<group>-<version>.json`) as openapi2jsonschema
  * does: standalone (every reference resolved inside the file) and strict (no field the
  * schema does not name).
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { renderCrdFiles } from '../../src/api/index.js';
-import { cacheDir, repoRoot } from './env/layout.js';
-import { ensureToolModule, pinnedKubernetesVersion } from './env/tools.js';
+import { cacheDir, repoRoot, toolModules } from './env/layout.js';
+import { runTool } from './env/processes.js';
+import { ensureToolModule, goEnv, pinnedKubernetesVersion } from './env/tools.js';
 import { runKubectl } from './kube.js';
 
 /** A JSON schema, as plain data. */
@@ -185,10 +198,10 @@ async function builtInSchemas(): Promise<string> {
   return dir;
 }
 
-function crdSchemas(): string {
-  const crds = renderCrdFiles().map((file) => file.content);
+/** Schemas of the CRDs in YAML texts, cached under a name made of `kind` and their hash. */
+function crdSchemasOf(kind: string, crds: readonly string[]): string {
   const hash = createHash('sha256').update(crds.join('\n')).digest('hex').slice(0, 12);
-  const dir = join(cacheDir(), 'kubeconform-schemas', `crds-${hash}-format${SCHEMA_FORMAT}`);
+  const dir = join(cacheDir(), 'kubeconform-schemas', `${kind}-${hash}-format${SCHEMA_FORMAT}`);
   if (existsSync(dir)) return dir;
   const files = new Map<string, Schema>();
   for (const text of crds) {
@@ -200,9 +213,45 @@ function crdSchemas(): string {
   return dir;
 }
 
+/** The Prometheus Operator's API package whose types controller-gen turns into CRDs. */
+const MONITORING_PACKAGE =
+  'github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1';
+
+/** The Prometheus Operator's CRDs, generated from its pinned Go types (first use only). */
+async function monitoringCrdTexts(): Promise<string[]> {
+  const { dir } = toolModules.monitoringCrds;
+  const pins = ['go.mod', 'go.sum'].map((file) => readFileSync(join(dir, file), 'utf8')).join('');
+  const key = createHash('sha256').update(pins).digest('hex').slice(0, 12);
+  const out = join(cacheDir(), 'monitoring-crds', key);
+  if (!existsSync(out)) {
+    const controllerGen = join(await ensureToolModule('monitoringCrds'), 'controller-gen');
+    const scratch = mkdtempSync(join(tmpdir(), 'pgbackup-monitoring-crds-'));
+    await runTool(
+      controllerGen,
+      ['crd:crdVersions=v1', `paths=${MONITORING_PACKAGE}`, `output:crd:dir=${scratch}`],
+      { cwd: dir, env: { GOFLAGS: '-mod=mod', ...goEnv() }, timeoutMs: 600_000 },
+    );
+    mkdirSync(join(out, '..'), { recursive: true });
+    try {
+      renameSync(scratch, out);
+    } catch (error) {
+      rmSync(scratch, { recursive: true, force: true });
+      if (!existsSync(out)) throw error;
+    }
+  }
+  return readdirSync(out)
+    .sort()
+    .map((file) => readFileSync(join(out, file), 'utf8'));
+}
+
 /** The directories to give kubeconform's -schema-location (needs the environment's API server). */
 export async function kubeconformSchemaLocations(): Promise<string[]> {
-  return [await builtInSchemas(), crdSchemas()];
+  const ours = renderCrdFiles().map((file) => file.content);
+  return [
+    await builtInSchemas(),
+    crdSchemasOf('crds', ours),
+    crdSchemasOf('monitoring', await monitoringCrdTexts()),
+  ];
 }
 
 /** kubeconform's verdict on one resource (its -output json). */
@@ -222,13 +271,10 @@ export interface KubeconformResource {
 
 /**
  * Validates manifests (YAML text) strictly against the pinned Kubernetes version and our
- * CRDs; `skipKinds` names kinds with no schema here. Returns every resource's verdict,
+ * CRDs and the Prometheus Operator's. Returns every resource's verdict,
  * valid ones included, so a test can see what was checked.
  */
-export async function runKubeconform(
-  manifests: string,
-  options: { skipKinds?: readonly string[] } = {},
-): Promise<KubeconformResource[]> {
+export async function runKubeconform(manifests: string): Promise<KubeconformResource[]> {
   const binary = join(await ensureToolModule('kubeconform'), 'kubeconform');
   const locations = await kubeconformSchemaLocations();
   const args = [
@@ -236,9 +282,6 @@ export async function runKubeconform(
     '-kubernetes-version',
     kubeconformKubernetesVersion(),
     ...locations.flatMap((location) => ['-schema-location', location]),
-    ...(options.skipKinds !== undefined && options.skipKinds.length > 0
-      ? ['-skip', options.skipKinds.join(',')]
-      : []),
     '-output',
     'json',
     '-verbose',

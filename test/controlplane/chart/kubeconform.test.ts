@@ -20,8 +20,8 @@ interface Case {
 }
 
 describe('kubeconform with schemas made here', () => {
-  it('writes standalone strict schemas of the pinned version, built-in kinds and ours', async () => {
-    const [builtIn = '', crds = ''] = await kubeconformSchemaLocations();
+  it("writes standalone strict schemas of the pinned version: built-in kinds, ours, the Prometheus Operator's", async () => {
+    const [builtIn = '', crds = '', monitoring = ''] = await kubeconformSchemaLocations();
     const dir = `v${kubeconformKubernetesVersion()}-standalone-strict`;
     expect(readdirSync(join(builtIn, dir))).toEqual(
       expect.arrayContaining([
@@ -34,6 +34,12 @@ describe('kubeconform with schemas made here', () => {
       'backup-pgbackup-v1alpha1.json',
       'backuppolicy-pgbackup-v1alpha1.json',
     ]);
+    expect(readdirSync(join(monitoring, dir))).toEqual(
+      expect.arrayContaining([
+        'servicemonitor-monitoring-v1.json',
+        'prometheusrule-monitoring-v1.json',
+      ]),
+    );
   });
 
   it('accepts what the API server accepts and names the field it refuses', async () => {

@@ -68,4 +68,8 @@ export const toolModules = {
   minio: { dir: join(repoRoot, 'test', 'tools', 'minio'), binaries: ['minio'] },
   helm: { dir: join(repoRoot, 'test', 'tools', 'helm'), binaries: ['helm'] },
   kubeconform: { dir: join(repoRoot, 'test', 'tools', 'kubeconform'), binaries: ['kubeconform'] },
+  monitoringCrds: {
+    dir: join(repoRoot, 'test', 'tools', 'monitoring-crds'),
+    binaries: ['controller-gen'],
+  },
 } as const;

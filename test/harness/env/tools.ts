@@ -107,7 +107,7 @@ export async function ensureToolModule(
 }
 
 /** Go's own caches, passed through so builds reuse the module and build caches. */
-function goEnv(): Record<string, string> {
+export function goEnv(): Record<string, string> {
   const env: Record<string, string> = {};
   for (const key of ['GOPATH', 'GOCACHE', 'GOMODCACHE', 'GOPROXY', 'GOROOT', 'GOTOOLCHAIN']) {
     const value = process.env[key];
@@ -125,16 +125,18 @@ export interface ToolPaths {
   readonly minio: string;
   readonly helm: string;
   readonly kubeconform: string;
+  readonly controllerGen: string;
 }
 
 /** Builds (or finds in the cache) every server the environment needs and the chart tools. */
 export async function ensureTools(onBuild?: (message: string) => void): Promise<ToolPaths> {
   // All builds at once: on a fresh machine their downloads and links overlap.
-  const [kube, minio, helm, kubeconform] = await Promise.all([
+  const [kube, minio, helm, kubeconform, monitoringCrds] = await Promise.all([
     ensureToolModule('kube', onBuild),
     ensureToolModule('minio', onBuild),
     ensureToolModule('helm', onBuild),
     ensureToolModule('kubeconform', onBuild),
+    ensureToolModule('monitoringCrds', onBuild),
   ]);
   return {
     kubeApiserver: join(kube, 'kube-apiserver'),
@@ -144,5 +146,6 @@ export async function ensureTools(onBuild?: (message: string) => void): Promise<
     minio: join(minio, 'minio'),
     helm: join(helm, 'helm'),
     kubeconform: join(kubeconform, 'kubeconform'),
+    controllerGen: join(monitoringCrds, 'controller-gen'),
   };
 }
