@@ -48,6 +48,7 @@ import {
 import { repoRoot } from '../test/harness/env/layout.js';
 import { ensureBuiltOperator } from '../test/harness/executor/built-operator.js';
 import { type LocalExecutor, startLocalExecutor } from '../test/harness/executor/local-executor.js';
+import { logTail } from '../test/harness/executor/pod-status.js';
 import {
   adminKubeConfig,
   restrictedPodSecurity,
@@ -282,6 +283,10 @@ async function runJobs(
     const jobs = await createJobsFromCronJobs(client, cronJobs, run.nowMs);
     step(`created Jobs ${jobs.join(', ')}; the local executor runs their pods`);
     const outcomes = await waitForJobs(client, NAMESPACE, jobs, 600_000);
+    for (const pod of executor.finished().filter((finished) => finished.exitCode !== 0)) {
+      process.stderr.write(`\npod ${pod.name} exited ${pod.exitCode}; the end of its log:\n`);
+      process.stderr.write(`${logTail(executor.logOf(pod.name), 20)}\n`);
+    }
     step(`pod logs are in ${executor.logDir}`);
     return outcomes;
   } finally {
@@ -343,7 +348,7 @@ async function runChain(client: KubeClient, operatorMain: string): Promise<numbe
   const failed = [...outcomes].filter(([, outcome]) => outcome === 'Failed');
   step(`done in ${((Date.now() - startedMs) / 1000).toFixed(0)} s`);
   process.stderr.write(
-    `\nExplore it: export KUBECONFIG=${requireEnv('KUBECONFIG')} PATH=${requireEnv('PGBACKUP_KUBE_BIN')}:$PATH\n  kubectl -n ${NAMESPACE} get backuppolicy,cronjobs,jobs,pods,backups\nRemove it: npm run demo -- --down\n`,
+    `\nExplore it: export KUBECONFIG=${requireEnv('KUBECONFIG')} PATH=${requireEnv('PGBACKUP_KUBE_BIN')}:$PATH\n  kubectl -n ${NAMESPACE} get backuppolicy,cronjobs,jobs,backups\nRemove it: npm run demo -- --down\n`,
   );
   if (failed.length > 0) {
     process.stderr.write(

@@ -9,6 +9,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { repoRoot } from '../env/layout.js';
+import { withLock } from '../env/lock.js';
 
 const BUILDS_DIR = join(repoRoot, '.cache', 'operator-dist');
 /** Builds kept besides the current one (another process may still be running an older one). */
@@ -67,14 +68,19 @@ export async function ensureBuiltOperator(): Promise<string> {
   const main = join(dir, 'cli', 'main.js');
   if (existsSync(main)) return main;
   await mkdir(BUILDS_DIR, { recursive: true });
-  const staging = join(BUILDS_DIR, `.build-${hash}-${process.pid}`);
-  const output = await compile(staging);
-  if (!existsSync(join(staging, 'cli', 'main.js'))) {
-    throw new Error(`building the operator (tsc -p tsconfig.build.json) failed:\n${output}`);
-  }
-  await writeFile(join(staging, 'tsc-output.txt'), output);
-  // Another process may have finished the same build first; either copy is complete.
-  await rename(staging, dir).catch(() => rm(staging, { recursive: true, force: true }));
-  await pruneOldBuilds(hash);
-  return main;
+  // One build at a time: test files and the demo starting together wait for the first.
+  return withLock(BUILDS_DIR, async () => {
+    if (existsSync(main)) return main;
+    // Built aside and renamed, so a killed build never leaves a half-written directory.
+    const staging = join(BUILDS_DIR, `.build-${hash}-${process.pid}`);
+    await rm(staging, { recursive: true, force: true });
+    const output = await compile(staging);
+    if (!existsSync(join(staging, 'cli', 'main.js'))) {
+      throw new Error(`building the operator (tsc -p tsconfig.build.json) failed:\n${output}`);
+    }
+    await writeFile(join(staging, 'tsc-output.txt'), output);
+    await rename(staging, dir);
+    await pruneOldBuilds(hash);
+    return main;
+  });
 }

@@ -75,6 +75,9 @@ export interface LocalExecutor {
 
 interface Tracked {
   child?: ChildProcess;
+  /** The running pod's directory, and when its projected volumes are due to be written again. */
+  podDir?: string;
+  refreshAtMs?: number;
   /** A pod that could not be configured is retried after this instant. */
   retryAtMs?: number;
   /** Its process ended and the end was reported: never run it again. */
@@ -89,8 +92,16 @@ interface PreparedProcess {
   readonly fallbackToLogs: boolean;
 }
 
-const JOB_OWNED = (pod: V1Pod) =>
-  (pod.metadata?.ownerReferences ?? []).some((ref) => ref.kind === 'Job' && ref.controller);
+/** Pods a Job controls; others in the namespace (the stand-in PostgreSQL pods) are left alone. */
+function isJobPod(pod: V1Pod): boolean {
+  return (pod.metadata?.ownerReferences ?? []).some((ref) => ref.kind === 'Job' && ref.controller);
+}
+
+/**
+ * How often a running pod's projected volumes are written again: the kubelet refreshes a
+ * token at 80 % of its lifetime (an hour), so a run longer than that keeps a valid token.
+ */
+const PROJECTED_REFRESH_MS = 45 * 60_000;
 
 function dataLookup(client: KubeClient, namespace: string): DataLookup {
   return async (kind, name) => {
@@ -218,7 +229,7 @@ class Executor implements LocalExecutor {
       path: `/api/v1/namespaces/${this.#options.namespace}/pods`,
       what: `list pods in ${this.#options.namespace}`,
     });
-    for (const pod of list.items.filter(JOB_OWNED)) {
+    for (const pod of list.items.filter(isJobPod)) {
       const nodeName = pod.spec?.nodeName;
       if (nodeName === undefined || nodeName === '') {
         if (pod.metadata?.deletionTimestamp === undefined) await this.#bind(pod);
@@ -256,7 +267,11 @@ class Executor implements LocalExecutor {
     }
     const phase = pod.status?.phase;
     if (phase === 'Succeeded' || phase === 'Failed') return;
-    if (tracked?.done || tracked?.child !== undefined) return;
+    if (tracked?.child !== undefined) {
+      await this.#refreshProjected(pod, tracked);
+      return;
+    }
+    if (tracked?.done) return;
     if ((tracked?.retryAtMs ?? 0) > Date.now()) return;
     if (tracked === undefined && phase === 'Running') {
       // Running here before this executor started: its process is gone.
@@ -264,6 +279,12 @@ class Executor implements LocalExecutor {
       return;
     }
     await this.#run(pod);
+  }
+
+  async #refreshProjected(pod: V1Pod, tracked: Tracked): Promise<void> {
+    if (tracked.podDir === undefined || (tracked.refreshAtMs ?? 0) > Date.now()) return;
+    tracked.refreshAtMs = Date.now() + PROJECTED_REFRESH_MS;
+    await writeProjectedVolumes(this.#client, pod, join(tracked.podDir, 'volumes'), this.#lookup);
   }
 
   #lostProcess() {
@@ -362,6 +383,8 @@ class Executor implements LocalExecutor {
     });
     closeSync(fd);
     entry.child = child;
+    entry.podDir = podDir;
+    entry.refreshAtMs = Date.now() + PROJECTED_REFRESH_MS;
     child.once('error', (error) => this.#problem(`pod ${name}: ${error.message}`));
     await this.#report(pod, runningStatus(pod, startedAt, EXECUTOR_NODE_IP));
     child.once('exit', (exitCode, signal) => {
