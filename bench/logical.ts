@@ -11,21 +11,25 @@
  * Uses the environment of `npm run env:up` (started if it is not running); creates, and drops
  * afterwards, one database per size, and deletes what it uploaded.
  */
-import { execFileSync } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { parse, stringify } from 'yaml';
-import { upEnvironment } from '../test/harness/env/environment.js';
 import { repoRoot } from '../test/harness/env/layout.js';
 import { initializePgbench } from '../test/harness/pgbench.js';
 import { createTestDatabase, superuserClient, withClient } from '../test/harness/postgres.js';
 import { testBucket, testPrefix, testS3Client } from '../test/harness/s3.js';
 import { listKeys } from '../test/integration/binary/policy-file.js';
 import { waitForReplica } from '../test/integration/logical/source-databases.js';
-import { type Measured, median, secondsBetween, timed } from './process-measure.js';
+import {
+  type Measured,
+  median,
+  prepareRunnerBench,
+  secondsBetween,
+  timed,
+} from './process-measure.js';
 
 async function databaseSizeBytes(database: string): Promise<number> {
   return withClient(superuserClient('replica'), async (client) => {
@@ -146,17 +150,7 @@ async function benchSize(scale: number, rounds: number, dir: string) {
   }
 }
 
-// The runner as the image runs it: compiled JavaScript, not TypeScript through tsx.
-const BUILD_DIR = join(repoRoot, '.cache', 'bench-dist');
-const RUNNER = join(BUILD_DIR, 'cli', 'main.js');
-execFileSync(join(repoRoot, 'node_modules', '.bin', 'tsc'), [
-  '-p',
-  join(repoRoot, 'tsconfig.build.json'),
-  '--outDir',
-  BUILD_DIR,
-]);
-const variables = await upEnvironment((message) => process.stderr.write(`env: ${message}\n`));
-Object.assign(process.env, variables);
+const RUNNER = await prepareRunnerBench();
 const scales = (process.env.BENCH_SCALES ?? '35,140').split(',').map(Number);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const dir = await mkdtemp(join(tmpdir(), 'pgbackup-bench-logical-'));

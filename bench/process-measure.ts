@@ -1,9 +1,31 @@
 /**
- * Measuring a process for the benches: wall time, and the peak RSS (VmHWM) of the process
- * itself, polled from /proc until it exits (its children are not counted).
+ * What the runner's benches share: the runner compiled as the image runs it, the environment
+ * up, and each measured process's wall time and peak RSS (VmHWM, polled from /proc until it
+ * exits; its children are not counted).
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { upEnvironment } from '../test/harness/env/environment.js';
+import { repoRoot } from '../test/harness/env/layout.js';
+
+/**
+ * Compiles the runner to .cache/bench-dist (the image runs compiled JavaScript, not
+ * TypeScript through tsx), starts the environment if it is not up and exports its variables;
+ * returns the runner's entry point.
+ */
+export async function prepareRunnerBench(): Promise<string> {
+  const buildDir = join(repoRoot, '.cache', 'bench-dist');
+  execFileSync(join(repoRoot, 'node_modules', '.bin', 'tsc'), [
+    '-p',
+    join(repoRoot, 'tsconfig.build.json'),
+    '--outDir',
+    buildDir,
+  ]);
+  const variables = await upEnvironment((message) => process.stderr.write(`env: ${message}\n`));
+  Object.assign(process.env, variables);
+  return join(buildDir, 'cli', 'main.js');
+}
 
 /** What one run of a command cost. */
 export interface Measured {
