@@ -1,8 +1,9 @@
 /**
  * The objects of a logical backup: the globals (`pg_dumpall --globals-only`) as `globals.sql`,
- * then one `pg_dump -Fc` per database as `<name>.dump`, one after the other, each streamed to
- * its own object with its SHA-256. A dump a replica cancels for a recovery conflict is retried
- * once; a second cancellation fails the run with the settings that prevent it.
+ * beside one `pg_dump -Fc` per database as `<name>.dump` (the databases one after the other),
+ * each streamed to its own object with its SHA-256. A dump a replica cancels for a recovery
+ * conflict is retried once; a second cancellation fails the run with the settings that
+ * prevent it.
  */
 import {
   canReadRolePasswords,
@@ -123,23 +124,23 @@ function jobsOf(
   connection: Omit<DumpConnection, 'binary'>,
   tools: Tools,
   withoutRolePasswords: boolean,
-): DumpJob[] {
+): { globals: DumpJob; databases: DumpJob[] } {
   const globals: DumpJob = {
     name: GLOBALS_OBJECT,
     what: 'the globals (roles, tablespaces)',
     sizeBytes: 0,
     start: () => startGlobalsDump({ ...connection, binary: tools.pgDumpall, withoutRolePasswords }),
   };
-  return [
+  return {
     globals,
-    ...databases.map((database) => ({
+    databases: databases.map((database) => ({
       name: dumpObjectNameOf(database.name),
       what: `database "${database.name}"`,
       sizeBytes: database.sizeBytes,
       start: () =>
         startDatabaseDump({ ...connection, binary: tools.pgDump, database: database.name }),
     })),
-  ];
+  };
 }
 
 /** What a logical backup wrote, as the manifest records it. */
@@ -171,16 +172,40 @@ export async function dumpDatabases(
     // Marks every session of this run on the server (pg_stat_activity, log_connections).
     applicationName: `pgbackup-logical-${target.id}`,
   };
-  const objects: StoredObject[] = [];
-  for (const job of jobsOf(databases, connection, tools, withoutRolePasswords)) {
-    objects.push(await writeObject(input, session, job, target));
-  }
+  const jobs = jobsOf(databases, connection, tools, withoutRolePasswords);
+  // The globals are small: they go beside the databases' dumps instead of before them.
+  const [globals, perDatabase, versions] = await settleAll([
+    writeObject(input, session, jobs.globals, target),
+    dumpInTurn(input, session, jobs.databases, target),
+    Promise.all([toolVersion(tools.pgDump), toolVersion(tools.pgDumpall)]),
+  ] as const);
   return {
-    objects,
-    tools: {
-      pg_dump: await toolVersion(tools.pgDump),
-      pg_dumpall: await toolVersion(tools.pgDumpall),
-      pgbackup: 'pgbackup-operator',
-    },
+    objects: [globals, ...perDatabase],
+    tools: { pg_dump: versions[0], pg_dumpall: versions[1], pgbackup: 'pgbackup-operator' },
   };
+}
+
+/**
+ * Waits for every part, then returns their values or throws the first failure: nothing is
+ * left writing behind a failed run.
+ */
+async function settleAll<T extends readonly unknown[]>(
+  parts: { readonly [K in keyof T]: Promise<T[K]> },
+): Promise<T> {
+  const settled = await Promise.allSettled(parts);
+  const failed = settled.find((part) => part.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
+  return settled.map((part) => (part as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}
+
+/** The databases' dumps, one after the other (one dump's load on the server at a time). */
+async function dumpInTurn(
+  input: RunInput,
+  session: ServerSession,
+  jobs: readonly DumpJob[],
+  target: BackupTarget,
+): Promise<StoredObject[]> {
+  const objects: StoredObject[] = [];
+  for (const job of jobs) objects.push(await writeObject(input, session, job, target));
+  return objects;
 }
