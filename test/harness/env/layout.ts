@@ -68,6 +68,7 @@ export const toolModules = {
   minio: { dir: join(repoRoot, 'test', 'tools', 'minio'), binaries: ['minio'] },
   helm: { dir: join(repoRoot, 'test', 'tools', 'helm'), binaries: ['helm'] },
   kubeconform: { dir: join(repoRoot, 'test', 'tools', 'kubeconform'), binaries: ['kubeconform'] },
+  promtool: { dir: join(repoRoot, 'test', 'tools', 'promtool'), binaries: ['promtool'] },
   monitoringCrds: {
     dir: join(repoRoot, 'test', 'tools', 'monitoring-crds'),
     binaries: ['controller-gen'],

@@ -126,17 +126,19 @@ export interface ToolPaths {
   readonly helm: string;
   readonly kubeconform: string;
   readonly controllerGen: string;
+  readonly promtool: string;
 }
 
 /** Builds (or finds in the cache) every server the environment needs and the chart tools. */
 export async function ensureTools(onBuild?: (message: string) => void): Promise<ToolPaths> {
   // All builds at once: on a fresh machine their downloads and links overlap.
-  const [kube, minio, helm, kubeconform, monitoringCrds] = await Promise.all([
+  const [kube, minio, helm, kubeconform, monitoringCrds, promtool] = await Promise.all([
     ensureToolModule('kube', onBuild),
     ensureToolModule('minio', onBuild),
     ensureToolModule('helm', onBuild),
     ensureToolModule('kubeconform', onBuild),
     ensureToolModule('monitoringCrds', onBuild),
+    ensureToolModule('promtool', onBuild),
   ]);
   return {
     kubeApiserver: join(kube, 'kube-apiserver'),
@@ -147,5 +149,6 @@ export async function ensureTools(onBuild?: (message: string) => void): Promise<
     helm: join(helm, 'helm'),
     kubeconform: join(kubeconform, 'kubeconform'),
     controllerGen: join(monitoringCrds, 'controller-gen'),
+    promtool: join(promtool, 'promtool'),
   };
 }

@@ -1,0 +1,138 @@
+/**
+ * The chart's PrometheusRule evaluated by promtool over series written here, as Prometheus
+ * would evaluate it: each alert fires on its condition (after its `for`) and clears by
+ * itself once the next success is exported, with no Prometheus and no per-line threshold.
+ */
+import { describe, expect, it } from 'vitest';
+import { renderChartObjects } from '../../harness/chart.js';
+import { runPromtool } from '../../harness/promtool.js';
+
+const DAILY = { namespace: 'shop', policy: 'orders', type: 'binary', line: 'daily' };
+const WEEKLY = { ...DAILY, line: 'weekly' };
+const HOUR = 3600;
+
+interface Alert {
+  alert: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+interface RuleGroups {
+  groups: { name: string; rules: Alert[] }[];
+}
+
+async function chartRules(): Promise<RuleGroups> {
+  const [rule] = await renderChartObjects(
+    'prometheusrule.yaml',
+    { name: 'rel', namespace: 'ops' },
+    {
+      values: { prometheusRule: { enabled: true } },
+    },
+  );
+  return (rule as { spec: RuleGroups }).spec;
+}
+
+function seriesOf(metric: string, labels: Record<string, string>): string {
+  const inner = Object.entries(labels)
+    .map(([key, value]) => `${key}="${value}"`)
+    .join(',');
+  return `pgbackup_backup_${metric}{${inner}}`;
+}
+
+/** An alert as promtool expects it: its labels and its annotations with templates expanded. */
+function firing(rules: RuleGroups, name: string, labels: Record<string, string>, value = '') {
+  const alert = rules.groups.flatMap((group) => group.rules).find((rule) => rule.alert === name);
+  if (alert === undefined) throw new Error(`the chart has no alert ${name}`);
+  const expand = (text: string) =>
+    text
+      .replace(/\{\{ \$labels\.(\w+) \}\}/g, (_match, key: string) => labels[key] ?? '')
+      .replaceAll('{{ $value }}', value);
+  return {
+    exp_labels: { ...alert.labels, ...labels },
+    exp_annotations: Object.fromEntries(
+      Object.entries(alert.annotations).map(([key, text]) => [key, expand(text)]),
+    ),
+  };
+}
+
+describe("the chart's alerts, evaluated by promtool", () => {
+  it('are valid Prometheus rules', async () => {
+    const result = await runPromtool(await chartRules());
+    expect(result.output).toContain('SUCCESS: 3 rules found');
+    expect(result.code).toBe(0);
+  });
+
+  it('fire on their conditions and clear by themselves after the next success', async () => {
+    const rules = await chartRules();
+    const tests = [
+      {
+        // A daily line (31 h allowed) whose newest backup finished at 0 h; the next at 32 h.
+        interval: '1m',
+        input_series: [
+          { series: seriesOf('line_max_age_seconds', DAILY), values: `${31 * HOUR}x2100` },
+          {
+            series: seriesOf('last_success_timestamp_seconds', DAILY),
+            values: `0x1920 ${32 * HOUR}x180`,
+          },
+        ],
+        alert_rule_test: [
+          { eval_time: '31h', alertname: 'PgBackupLineOverdue', exp_alerts: [] },
+          {
+            eval_time: '32h',
+            alertname: 'PgBackupLineOverdue',
+            exp_alerts: [firing(rules, 'PgBackupLineOverdue', DAILY)],
+          },
+          { eval_time: '33h', alertname: 'PgBackupLineOverdue', exp_alerts: [] },
+        ],
+      },
+      {
+        // The daily line fails at 1 h and succeeds at 3 h; the weekly one only ever fails.
+        interval: '1m',
+        input_series: [
+          {
+            series: seriesOf('last_success_timestamp_seconds', DAILY),
+            values: `0x180 ${3 * HOUR}x180`,
+          },
+          { series: seriesOf('last_failure_timestamp_seconds', DAILY), values: `_x60 ${HOUR}x300` },
+          { series: seriesOf('last_failure_timestamp_seconds', WEEKLY), values: `${HOUR}x360` },
+        ],
+        alert_rule_test: [
+          {
+            eval_time: '30m',
+            alertname: 'PgBackupLastRunFailed',
+            exp_alerts: [firing(rules, 'PgBackupLastRunFailed', WEEKLY)],
+          },
+          {
+            eval_time: '2h',
+            alertname: 'PgBackupLastRunFailed',
+            exp_alerts: [
+              firing(rules, 'PgBackupLastRunFailed', DAILY),
+              firing(rules, 'PgBackupLastRunFailed', WEEKLY),
+            ],
+          },
+          {
+            eval_time: '4h',
+            alertname: 'PgBackupLastRunFailed',
+            exp_alerts: [firing(rules, 'PgBackupLastRunFailed', WEEKLY)],
+          },
+        ],
+      },
+      {
+        // A slot goes stale at 1 h; its next run succeeds at 5 h.
+        interval: '1m',
+        input_series: [{ series: seriesOf('stale_slots', DAILY), values: '0x60 1x240 0x120' }],
+        alert_rule_test: [
+          { eval_time: '1h30m', alertname: 'PgBackupStaleSlot', exp_alerts: [] },
+          {
+            eval_time: '3h',
+            alertname: 'PgBackupStaleSlot',
+            exp_alerts: [firing(rules, 'PgBackupStaleSlot', DAILY, '1')],
+          },
+          { eval_time: '6h', alertname: 'PgBackupStaleSlot', exp_alerts: [] },
+        ],
+      },
+    ];
+    const result = await runPromtool(rules, tests);
+    expect(result.output).toContain('SUCCESS');
+    expect(result.code, result.output).toBe(0);
+  });
+});
