@@ -12,24 +12,23 @@
  * afterwards, one database per size, and deletes what it uploaded.
  */
 import { closeSync, openSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DeleteObjectCommand } from '@aws-sdk/client-s3';
-import { parse, stringify } from 'yaml';
 import { repoRoot } from '../test/harness/env/layout.js';
 import { initializePgbench } from '../test/harness/pgbench.js';
 import { createTestDatabase, superuserClient, withClient } from '../test/harness/postgres.js';
-import { testBucket, testPrefix, testS3Client } from '../test/harness/s3.js';
-import { listKeys } from '../test/integration/binary/policy-file.js';
+import { testPrefix } from '../test/harness/s3.js';
 import { waitForReplica } from '../test/integration/logical/source-databases.js';
 import {
+  deleteUnder,
   type Measured,
   median,
   prepareRunnerBench,
   secondsBetween,
   timed,
-} from './process-measure.js';
+  writeBenchPolicy,
+} from './runner-bench.js';
 
 async function databaseSizeBytes(database: string): Promise<number> {
   return withClient(superuserClient('replica'), async (client) => {
@@ -39,29 +38,6 @@ async function databaseSizeBytes(database: string): Promise<number> {
     );
     return Number(result.rows[0]?.size ?? 0);
   });
-}
-
-async function writePolicy(dir: string, prefix: string, database: string): Promise<string> {
-  const policy = parse(
-    await readFile(join(repoRoot, 'bench/fixtures/logical-policy.yaml'), 'utf8'),
-  );
-  policy.spec.target.hosts = [process.env.PGBACKUP_REPLICA, process.env.PGBACKUP_PRIMARY];
-  policy.spec.logical.databases = [database];
-  Object.assign(policy.spec.storage.s3, {
-    bucket: testBucket(),
-    prefix,
-    endpoint: process.env.PGBACKUP_S3_ENDPOINT,
-    region: process.env.AWS_REGION,
-  });
-  const file = join(dir, 'policy.yaml');
-  await writeFile(file, stringify(policy));
-  return file;
-}
-
-async function deleteUnder(prefix: string): Promise<void> {
-  for (const key of await listKeys(prefix)) {
-    await testS3Client().send(new DeleteObjectCommand({ Bucket: testBucket(), Key: key }));
-  }
 }
 
 interface Round {
@@ -76,7 +52,14 @@ function benchEnv(): NodeJS.ProcessEnv {
 
 async function runOurs(dir: string, database: string, round: number): Promise<Measured> {
   const prefix = testPrefix();
-  const policy = await writePolicy(dir, prefix, database);
+  const policy = await writeBenchPolicy(
+    'logical-policy.yaml',
+    join(dir, 'policy.yaml'),
+    prefix,
+    (spec) => {
+      Object.assign(spec.logical ?? {}, { databases: [database] });
+    },
+  );
   const at = `2026-03-${String(round * 7 + 1).padStart(2, '0')}T02:30:00Z`;
   try {
     return await timed(

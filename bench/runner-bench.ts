@@ -1,13 +1,18 @@
 /**
  * What the runner's benches share: the runner compiled as the image runs it, the environment
- * up, and each measured process's wall time and peak RSS (VmHWM, polled from /proc until it
- * exits; its children are not counted).
+ * up, their policies aimed at it and their uploads deleted, and each measured process's wall
+ * time and peak RSS (VmHWM, polled from /proc until it exits; its children are not counted).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
+import { parse, stringify } from 'yaml';
 import { upEnvironment } from '../test/harness/env/environment.js';
 import { repoRoot } from '../test/harness/env/layout.js';
+import { testBucket, testS3Client } from '../test/harness/s3.js';
+import { listKeys } from '../test/integration/binary/policy-file.js';
 
 /**
  * Compiles the runner to .cache/bench-dist (the image runs compiled JavaScript, not
@@ -33,6 +38,33 @@ export interface Measured {
   readonly maxRssKiB: number;
   /** Everything the process wrote to stderr (the runner's log). */
   readonly stderr: string;
+}
+
+/** A policy under bench/fixtures/ aimed at the environment's servers and bucket prefix. */
+export async function writeBenchPolicy(
+  fixture: string,
+  file: string,
+  prefix: string,
+  edit: (spec: Record<string, Record<string, unknown>>) => void = () => undefined,
+): Promise<string> {
+  const policy = parse(await readFile(join(repoRoot, 'bench', 'fixtures', fixture), 'utf8'));
+  policy.spec.target.hosts = [process.env.PGBACKUP_REPLICA, process.env.PGBACKUP_PRIMARY];
+  Object.assign(policy.spec.storage.s3, {
+    bucket: testBucket(),
+    prefix,
+    endpoint: process.env.PGBACKUP_S3_ENDPOINT,
+    region: process.env.AWS_REGION,
+  });
+  edit(policy.spec);
+  await writeFile(file, stringify(policy));
+  return file;
+}
+
+/** Deletes what a bench uploaded under a prefix. */
+export async function deleteUnder(prefix: string): Promise<void> {
+  for (const key of await listKeys(prefix)) {
+    await testS3Client().send(new DeleteObjectCommand({ Bucket: testBucket(), Key: key }));
+  }
 }
 
 /** VmHWM of a running process, in KiB; 0 once it is gone. */
