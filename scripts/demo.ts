@@ -28,11 +28,11 @@ import {
   createJobsFromCronJobs,
   createStandInPostgresPods,
   type JobOutcome,
-  onTimeSchedule,
   policyCronJobs,
   pollUntil,
   waitForJobs,
 } from '../test/e2e/chain-steps.js';
+import { onTimeSchedule } from '../test/e2e/on-time-schedule.js';
 import { renderChartObjects } from '../test/harness/chart.js';
 import { kubectl, kubectlApply, secretObject } from '../test/harness/cluster-objects.js';
 import {
@@ -76,6 +76,7 @@ interface QuickstartPolicy extends KubeObject {
       selector?: { matchLabels?: Record<string, string> };
       credentials: { secretName: string };
     };
+    timeZone?: string;
     schedule?: Record<string, string>;
     storage: {
       s3: Record<string, unknown> & { credentials?: { secretName: string }; prefix?: string };
@@ -94,7 +95,7 @@ function readQuickstart(): QuickstartPolicy {
  * after its line's fire time is skipped, and the quickstart's 01:00 has long passed).
  */
 function adaptQuickstart(policy: QuickstartPolicy, nowMs: number): QuickstartPolicy {
-  const schedule = { ...policy.spec.schedule, ...onTimeSchedule(nowMs) };
+  const schedule = { ...policy.spec.schedule, ...onTimeSchedule(nowMs, policy.spec.timeZone) };
   const s3 = {
     ...policy.spec.storage.s3,
     bucket: testBucket(),

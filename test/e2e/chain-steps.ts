@@ -1,32 +1,13 @@
 /**
  * The steps of the whole chain on one machine, shared by the e2e test and `npm run demo`:
- * PostgreSQL pods that stand for the environment's servers, a schedule on time for a run
- * now, a Job from each of a policy's CronJobs (as `kubectl create job --from=cronjob/NAME`),
- * and waiting for those Jobs to finish.
+ * PostgreSQL pods that stand for the environment's servers, a Job from each of a policy's
+ * CronJobs (as `kubectl create job --from=cronjob/NAME`), and waiting for those Jobs to finish.
  */
-import { WEEKDAYS } from '../../src/api/index.js';
-import type { KubeClient, KubeObject } from '../../src/kube/index.js';
-import { isNotFound } from '../../src/kube/index.js';
+import { isNotFound, type KubeClient, type KubeObject } from '../../src/kube/index.js';
 import { LABELS } from '../../src/render/index.js';
 import { createPostgresPod } from '../harness/cluster-objects.js';
 import { jobFromCronJob, manualJobName } from '../harness/executor/job-from-cron-job.js';
 import { requireEnv } from '../harness/variables.js';
-
-/** How far before "now" the schedule puts the fire time of today's runs. */
-const FIRE_LEAD_MS = 2 * 60_000;
-
-/**
- * A `spec.schedule` (in UTC) whose daily and weekly lines fired two minutes before `nowMs`.
- * The runner decides its period from the latest fire instant at or before its start and skips
- * a run later than `lateness` (6h by default), so a run started by hand is on time only when
- * the policy's time of day (and, for weekly lines, weekday) has just passed.
- */
-export function onTimeSchedule(nowMs: number): { time: string; weekday: string } {
-  const fire = new Date(nowMs - FIRE_LEAD_MS);
-  const weekday = WEEKDAYS[fire.getUTCDay()];
-  if (weekday === undefined) throw new Error(`no weekday for ${fire.toISOString()}`);
-  return { time: fire.toISOString().slice(11, 16), weekday };
-}
 
 /**
  * Pods that stand for the environment's primary and replica, labelled as CloudNativePG

@@ -26,10 +26,10 @@ import { listKeys, readObjectText } from '../integration/binary/policy-file.js';
 import {
   createJobsFromCronJobs,
   createStandInPostgresPods,
-  onTimeSchedule,
   policyCronJobs,
   waitForJobs,
 } from './chain-steps.js';
+import { onTimeSchedule } from './on-time-schedule.js';
 
 const WAIT = { timeout: 60_000, interval: 250 };
 
