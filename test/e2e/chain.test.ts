@@ -103,16 +103,37 @@ describe('the whole chain on one machine: policy → CronJob → Job → Pod →
     });
   });
 
-  /** The Job's one pod ran on the executor's node as the runner's service account, and exited 0. */
-  async function expectPodSucceeded(job: string): Promise<void> {
+  /** The pods of a Job. */
+  async function podsOf(job: string): Promise<KubeObject[]> {
     const pods = await env.client.request<{ items: KubeObject[] }>({
       verb: 'list',
       path: `/api/v1/namespaces/${env.namespace}/pods`,
       query: { labelSelector: `job-name=${job}` },
       what: `list the pods of Job ${job}`,
     });
-    expect(pods.items).toHaveLength(1);
-    expect(pods.items[0]).toMatchObject({
+    return pods.items;
+  }
+
+  /** Creates a Job named `name` from the daily CronJob; returns its name. */
+  async function createDailyJob(name: string): Promise<string> {
+    const cronJob = (await policyCronJobs(env.client, env.namespace, 'orders')).find(
+      (found) => found.metadata.name === 'orders-binary-daily',
+    );
+    if (cronJob === undefined) throw new Error('the daily CronJob is gone');
+    await env.client.request({
+      verb: 'create',
+      path: `/apis/batch/v1/namespaces/${env.namespace}/jobs`,
+      body: jobFromCronJob(cronJob as Parameters<typeof jobFromCronJob>[0], name),
+      what: `create Job ${name}`,
+    });
+    return name;
+  }
+
+  /** The Job's one pod ran on the executor's node as the runner's service account, and exited 0. */
+  async function expectPodSucceeded(job: string): Promise<void> {
+    const pods = await podsOf(job);
+    expect(pods).toHaveLength(1);
+    expect(pods[0]).toMatchObject({
       spec: { nodeName: executor.nodeName, serviceAccountName: 'orders-runner' },
       status: {
         phase: 'Succeeded',
@@ -241,33 +262,18 @@ describe('the whole chain on one machine: policy → CronJob → Job → Pod →
     await mergePatch(env, pgbackupPath(env.namespace, BACKUP_POLICY_PLURAL, 'orders'), {
       spec: { storage: { s3: { bucket: 'no-such-bucket' } } },
     });
-    const cronJob = (await policyCronJobs(env.client, env.namespace, 'orders')).find(
-      (found) => found.metadata.name === 'orders-binary-daily',
-    );
-    if (cronJob === undefined) throw new Error('the daily CronJob is gone');
-    const job = 'orders-binary-daily-failing';
-    await env.client.request({
-      verb: 'create',
-      path: `/apis/batch/v1/namespaces/${env.namespace}/jobs`,
-      body: jobFromCronJob(cronJob as Parameters<typeof jobFromCronJob>[0], job),
-      what: `create Job ${job}`,
-    });
+    const job = await createDailyJob('orders-binary-daily-failing');
     expect(Object.fromEntries(await waitForJobs(env.client, env.namespace, [job]))).toEqual({
       [job]: 'Failed',
     });
-    const pods = await env.client.request<{ items: KubeObject[] }>({
-      verb: 'list',
-      path: `/api/v1/namespaces/${env.namespace}/pods`,
-      query: { labelSelector: `job-name=${job}` },
-      what: `list the pods of Job ${job}`,
-    });
-    expect(pods.items[0]).toMatchObject({
+    const pods = await podsOf(job);
+    expect(pods[0]).toMatchObject({
       status: {
         phase: 'Failed',
         containerStatuses: [{ state: { terminated: { exitCode: 1, reason: 'Error' } } }],
       },
     });
-    const podName = pods.items[0]?.metadata.name ?? '';
+    const podName = pods[0]?.metadata.name ?? '';
     expect(executor.logOf(podName)).toContain('bucket "no-such-bucket" does not exist');
     const backups = await env.client.request<{ items: BackupObject[] }>({
       verb: 'list',
@@ -288,5 +294,38 @@ describe('the whole chain on one machine: policy → CronJob → Job → Pod →
         message: expect.stringContaining('bucket "no-such-bucket" does not exist'),
       });
     }, WAIT);
+  });
+  it('keeps a pod whose Secret is missing Pending with CreateContainerConfigError, and runs it once the Secret exists', async () => {
+    await mergePatch(env, pgbackupPath(env.namespace, BACKUP_POLICY_PLURAL, 'orders'), {
+      spec: { storage: { s3: { bucket: testBucket() } } },
+    });
+    await env.client.request({
+      verb: 'delete',
+      path: `/api/v1/namespaces/${env.namespace}/secrets/orders-s3`,
+      what: 'delete Secret orders-s3',
+    });
+    const job = await createDailyJob('orders-binary-daily-waiting');
+    await vi.waitFor(async () => {
+      const pods = await podsOf(job);
+      expect(pods[0]).toMatchObject({
+        status: {
+          phase: 'Pending',
+          containerStatuses: [
+            {
+              state: {
+                waiting: {
+                  reason: 'CreateContainerConfigError',
+                  message: `Secret ${env.namespace}/orders-s3 not found`,
+                },
+              },
+            },
+          ],
+        },
+      });
+    }, WAIT);
+    await kubectlApply(env.namespace, environmentSecrets());
+    expect(Object.fromEntries(await waitForJobs(env.client, env.namespace, [job]))).toEqual({
+      [job]: 'Complete',
+    });
   });
 });
