@@ -116,7 +116,7 @@ export function goEnv(): Record<string, string> {
   return env;
 }
 
-/** Paths of every binary the environment runs. */
+/** Paths of every binary the environment runs, and helm, which installs the chart's parts. */
 export interface ToolPaths {
   readonly kubeApiserver: string;
   readonly kubeControllerManager: string;
@@ -124,21 +124,27 @@ export interface ToolPaths {
   readonly etcd: string;
   readonly minio: string;
   readonly helm: string;
+}
+
+/** Paths of the tools only tests use: they check the chart and its alerts. */
+export interface TestToolPaths {
   readonly kubeconform: string;
   readonly controllerGen: string;
   readonly promtool: string;
 }
 
-/** Builds (or finds in the cache) every server the environment needs and the chart tools. */
-export async function ensureTools(onBuild?: (message: string) => void): Promise<ToolPaths> {
+/**
+ * Builds (or finds in the cache) every server the environment needs, and helm (the demo
+ * and the tests install the chart's parts with it).
+ */
+export async function ensureEnvironmentTools(
+  onBuild?: (message: string) => void,
+): Promise<ToolPaths> {
   // All builds at once: on a fresh machine their downloads and links overlap.
-  const [kube, minio, helm, kubeconform, monitoringCrds, promtool] = await Promise.all([
+  const [kube, minio, helm] = await Promise.all([
     ensureToolModule('kube', onBuild),
     ensureToolModule('minio', onBuild),
     ensureToolModule('helm', onBuild),
-    ensureToolModule('kubeconform', onBuild),
-    ensureToolModule('monitoringCrds', onBuild),
-    ensureToolModule('promtool', onBuild),
   ]);
   return {
     kubeApiserver: join(kube, 'kube-apiserver'),
@@ -147,8 +153,33 @@ export async function ensureTools(onBuild?: (message: string) => void): Promise<
     etcd: join(kube, 'etcd'),
     minio: join(minio, 'minio'),
     helm: join(helm, 'helm'),
+  };
+}
+
+/**
+ * Builds (or finds) the tools only tests use, once before the test files run, so that
+ * parallel test files do not each build them (and the demo never waits for them).
+ */
+export async function ensureTestTools(onBuild?: (message: string) => void): Promise<TestToolPaths> {
+  const [kubeconform, monitoringCrds, promtool] = await Promise.all([
+    ensureToolModule('kubeconform', onBuild),
+    ensureToolModule('monitoringCrds', onBuild),
+    ensureToolModule('promtool', onBuild),
+  ]);
+  return {
     kubeconform: join(kubeconform, 'kubeconform'),
     controllerGen: join(monitoringCrds, 'controller-gen'),
     promtool: join(promtool, 'promtool'),
   };
+}
+
+/** Builds (or finds) every tool: `npm run tools:build`, which CI runs before the tests. */
+export async function ensureTools(
+  onBuild?: (message: string) => void,
+): Promise<ToolPaths & TestToolPaths> {
+  const [environment, tests] = await Promise.all([
+    ensureEnvironmentTools(onBuild),
+    ensureTestTools(onBuild),
+  ]);
+  return { ...environment, ...tests };
 }
