@@ -14,7 +14,7 @@ import { pgBinDir, startPostgres, stopPostgres } from './postgres.js';
 import { runningPid } from './processes.js';
 import { loadOrCreateSecrets } from './secrets.js';
 import { ensureSystemPackages } from './system-packages.js';
-import { ensureTools } from './tools.js';
+import { ensureEnvironmentTools } from './tools.js';
 
 /** Every daemon the environment runs, by pid-file name. */
 export const daemons = [
@@ -42,7 +42,7 @@ export async function upEnvironment(
   return withLock(state, async () => {
     await ensureSystemPackages(log);
     const secrets = loadOrCreateSecrets(state);
-    const tools = await ensureTools(log);
+    const tools = await ensureEnvironmentTools(log);
     const pki = await ensurePki(state);
     log(`starting the environment in ${state}`);
     await Promise.all([
