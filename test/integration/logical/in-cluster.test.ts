@@ -1,7 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kubectlApply } from '../../harness/cluster-objects.js';
+import { fixtureYaml } from '../../harness/fixtures.js';
 import { startPgbackupRun } from '../../harness/pgbackup-run.js';
 import { createTestDatabase } from '../../harness/postgres.js';
-import { listBackupObjects, setUpRunnerPolicy } from '../../harness/runner-policy.js';
+import {
+  type BackupObject,
+  listBackupObjects,
+  setUpRunnerPolicy,
+} from '../../harness/runner-policy.js';
 import { testBucket } from '../../harness/s3.js';
 import { requireEnv } from '../../harness/variables.js';
 import { dropTestDatabase, listCommitted } from '../binary/policy-file.js';
@@ -62,6 +68,38 @@ describe('a logical run in a cluster (--policy)', () => {
       serverVersion: expect.stringMatching(/^\d+\.\d+$/),
     });
     expect(backups[0]?.status).not.toHaveProperty('message');
+  });
+
+  it('takes an on-demand logical Backup a user created, in no slot', async () => {
+    const { namespace, policyName, prefix, env } = await setUpRunnerPolicy({
+      fixture: 'logical/in-cluster.yaml',
+      podFixture: POD,
+      podAddresses: [requireEnv('PGBACKUP_PRIMARY'), requireEnv('PGBACKUP_REPLICA')],
+      edit: (policy) => Object.assign(policy.spec.logical, { databases: [database] }),
+    });
+    const request = fixtureYaml<BackupObject>('logical/on-demand-backup.yaml');
+    request.spec.policy = policyName;
+    await kubectlApply(namespace, [request]);
+
+    const run = await startPgbackupRun(
+      [
+        '--policy',
+        `${namespace}/${policyName}`,
+        '--type',
+        'logical',
+        '--backup',
+        request.metadata.name,
+      ],
+      env,
+    ).outcome;
+
+    expect(run.code, run.stderr).toBe(0);
+    const [backup] = await listBackupObjects(namespace);
+    expect(backup?.status).toMatchObject({ phase: 'Completed' });
+    expect(backup?.status).not.toHaveProperty('slot');
+    const key = String((backup?.status?.artifact as { key?: string } | undefined)?.key);
+    expect(key).toContain(`/${policyName}/logical/on-demand/`);
+    expect(await listCommitted(`${prefix}/${namespace}/${policyName}/logical/`)).toEqual([key]);
   });
 
   it('with no replica among the pods, dumps the primary when allowed and says so in the Backup', async () => {
