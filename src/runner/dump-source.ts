@@ -40,7 +40,10 @@ function lagBytes(replica: ServerSession, primary: ServerSession | undefined) {
 function mostCaughtUp(replicas: readonly ServerSession[]): ServerSession | undefined {
   const position = (session: ServerSession) =>
     session.walLsn === undefined ? -1n : lsnToBigInt(session.walLsn);
-  return [...replicas].sort((a, b) => (position(b) > position(a) ? 1 : -1))[0];
+  return replicas.reduce<ServerSession | undefined>(
+    (best, session) => (best === undefined || position(session) > position(best) ? session : best),
+    undefined,
+  );
 }
 
 function describeAnswer(answer: ServerAnswer, primary: ServerSession | undefined): string {

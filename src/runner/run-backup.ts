@@ -26,8 +26,8 @@ import type { RunCompletedResult, RunInput, RunResult } from './run-types.js';
 /** The server a backup is taken from, with its open session (the run ends it). */
 export interface BackupSource {
   readonly session: ServerSession;
-  /** `primary` or `replica`, for logs. */
-  readonly role: string;
+  /** What the server is, for logs. */
+  readonly role: 'primary' | 'replica';
   /** Something a person should know about the choice (a fallback), kept in the result. */
   readonly note?: string | undefined;
 }
