@@ -28,6 +28,7 @@ import {
 import {
   exitCodeOf,
   logTail,
+  type ProcessEnd,
   runningStatus,
   terminatedStatus,
   waitingStatus,
@@ -80,6 +81,8 @@ interface Tracked {
   refreshAtMs?: number;
   /** A pod that could not be configured is retried after this instant. */
   retryAtMs?: number;
+  /** How its process ended, until the pod's status says so. */
+  end?: ProcessEnd;
   /** Its process ended and the end was reported: never run it again. */
   done?: boolean;
 }
@@ -153,6 +156,8 @@ class Executor implements LocalExecutor {
   #timer: NodeJS.Timeout | undefined;
   #ticking: Promise<void> = Promise.resolve();
   #stopped = false;
+  /** Reports of ended processes still being sent. */
+  readonly #finishing = new Set<Promise<void>>();
 
   constructor(options: LocalExecutorOptions) {
     this.#options = options;
@@ -207,6 +212,7 @@ class Executor implements LocalExecutor {
     const children = [...this.#tracked.values()].flatMap((entry) => entry.child ?? []);
     for (const child of children) child.kill('SIGTERM');
     await Promise.all(children.map(exited));
+    await Promise.all(this.#finishing);
     await this.#node?.remove();
   }
 
@@ -272,6 +278,10 @@ class Executor implements LocalExecutor {
       return;
     }
     if (tracked?.done) return;
+    if (tracked?.end !== undefined) {
+      await this.#finish(pod, tracked);
+      return;
+    }
     if ((tracked?.retryAtMs ?? 0) > Date.now()) return;
     if (tracked === undefined && phase === 'Running') {
       // Running here before this executor started: its process is gone.
@@ -386,9 +396,11 @@ class Executor implements LocalExecutor {
     entry.podDir = podDir;
     entry.refreshAtMs = Date.now() + PROJECTED_REFRESH_MS;
     child.once('error', (error) => this.#problem(`pod ${name}: ${error.message}`));
-    await this.#report(pod, runningStatus(pod, startedAt, EXECUTOR_NODE_IP));
+    // Listen before anything is awaited: a process that fails at once may exit meanwhile.
+    const running = this.#report(pod, runningStatus(pod, startedAt, EXECUTOR_NODE_IP));
     child.once('exit', (exitCode, signal) => {
-      const end = {
+      delete entry.child;
+      entry.end = {
         exitCode,
         signal,
         startedAt,
@@ -397,31 +409,39 @@ class Executor implements LocalExecutor {
           ? { message: logTail(this.logOf(name)) }
           : {}),
       };
-      void this.#finish(pod, podDir, end).catch((error: unknown) =>
-        this.#problem(`pod ${name}: ${String(error)}`),
-      );
+      // The end is reported after the start, whether or not the start's report got through
+      // (its failure is the poll's to record).
+      const finishing = running
+        .catch(() => undefined)
+        .then(() => this.#finish(pod, entry))
+        .catch((error: unknown) => this.#problem(`pod ${name}: ${String(error)}`));
+      this.#finishing.add(finishing);
+      void finishing.finally(() => this.#finishing.delete(finishing));
     });
+    await running;
   }
 
-  async #finish(
-    pod: V1Pod,
-    podDir: string,
-    end: Parameters<typeof terminatedStatus>[1],
-  ): Promise<void> {
-    const status = terminatedStatus(pod, end);
-    const name = pod.metadata?.name ?? '';
-    // The token and scratch space die with the container; the log and claims stay.
-    await rm(podDir, { recursive: true, force: true });
-    await this.#report(pod, status).catch((error: unknown) => {
+  /**
+   * Reports how the pod's process ended (retried by the next poll if the API server refuses)
+   * and removes its volumes: the token and scratch space die with the container; the log and
+   * claims stay.
+   */
+  async #finish(pod: V1Pod, entry: Tracked): Promise<void> {
+    const end = entry.end;
+    if (end === undefined || entry.done) return;
+    await this.#report(pod, terminatedStatus(pod, end)).catch((error: unknown) => {
       if (!isNotFound(error)) throw error;
     });
+    if (entry.done) return;
+    entry.done = true;
+    if (entry.podDir !== undefined) await rm(entry.podDir, { recursive: true, force: true });
+    const name = pod.metadata?.name ?? '';
     this.#finished.push({
       namespace: this.#options.namespace,
       name,
       exitCode: exitCodeOf(end),
       logFile: this.#logFile(name),
     });
-    this.#tracked.set(pod.metadata?.uid ?? '', { done: true });
   }
 }
 
