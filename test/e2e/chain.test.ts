@@ -328,4 +328,43 @@ describe('the whole chain on one machine: policy → CronJob → Job → Pod →
       [job]: 'Complete',
     });
   });
+  it("terminates a running pod's process when its Job is deleted, and removes the pod", async () => {
+    // Another run holds the policy's Lease, so this one waits (and keeps running) until deleted.
+    const lease = `/apis/coordination.k8s.io/v1/namespaces/${env.namespace}/leases/orders-binary`;
+    await env.client.request({
+      verb: 'patch',
+      path: lease,
+      query: { fieldManager: 'e2e-test', force: 'true' },
+      contentType: 'application/apply-patch+yaml',
+      body: {
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: { name: 'orders-binary' },
+        spec: {
+          holderIdentity: 'a-run-that-holds-on',
+          leaseDurationSeconds: 3600,
+          renewTime: new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000Z'),
+        },
+      },
+      what: 'hold Lease orders-binary',
+    });
+    const job = await createDailyJob('orders-binary-daily-deleted');
+    const pod = await vi.waitFor(async () => {
+      const [found] = await podsOf(job);
+      expect(found?.status).toMatchObject({ phase: 'Running' });
+      expect(executor.logOf(found?.metadata.name ?? '')).toContain('waiting for the Lease');
+      return found as KubeObject;
+    }, WAIT);
+    await env.client.request({
+      verb: 'delete',
+      path: `/apis/batch/v1/namespaces/${env.namespace}/jobs/${job}`,
+      query: { propagationPolicy: 'Background' },
+      what: `delete Job ${job}`,
+    });
+    await vi.waitFor(async () => expect(await podsOf(job)).toEqual([]), WAIT);
+    expect(executor.finished()).toContainEqual(
+      expect.objectContaining({ name: pod.metadata.name, exitCode: 143 }),
+    );
+    await env.client.request({ verb: 'delete', path: lease, what: 'delete Lease orders-binary' });
+  });
 });
