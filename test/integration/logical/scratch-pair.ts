@@ -26,47 +26,65 @@ export function hostOf(server: { host: string; port: number }): string {
 }
 
 /**
- * Starts the pair on two loopback addresses; `replicaSettings` are appended to the replica's
- * configuration (for example `max_standby_streaming_delay = 0`).
+ * Clones a streaming replica of `primary` with `pg_basebackup -R` and starts it on `host`;
+ * `settings` are appended to its configuration (for example `max_standby_streaming_delay = 0`).
+ * Its `stop` also removes its directory.
  */
-export async function startScratchPair(
-  hosts: { primary: string; replica: string },
-  replicaSettings: readonly string[] = [],
-): Promise<ScratchPair> {
-  const primary = await startScratchPrimary(hosts.primary);
+export async function startScratchReplica(
+  primary: ScratchServer,
+  host: string,
+  settings: readonly string[] = [],
+): Promise<RestoredServer> {
   const dir = await mkdtemp(join(tmpdir(), 'pgbackup-scratch-replica-'));
-  // The server's account (postgres, when tests run as root) must reach the data directory.
-  await chmod(dir, 0o711);
-  const dataDir = join(dir, 'data');
-  let replica: RestoredServer | undefined;
   try {
+    // The server's account (postgres, when tests run as root) must reach the data directory.
+    await chmod(dir, 0o711);
+    const dataDir = join(dir, 'data');
     await runTool(
       join(requireEnv('PGBACKUP_PG_BIN'), 'pg_basebackup'),
       ['--pgdata', dataDir, '--write-recovery-conf', '--wal-method=stream', '--checkpoint=fast'],
       { env: libpqEnvironment(primary) },
     );
-    await appendFile(join(dataDir, 'postgresql.auto.conf'), `${replicaSettings.join('\n')}\n`);
-    replica = await startRestoredServer(dataDir, hosts.replica);
+    await appendFile(join(dataDir, 'postgresql.auto.conf'), `${settings.join('\n')}\n`);
+    const replica = await startRestoredServer(dataDir, host);
+    return {
+      ...replica,
+      stop: async () => {
+        await replica.stop();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
   } catch (error) {
-    await primary.stop();
     await rm(dir, { recursive: true, force: true });
     throw error;
   }
-  const started = replica;
+}
+
+/** Starts the pair on two loopback addresses; see {@link startScratchReplica}. */
+export async function startScratchPair(
+  hosts: { primary: string; replica: string },
+  replicaSettings: readonly string[] = [],
+): Promise<ScratchPair> {
+  const primary = await startScratchPrimary(hosts.primary);
+  const replica = await startScratchReplica(primary, hosts.replica, replicaSettings).catch(
+    async (error: unknown) => {
+      await primary.stop();
+      throw error;
+    },
+  );
   let replicaRunning = true;
   const stopReplica = async () => {
     if (!replicaRunning) return;
     replicaRunning = false;
-    await started.stop();
+    await replica.stop();
   };
   return {
     primary,
-    replica: started,
+    replica,
     stopReplica,
     stop: async () => {
       await stopReplica();
       await primary.stop();
-      await rm(dir, { recursive: true, force: true });
     },
   };
 }
