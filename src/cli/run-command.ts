@@ -6,7 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { pino } from 'pino';
 import type { BackupPolicy } from '../api/index.js';
-import { createKubeJsonClient, loadKubeConnection } from '../kube/kube-config.js';
+import { KubeClient } from '../kube/kube-client.js';
+import { loadKubeConnection } from '../kube/kube-config.js';
 import {
   type RunResult,
   runBinaryBackup,
@@ -76,8 +77,9 @@ async function runFromCluster(
   policy: { namespace: string; name: string },
   io: CommandIo,
 ): Promise<number> {
+  const client = await KubeClient.create(await loadKubeConnection(process.env));
   const result = await runInCluster({
-    client: createKubeJsonClient(await loadKubeConnection(process.env)),
+    client,
     namespace: policy.namespace,
     policy: policy.name,
     type: args.type,
@@ -90,7 +92,7 @@ async function runFromCluster(
     requestChecksumCalculation: requestChecksumFrom(process.env),
     logger: loggerFor(policy.name),
     clock: Date.now,
-  });
+  }).finally(() => client.close());
   io.stdout.write(describeResult(result));
   return 0;
 }

@@ -6,18 +6,17 @@
 import {
   API_VERSION,
   BACKUP_KIND,
-  BACKUP_PLURAL,
   type BackupStatus,
   type BackupType,
-  GROUP,
   type LineName,
-  VERSION,
 } from '../api/index.js';
-import { type KubeJsonClient, KubeRequestError } from './kube-config.js';
+import type { KubeClient } from './kube-client.js';
+import { isConflict } from './kube-errors.js';
+import { RESOURCES, resourcePath } from './resource.js';
 
 /** Which Backup a run records. */
 export interface BackupRecordInput {
-  readonly client: KubeJsonClient;
+  readonly client: KubeClient;
   readonly namespace: string;
   readonly name: string;
   readonly policy: string;
@@ -33,11 +32,6 @@ export interface BackupRecord {
   update(status: BackupStatus): Promise<void>;
 }
 
-function pathOf(namespace: string, name?: string): string {
-  const base = `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${BACKUP_PLURAL}`;
-  return name === undefined ? base : `${base}/${name}`;
-}
-
 /**
  * Creates the Backup (or adopts it, when a retried Job created it already) and returns its
  * status writer.
@@ -45,28 +39,34 @@ function pathOf(namespace: string, name?: string): string {
 export async function createBackupRecord(input: BackupRecordInput): Promise<BackupRecord> {
   const { client, namespace, name } = input;
   try {
-    await client.request('POST', pathOf(namespace), {
-      apiVersion: API_VERSION,
-      kind: BACKUP_KIND,
-      metadata: { name, namespace, labels: { ...input.labels } },
-      spec: { policy: input.policy, type: input.type, line: input.line },
+    await client.request({
+      verb: 'create',
+      path: resourcePath(RESOURCES.backup, { namespace }),
+      body: {
+        apiVersion: API_VERSION,
+        kind: BACKUP_KIND,
+        metadata: { name, namespace, labels: { ...input.labels } },
+        spec: { policy: input.policy, type: input.type, line: input.line },
+      },
+      what: `create Backup ${namespace}/${name}`,
     });
   } catch (error) {
-    if (!(error instanceof KubeRequestError && error.status === 409)) throw error;
+    if (!isConflict(error)) throw error;
   }
   return statusWriter(client, namespace, name);
 }
 
-function statusWriter(client: KubeJsonClient, namespace: string, name: string): BackupRecord {
+function statusWriter(client: KubeClient, namespace: string, name: string): BackupRecord {
   return {
     name,
     update: async (status) => {
-      await client.request(
-        'PATCH',
-        `${pathOf(namespace, name)}/status`,
-        { status },
-        'application/merge-patch+json',
-      );
+      await client.request({
+        verb: 'patch',
+        path: resourcePath(RESOURCES.backup, { namespace, name, subresource: 'status' }),
+        body: { status },
+        contentType: 'application/merge-patch+json',
+        what: `update the status of Backup ${namespace}/${name}`,
+      });
     },
   };
 }
@@ -81,10 +81,14 @@ export interface ExistingBackup {
  * returns it with its status writer.
  */
 export async function adoptBackupRecord(
-  client: KubeJsonClient,
+  client: KubeClient,
   namespace: string,
   name: string,
 ): Promise<{ backup: ExistingBackup; record: BackupRecord }> {
-  const backup = await client.request<ExistingBackup>('GET', pathOf(namespace, name));
+  const backup = await client.request<ExistingBackup>({
+    verb: 'get',
+    path: resourcePath(RESOURCES.backup, { namespace, name }),
+    what: `get Backup ${namespace}/${name}`,
+  });
   return { backup, record: statusWriter(client, namespace, name) };
 }

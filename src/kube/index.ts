@@ -31,7 +31,13 @@ export {
   type KubeConnection,
   loadKubeConnection,
 } from './kube-config.js';
-export { isGone, isNotFound, KubeApiError, KubeConnectionError } from './kube-errors.js';
+export {
+  isConflict,
+  isGone,
+  isNotFound,
+  KubeApiError,
+  KubeConnectionError,
+} from './kube-errors.js';
 export {
   controllerUidOf,
   type KubeObject,

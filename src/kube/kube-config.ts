@@ -1,31 +1,18 @@
 /**
- * How the runner reaches the Kubernetes API: in a pod, its service account; elsewhere,
- * KUBECONFIG or ~/.kube/config. Requests are plain JSON over node:https, so objects (and Lease
- * times) travel exactly as the API server writes them.
+ * How the runner and the controller reach the Kubernetes API: in a pod, its service account;
+ * elsewhere, KUBECONFIG or ~/.kube/config. The connection feeds `KubeClient`'s plain
+ * JSON requests over node:https.
  *
  * The common cases (a service account; a kubeconfig with a token or a client certificate) are
- * read here directly: loading `@kubernetes/client-node` costs the runner about 70 MiB of
- * memory. Only a kubeconfig whose user needs an exec or auth-provider plugin loads it.
+ * read here directly: loading `@kubernetes/client-node` costs about 70 MiB of memory. Only a
+ * kubeconfig whose user needs an exec or auth-provider plugin loads it.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { type RequestOptions, request } from 'node:https';
+import type { RequestOptions } from 'node:https';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
 import { parse } from 'yaml';
-
-/** A failed API request, with the API server's status code and reason. */
-export class KubeRequestError extends Error {
-  override readonly name = 'KubeRequestError';
-
-  constructor(
-    message: string,
-    readonly status: number,
-    readonly reason: string,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-  }
-}
+import { KubeConnectionError } from './kube-errors.js';
 
 /** Where the API server is and how to authenticate to it. */
 export interface KubeConnection {
@@ -84,10 +71,8 @@ function readKubeconfig(file: string): Fields {
   try {
     return parse(readFileSync(file, 'utf8')) as Fields;
   } catch (error) {
-    throw new KubeRequestError(
+    throw new KubeConnectionError(
       `cannot read the kubeconfig ${file}: pass --kubeconfig or set KUBECONFIG, or run in a cluster`,
-      0,
-      'NoKubeconfig',
       { cause: error },
     );
   }
@@ -100,7 +85,7 @@ function kubeconfigConnection(file: string): KubeConnection | 'needs-plugin' {
   const cluster = entryOf(config.clusters, 'cluster', context?.cluster);
   const user = entryOf(config.users, 'user', context?.user) ?? {};
   if (cluster === undefined || typeof cluster.server !== 'string') {
-    throw new KubeRequestError(`${file} has no cluster for its current context`, 0, 'NoCluster');
+    throw new KubeConnectionError(`${file} has no cluster for its current context`);
   }
   if (user.exec !== undefined || user['auth-provider'] !== undefined) return 'needs-plugin';
   const base = dirname(file);
@@ -139,7 +124,7 @@ export interface KubeConfigLike {
 export function connectionOfKubeConfig(kc: KubeConfigLike): KubeConnection {
   const cluster = kc.getCurrentCluster();
   if (cluster === null) {
-    throw new KubeRequestError('the kubeconfig has no current cluster', 0, 'NoCluster');
+    throw new KubeConnectionError('the kubeconfig has no current cluster');
   }
   return { server: cluster.server, apply: (options) => kc.applyToHTTPSOptions(options) };
 }
@@ -170,64 +155,4 @@ export async function loadKubeConnection(
     kubeconfigPath ?? (env.KUBECONFIG?.split(':')[0] || join(homedir(), '.kube', 'config'));
   const connection = kubeconfigConnection(file);
   return connection === 'needs-plugin' ? pluginConnection(file) : connection;
-}
-
-/** JSON requests to the API server. */
-export interface KubeJsonClient {
-  /** Sends a request; resolves with the parsed body, or rejects with a {@link KubeRequestError}. */
-  request<T>(method: string, path: string, body?: unknown, contentType?: string): Promise<T>;
-}
-
-function statusOf(text: string): { reason: string; message: string } {
-  try {
-    const parsed = JSON.parse(text) as { reason?: string; message?: string };
-    return { reason: parsed.reason ?? '', message: parsed.message ?? text };
-  } catch {
-    return { reason: '', message: text };
-  }
-}
-
-/** A JSON client over a connection. */
-export function createKubeJsonClient(connection: KubeConnection): KubeJsonClient {
-  return {
-    async request<T>(
-      method: string,
-      path: string,
-      body?: unknown,
-      contentType = 'application/json',
-    ) {
-      const options: RequestOptions = {
-        method,
-        headers: { Accept: 'application/json', 'Content-Type': contentType },
-      };
-      await connection.apply(options);
-      const url = new URL(path, connection.server);
-      return new Promise<T>((resolve, reject) => {
-        const outgoing = request(url, options, (response) => {
-          let text = '';
-          response.setEncoding('utf8');
-          response.on('data', (chunk: string) => {
-            text += chunk;
-          });
-          response.on('end', () => {
-            const status = response.statusCode ?? 0;
-            if (status < 400) {
-              resolve((text === '' ? {} : JSON.parse(text)) as T);
-              return;
-            }
-            const { reason, message } = statusOf(text);
-            reject(new KubeRequestError(`${method} ${path}: ${message}`, status, reason));
-          });
-        });
-        outgoing.on('error', (error) =>
-          reject(
-            new KubeRequestError(`${method} ${path}: ${error.message}`, 0, 'Unreachable', {
-              cause: error,
-            }),
-          ),
-        );
-        outgoing.end(body === undefined ? undefined : JSON.stringify(body));
-      });
-    },
-  };
 }

@@ -16,7 +16,9 @@ export class KubeApiError extends Error {
   }
 }
 
-/** The API server could not be reached or the connection broke. */
+/**
+ * The API server could not be reached (no usable kubeconfig, a refused or broken connection).
+ */
 export class KubeConnectionError extends Error {
   override readonly name = 'KubeConnectionError';
 }
@@ -24,6 +26,11 @@ export class KubeConnectionError extends Error {
 /** Whether an error is the API server's 404. */
 export function isNotFound(error: unknown): boolean {
   return error instanceof KubeApiError && error.statusCode === 404;
+}
+
+/** Whether an error is the API server's 409: another writer changed or created the object first. */
+export function isConflict(error: unknown): boolean {
+  return error instanceof KubeApiError && error.statusCode === 409;
 }
 
 /** Whether an error says a resource version is too old to watch or list from (410 Gone). */

@@ -7,7 +7,7 @@
  */
 import type { Logger } from 'pino';
 import type { KubeClient } from './kube-client.js';
-import { isNotFound, KubeApiError } from './kube-errors.js';
+import { isConflict, isNotFound } from './kube-errors.js';
 import { RESOURCES, resourcePath } from './resource.js';
 
 /** Options of {@link LeaderElector}. */
@@ -174,7 +174,7 @@ export class LeaderElector {
       return true;
     } catch (error) {
       // Another candidate wrote first: it leads this round.
-      if (error instanceof KubeApiError && error.statusCode === 409) return false;
+      if (isConflict(error)) return false;
       throw error;
     }
   }
@@ -195,7 +195,7 @@ export class LeaderElector {
       });
       return true;
     } catch (error) {
-      if (error instanceof KubeApiError && error.statusCode === 409) return false;
+      if (isConflict(error)) return false;
       throw error;
     }
   }

@@ -5,7 +5,9 @@
  * the waiter's own clock from when it last saw the Lease change (so clocks need not agree).
  */
 import type { Logger } from 'pino';
-import { type KubeJsonClient, KubeRequestError } from './kube-config.js';
+import type { KubeClient } from './kube-client.js';
+import { isConflict, isNotFound } from './kube-errors.js';
+import { RESOURCES, resourcePath } from './resource.js';
 
 interface Lease {
   metadata: { name: string; namespace: string; resourceVersion?: string };
@@ -20,7 +22,7 @@ interface Lease {
 
 /** What {@link acquireLease} needs. */
 export interface LeaseQueueInput {
-  readonly client: KubeJsonClient;
+  readonly client: KubeClient;
   readonly namespace: string;
   readonly name: string;
   /** Unique per run, e.g. pod name and a random suffix. */
@@ -38,19 +40,30 @@ export interface HeldLease {
 // MicroTime: the API server wants exactly six fractional digits.
 const microTime = (ms: number) => new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 
-function pathOf(namespace: string, name?: string): string {
-  const base = `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases`;
-  return name === undefined ? base : `${base}/${name}`;
-}
+const leasePath = (input: LeaseQueueInput, name?: string) =>
+  resourcePath(RESOURCES.lease, { namespace: input.namespace, name });
 
-const isStatus = (status: number) => (error: unknown) =>
-  error instanceof KubeRequestError && error.status === status;
+const describe = (input: LeaseQueueInput) => `Lease ${input.namespace}/${input.name}`;
+
+/** Replaces the Lease; a 409 means another run wrote it since it was read. */
+function updateLease(input: LeaseQueueInput, lease: Lease, what: string): Promise<unknown> {
+  return input.client.request({
+    verb: 'update',
+    path: leasePath(input, input.name),
+    body: lease,
+    what: `${what} ${describe(input)}`,
+  });
+}
 
 async function readLease(input: LeaseQueueInput): Promise<Lease | undefined> {
   try {
-    return await input.client.request<Lease>('GET', pathOf(input.namespace, input.name));
+    return await input.client.request<Lease>({
+      verb: 'get',
+      path: leasePath(input, input.name),
+      what: `get ${describe(input)}`,
+    });
   } catch (error) {
-    if (isStatus(404)(error)) return undefined;
+    if (isNotFound(error)) return undefined;
     throw error;
   }
 }
@@ -70,22 +83,28 @@ function heldSpec(input: LeaseQueueInput, transitions: number) {
 async function tryTake(input: LeaseQueueInput, lease: Lease | undefined, free: boolean) {
   try {
     if (lease === undefined) {
-      await input.client.request('POST', pathOf(input.namespace), {
-        apiVersion: 'coordination.k8s.io/v1',
-        kind: 'Lease',
-        metadata: { name: input.name, namespace: input.namespace },
-        spec: heldSpec(input, 0),
+      await input.client.request({
+        verb: 'create',
+        path: leasePath(input),
+        body: {
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
+          metadata: { name: input.name, namespace: input.namespace },
+          spec: heldSpec(input, 0),
+        },
+        what: `create ${describe(input)}`,
       });
       return true;
     }
     if (!free) return false;
-    await input.client.request('PUT', pathOf(input.namespace, input.name), {
-      ...lease,
-      spec: heldSpec(input, (lease.spec?.leaseTransitions ?? 0) + 1),
-    });
+    await updateLease(
+      input,
+      { ...lease, spec: heldSpec(input, (lease.spec?.leaseTransitions ?? 0) + 1) },
+      'take',
+    );
     return true;
   } catch (error) {
-    if (isStatus(409)(error)) return false;
+    if (isConflict(error)) return false;
     throw error;
   }
 }
@@ -99,10 +118,11 @@ function startRenewing(input: LeaseQueueInput): () => Promise<void> {
       input.logger.error({ lease: input.name }, 'lost the Lease to another run');
       return;
     }
-    await input.client.request('PUT', pathOf(input.namespace, input.name), {
-      ...lease,
-      spec: { ...lease.spec, renewTime: microTime(Date.now()) },
-    });
+    await updateLease(
+      input,
+      { ...lease, spec: { ...lease.spec, renewTime: microTime(Date.now()) } },
+      'renew',
+    );
   };
   const timer = setInterval(() => {
     if (stopped) return;
@@ -116,14 +136,14 @@ function startRenewing(input: LeaseQueueInput): () => Promise<void> {
     const lease = await readLease(input);
     if (lease?.spec?.holderIdentity !== input.identity) return;
     const { holderIdentity: _released, ...spec } = lease.spec;
-    await input.client.request('PUT', pathOf(input.namespace, input.name), { ...lease, spec });
+    await updateLease(input, { ...lease, spec }, 'release');
   };
 }
 
 /**
  * Waits for and takes the Lease, creating it if needed.
  *
- * @throws KubeRequestError when the API server refuses (for example RBAC)
+ * @throws KubeApiError when the API server refuses (for example RBAC)
  */
 export async function acquireLease(input: LeaseQueueInput): Promise<HeldLease> {
   const durationMs = (input.leaseDurationSeconds ?? 30) * 1000;

@@ -29,6 +29,7 @@ export const RESOURCES = {
     kind: 'RoleBinding',
   },
   secret: { group: '', version: 'v1', plural: 'secrets', kind: 'Secret' },
+  pod: { group: '', version: 'v1', plural: 'pods', kind: 'Pod' },
   lease: { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease' },
   event: { group: 'events.k8s.io', version: 'v1', plural: 'events', kind: 'Event' },
 } as const satisfies Record<string, ResourceType>;

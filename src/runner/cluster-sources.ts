@@ -2,27 +2,24 @@
  * What an in-cluster run reads through the API with its own service account: the policy, the
  * Secrets it names, and the pods its target selects.
  */
-import {
-  BACKUP_POLICY_PLURAL,
-  type BackupPolicy,
-  formatIssues,
-  GROUP,
-  parseBackupPolicy,
-  VERSION,
-} from '../api/index.js';
-import type { KubeJsonClient } from '../kube/kube-config.js';
+import { type BackupPolicy, formatIssues, parseBackupPolicy } from '../api/index.js';
+import type { KubeClient } from '../kube/kube-client.js';
+import { RESOURCES, resourcePath } from '../kube/resource.js';
 import { type Credentials, type Endpoint, parseEndpoint } from '../postgres/index.js';
 import { RunError } from './errors.js';
 import { labelSelectorOf } from './pod-selector.js';
 
 /** Reads and validates the policy. */
 export async function readPolicy(
-  client: KubeJsonClient,
+  client: KubeClient,
   namespace: string,
   name: string,
 ): Promise<BackupPolicy> {
-  const path = `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${BACKUP_POLICY_PLURAL}/${name}`;
-  const object = await client.request<unknown>('GET', path);
+  const object = await client.request<unknown>({
+    verb: 'get',
+    path: resourcePath(RESOURCES.backupPolicy, { namespace, name }),
+    what: `get BackupPolicy ${namespace}/${name}`,
+  });
   const parsed = parseBackupPolicy(object);
   if (!parsed.ok) {
     throw new RunError(
@@ -34,14 +31,15 @@ export async function readPolicy(
 
 /** The decoded keys of a Secret. */
 async function readSecretKeys(
-  client: KubeJsonClient,
+  client: KubeClient,
   namespace: string,
   name: string,
 ): Promise<Record<string, string>> {
-  const secret = await client.request<{ data?: Record<string, string> }>(
-    'GET',
-    `/api/v1/namespaces/${namespace}/secrets/${name}`,
-  );
+  const secret = await client.request<{ data?: Record<string, string> }>({
+    verb: 'get',
+    path: resourcePath(RESOURCES.secret, { namespace, name }),
+    what: `get Secret ${namespace}/${name}`,
+  });
   return Object.fromEntries(
     Object.entries(secret.data ?? {}).map(([key, value]) => [
       key,
@@ -52,7 +50,7 @@ async function readSecretKeys(
 
 /** Two keys of a Secret, or an error naming the Secret and the missing key. */
 export async function readSecretPair<A extends string, B extends string>(
-  client: KubeJsonClient,
+  client: KubeClient,
   secret: { namespace: string; name: string },
   keys: readonly [A, B],
 ): Promise<Record<A | B, string>> {
@@ -68,7 +66,7 @@ export async function readSecretPair<A extends string, B extends string>(
 
 /** PostgreSQL credentials from a Secret with "username" and "password". */
 export async function readCredentials(
-  client: KubeJsonClient,
+  client: KubeClient,
   namespace: string,
   secretName: string,
 ): Promise<Credentials> {
@@ -92,7 +90,7 @@ interface PodList {
 
 /** The endpoints of a target: its static hosts, or the running pods its selector matches. */
 export async function listTargetEndpoints(
-  client: KubeJsonClient,
+  client: KubeClient,
   policy: BackupPolicy,
 ): Promise<{ endpoints: Endpoint[]; selection: string }> {
   const { target } = policy.spec;
@@ -104,10 +102,12 @@ export async function listTargetEndpoints(
   }
   const namespace = policy.metadata.namespace ?? 'default';
   const selector = labelSelectorOf(target) ?? '';
-  const pods = await client.request<PodList>(
-    'GET',
-    `/api/v1/namespaces/${namespace}/pods?labelSelector=${encodeURIComponent(selector)}`,
-  );
+  const pods = await client.request<PodList>({
+    verb: 'list',
+    path: resourcePath(RESOURCES.pod, { namespace }),
+    query: { labelSelector: selector },
+    what: `list the pods in namespace ${namespace} matching "${selector}"`,
+  });
   const running = pods.items.filter(
     (pod) =>
       pod.status?.phase === 'Running' &&

@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import type { BackupPolicy, BackupType, LineName } from '../api/index.js';
 import { adoptBackupRecord, type BackupRecord, createBackupRecord } from '../kube/backup-record.js';
-import type { KubeJsonClient } from '../kube/kube-config.js';
+import type { KubeClient } from '../kube/kube-client.js';
 import { acquireLease } from '../kube/lease-queue.js';
 import { boundedName, LABELS, policyLabels } from '../render/index.js';
 import {
@@ -33,7 +33,7 @@ const OBJECT_NAME_MAX = 253;
 
 /** What {@link runInCluster} needs. */
 export interface ClusterRunInput {
-  readonly client: KubeJsonClient;
+  readonly client: KubeClient;
   readonly namespace: string;
   readonly policy: string;
   readonly type: BackupType;
