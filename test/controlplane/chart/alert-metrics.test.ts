@@ -8,16 +8,17 @@ import { BACKUP_PLURAL } from '../../../src/api/index.js';
 import {
   type ControllerProcess,
   readMetrics,
-  startControllerProcess,
   sumMetric,
 } from '../../harness/controller-process.js';
 import {
   type ControllerTestEnv,
   createBackup,
   createOrdersPolicy,
+  FAST_RESYNC_ARGS,
   mergePatch,
   pgbackupPath,
   prepareControllerTest,
+  startController,
 } from '../controller/controller-setup.js';
 
 const WAIT = { timeout: 60_000, interval: 250 };
@@ -30,16 +31,7 @@ describe("the metrics behind the chart's alerts", () => {
 
   beforeAll(async () => {
     env = await prepareControllerTest();
-    controller = await startControllerProcess(env.kubeconfigPath, [
-      '--namespaces',
-      env.namespace,
-      '--lease-namespace',
-      env.namespace,
-      '--resync-seconds',
-      '2',
-      '--runner-image',
-      'pgbackup-operator:test',
-    ]);
+    controller = await startController(env, FAST_RESYNC_ARGS);
     await createOrdersPolicy(env);
   });
 

@@ -1,10 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BACKUP_POLICY_PLURAL } from '../../../src/api/index.js';
-import {
-  type ControllerProcess,
-  startControllerProcess,
-  writeKubeConfigFile,
-} from '../../harness/controller-process.js';
+import { type ControllerProcess, writeKubeConfigFile } from '../../harness/controller-process.js';
 import { ExtraApiServer, kubeConfigFor } from '../../harness/extra-apiserver.js';
 import {
   type ControllerTestEnv,
@@ -13,6 +9,7 @@ import {
   mergePatch,
   pgbackupPath,
   prepareControllerTest,
+  startController,
 } from './controller-setup.js';
 
 const WAIT = { timeout: 90_000, interval: 250 };
@@ -27,14 +24,7 @@ describe('an API server restarted under a running controller', () => {
     apiServer = await ExtraApiServer.create();
     await apiServer.start(env.admin);
     const kubeconfig = writeKubeConfigFile(kubeConfigFor(env.serviceAccount, apiServer.url));
-    controller = await startControllerProcess(kubeconfig, [
-      '--namespaces',
-      env.namespace,
-      '--lease-namespace',
-      env.namespace,
-      '--watchdog-seconds',
-      '10',
-    ]);
+    controller = await startController(env, ['--watchdog-seconds', '10'], kubeconfig);
   });
 
   afterAll(async () => {

@@ -9,7 +9,11 @@ import { stringify } from 'yaml';
 import { API_VERSION, BACKUP_POLICY_PLURAL, GROUP, VERSION } from '../../../src/api/index.js';
 import { connectionOfKubeConfig, KubeClient, type KubeObject } from '../../../src/kube/index.js';
 import { renderChartObjects } from '../../harness/chart.js';
-import { writeKubeConfigFile } from '../../harness/controller-process.js';
+import {
+  type ControllerProcess,
+  startControllerProcess,
+  writeKubeConfigFile,
+} from '../../harness/controller-process.js';
 import { fixtureYaml } from '../../harness/fixtures.js';
 import {
   adminKubeConfig,
@@ -80,6 +84,32 @@ export async function prepareControllerTest(): Promise<ControllerTestEnv> {
       await rbac.deleteClusterRole({ name: `${release}-controller` });
     },
   };
+}
+
+/** Flags of a controller that writes and reconciles often enough for a test to watch it. */
+export const FAST_RESYNC_ARGS: readonly string[] = [
+  '--resync-seconds',
+  '2',
+  '--runner-image',
+  'pgbackup-operator:test',
+];
+
+/**
+ * Starts a controller process that watches the test's namespace and holds its leader Lease
+ * there, as the chart's service account (or through `kubeconfigPath`, e.g. another API server).
+ */
+export function startController(
+  env: ControllerTestEnv,
+  args: readonly string[] = [],
+  kubeconfigPath: string = env.kubeconfigPath,
+): Promise<ControllerProcess> {
+  return startControllerProcess(kubeconfigPath, [
+    '--namespaces',
+    env.namespace,
+    '--lease-namespace',
+    env.namespace,
+    ...args,
+  ]);
 }
 
 /** The fixture policy, in a namespace. */

@@ -3,7 +3,6 @@ import { BACKUP_POLICY_PLURAL } from '../../../src/api/index.js';
 import {
   type ControllerProcess,
   readMetrics,
-  startControllerProcess,
   sumMetric,
 } from '../../harness/controller-process.js';
 import {
@@ -13,6 +12,7 @@ import {
   mergePatch,
   pgbackupPath,
   prepareControllerTest,
+  startController,
 } from './controller-setup.js';
 
 const WAIT = { timeout: 60_000, interval: 250 };
@@ -29,11 +29,7 @@ describe('two controllers: one leads, the other takes over', () => {
     env = await prepareControllerTest();
     for (const identity of ['first', 'second']) {
       controllers.push(
-        await startControllerProcess(env.kubeconfigPath, [
-          '--namespaces',
-          env.namespace,
-          '--lease-namespace',
-          env.namespace,
+        await startController(env, [
           '--identity',
           identity,
           '--lease-duration-seconds',

@@ -6,7 +6,6 @@ import { DEFAULT_RUN_SETTINGS, renderCronJobs } from '../../../src/render/index.
 import {
   type ControllerProcess,
   readMetrics,
-  startControllerProcess,
   sumMetric,
 } from '../../harness/controller-process.js';
 import {
@@ -14,10 +13,12 @@ import {
   createBackup,
   createOrdersPolicy,
   cronJobsIn,
+  FAST_RESYNC_ARGS,
   mergePatch,
   pgbackupPath,
   policyCondition,
   prepareControllerTest,
+  startController,
   waitForJob,
 } from './controller-setup.js';
 
@@ -34,16 +35,7 @@ describe('the controller turns a BackupPolicy into CronJobs (as the chart servic
   beforeAll(async () => {
     env = await prepareControllerTest();
     policyPath = pgbackupPath(env.namespace, BACKUP_POLICY_PLURAL, 'orders');
-    controller = await startControllerProcess(env.kubeconfigPath, [
-      '--namespaces',
-      env.namespace,
-      '--lease-namespace',
-      env.namespace,
-      '--resync-seconds',
-      '2',
-      '--runner-image',
-      'pgbackup-operator:test',
-    ]);
+    controller = await startController(env, FAST_RESYNC_ARGS);
   });
 
   afterAll(async () => {

@@ -6,11 +6,7 @@ import {
   environmentSecrets,
   kubectlApply,
 } from '../../harness/cluster-objects.js';
-import {
-  type ControllerProcess,
-  startControllerProcess,
-  writeKubeConfigFile,
-} from '../../harness/controller-process.js';
+import { type ControllerProcess, writeKubeConfigFile } from '../../harness/controller-process.js';
 import { fixtureYaml } from '../../harness/fixtures.js';
 import { serviceAccountKubeConfig } from '../../harness/kube.js';
 import { runEnvironment, startPgbackupRun } from '../../harness/pgbackup-run.js';
@@ -23,6 +19,7 @@ import {
   pgbackupPath,
   policyCondition,
   prepareControllerTest,
+  startController,
   waitForJob,
 } from './controller-setup.js';
 
@@ -81,12 +78,7 @@ describe('the real runner, started with the commands the controller wrote', () =
 
   beforeAll(async () => {
     env = await prepareControllerTest();
-    controller = await startControllerProcess(env.kubeconfigPath, [
-      '--namespaces',
-      env.namespace,
-      '--lease-namespace',
-      env.namespace,
-    ]);
+    controller = await startController(env);
   });
 
   afterAll(async () => {
