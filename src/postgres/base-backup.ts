@@ -3,12 +3,13 @@
  * (`-X fetch`, the only WAL method that works with stdout), compressed by pg_basebackup itself
  * on the client side. The password travels in the environment, never on the command line.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import type { Credentials, Endpoint } from './credentials.js';
 import { formatEndpoint } from './credentials.js';
 import { AuthenticationError, PostgresError } from './errors.js';
+import { isAuthenticationFailure, startToolProcess, stderrTail } from './tool-process.js';
 
 /** Compression of the stream, as `spec.binary.compression` names it. */
 export type BaseBackupCompression = 'zstd' | 'gzip' | 'lz4' | 'none';
@@ -47,8 +48,6 @@ export interface BaseBackupProcess {
   kill(): void;
 }
 
-const STDERR_LIMIT = 16 * 1024;
-
 /** The command-line arguments; no secret is among them. */
 export function baseBackupArguments(input: BaseBackupInput): string[] {
   const compression = input.compression === 'none' ? 'none' : `client-${input.compression}`;
@@ -67,13 +66,6 @@ export function baseBackupArguments(input: BaseBackupInput): string[] {
   ];
 }
 
-function childEnvironment(credentials: Credentials): NodeJS.ProcessEnv {
-  const { PGPASSWORD: _dropped, ...inherited } = process.env;
-  return credentials.password === undefined
-    ? inherited
-    : { ...inherited, PGPASSWORD: credentials.password };
-}
-
 function lsnAfter(text: string, phrase: string): string | undefined {
   const match = new RegExp(`${phrase} ([0-9A-F]+/[0-9A-F]+)`).exec(text);
   return match?.[1];
@@ -81,8 +73,8 @@ function lsnAfter(text: string, phrase: string): string | undefined {
 
 function failureOf(input: BaseBackupInput, stderr: string, status: string): PostgresError {
   const where = formatEndpoint(input.endpoint);
-  const tail = stderr.trim().split('\n').slice(-6).join('\n');
-  if (/password authentication failed|no password supplied/.test(stderr)) {
+  const tail = stderrTail(stderr);
+  if (isAuthenticationFailure(stderr)) {
     return new AuthenticationError(
       `pg_basebackup could not log in to ${where} as "${input.credentials.username}": ${tail}. The replication credentials come from ${input.credentials.source}; correct them there`,
     );
@@ -92,33 +84,17 @@ function failureOf(input: BaseBackupInput, stderr: string, status: string): Post
 
 /** Starts pg_basebackup; read `stdout` to the end and await `exited`. */
 export function startBaseBackup(input: BaseBackupInput): BaseBackupProcess {
-  const child = spawn(input.binary, baseBackupArguments(input), {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: childEnvironment(input.credentials),
+  const tool = startToolProcess({
+    binary: input.binary,
+    args: baseBackupArguments(input),
+    credentials: input.credentials,
+    failureOf: (stderr, status) => failureOf(input, stderr, status),
   });
-  let stderr = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (chunk: string) => {
-    stderr = (stderr + chunk).slice(-STDERR_LIMIT);
-  });
-  const exited = new Promise<BaseBackupResult>((resolve, reject) => {
-    child.on('error', (error) =>
-      reject(new PostgresError(`cannot run ${input.binary}: ${error.message}`, { cause: error })),
-    );
-    child.on('close', (code, signal) => {
-      if (code === 0) {
-        resolve({
-          startLsn: lsnAfter(stderr, 'write-ahead log start point:'),
-          stopLsn: lsnAfter(stderr, 'write-ahead log end point:'),
-        });
-        return;
-      }
-      reject(
-        failureOf(input, stderr, signal === null ? `exit status ${code}` : `signal ${signal}`),
-      );
-    });
-  });
-  return { stdout: child.stdout, exited, kill: () => child.kill('SIGTERM') };
+  const exited = tool.exited.then((stderr) => ({
+    startLsn: lsnAfter(stderr, 'write-ahead log start point:'),
+    stopLsn: lsnAfter(stderr, 'write-ahead log end point:'),
+  }));
+  return { stdout: tool.stdout, exited, kill: tool.kill };
 }
 
 /** `pg_basebackup --version`, for the manifest. */

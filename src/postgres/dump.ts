@@ -4,10 +4,10 @@
  * only ever a name) with an application name that marks the run's sessions on the server;
  * the password travels in the environment, never on the command line.
  */
-import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { type Credentials, type Endpoint, formatEndpoint } from './credentials.js';
 import { AuthenticationError, PostgresError, RecoveryConflictError } from './errors.js';
+import { isAuthenticationFailure, startToolProcess, stderrTail } from './tool-process.js';
 
 /** Where and as whom a dump connects. */
 export interface DumpConnection {
@@ -36,8 +36,6 @@ export interface DumpProcess {
   readonly exited: Promise<Record<string, never>>;
   kill(): void;
 }
-
-const STDERR_LIMIT = 16 * 1024;
 
 /** A conninfo value in single quotes, with `\` and `'` escaped as libpq wants. */
 function quoteConninfo(value: string): string {
@@ -71,18 +69,11 @@ export function globalsDumpArguments(input: GlobalsDumpInput): string[] {
   ];
 }
 
-function childEnvironment(credentials: Credentials): NodeJS.ProcessEnv {
-  const { PGPASSWORD: _dropped, ...inherited } = process.env;
-  return credentials.password === undefined
-    ? inherited
-    : { ...inherited, PGPASSWORD: credentials.password };
-}
-
 function failureOf(input: DumpConnection, what: string, stderr: string, status: string) {
   const where = formatEndpoint(input.endpoint);
   const tool = input.binary.split('/').pop() ?? input.binary;
-  const tail = stderr.trim().split('\n').slice(-6).join('\n');
-  if (/password authentication failed|no password supplied/.test(stderr)) {
+  const tail = stderrTail(stderr);
+  if (isAuthenticationFailure(stderr)) {
     return new AuthenticationError(
       `${tool} could not log in to ${where} as "${input.credentials.username}": ${tail}. The credentials come from ${input.credentials.source}; correct them there`,
     );
@@ -96,29 +87,14 @@ function failureOf(input: DumpConnection, what: string, stderr: string, status: 
 }
 
 function startDump(input: DumpConnection, what: string, args: string[]): DumpProcess {
-  const child = spawn(input.binary, args, {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: childEnvironment(input.credentials),
+  const tool = startToolProcess({
+    binary: input.binary,
+    args,
+    credentials: input.credentials,
+    failureOf: (stderr, status) => failureOf(input, what, stderr, status),
   });
-  let stderr = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (chunk: string) => {
-    stderr = (stderr + chunk).slice(-STDERR_LIMIT);
-  });
-  const exited = new Promise<Record<string, never>>((resolve, reject) => {
-    child.on('error', (error) =>
-      reject(new PostgresError(`cannot run ${input.binary}: ${error.message}`, { cause: error })),
-    );
-    child.on('close', (code, signal) => {
-      if (code === 0) {
-        resolve({});
-        return;
-      }
-      const status = signal === null ? `exit status ${code}` : `signal ${signal}`;
-      reject(failureOf(input, what, stderr, status));
-    });
-  });
-  return { stdout: child.stdout, exited, kill: () => child.kill('SIGTERM') };
+  const exited = tool.exited.then((): Record<string, never> => ({}));
+  return { stdout: tool.stdout, exited, kill: tool.kill };
 }
 
 /** Starts `pg_dump -Fc` of one database; read `stdout` to the end and await `exited`. */

@@ -1,0 +1,75 @@
+/**
+ * A PostgreSQL client program (pg_basebackup, pg_dump, pg_dumpall) run as a stream: stdout
+ * piped to the caller, the password in the child's environment (never on its command line),
+ * and the last {@link STDERR_LIMIT} characters of stderr kept for the result or the error.
+ */
+import { spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
+import type { Credentials } from './credentials.js';
+import { PostgresError } from './errors.js';
+
+/** How much of the program's stderr is kept: enough for its last lines, bounded however long it runs. */
+export const STDERR_LIMIT = 16 * 1024;
+
+/** What {@link startToolProcess} needs. */
+export interface ToolProcessInput {
+  readonly binary: string;
+  /** The command-line arguments; no secret may be among them. */
+  readonly args: readonly string[];
+  readonly credentials: Credentials;
+  /** The error to reject with when the program ends other than with status 0. */
+  readonly failureOf: (stderr: string, status: string) => Error;
+}
+
+/** A running client program. */
+export interface ToolProcess {
+  readonly stdout: Readable;
+  /** Resolved with the kept stderr on status 0, rejected with `failureOf`'s error otherwise. */
+  readonly exited: Promise<string>;
+  /** Stops it (on an upload failure). */
+  kill(): void;
+}
+
+/** The inherited environment, with the credentials' password (or none) as PGPASSWORD. */
+function childEnvironment(credentials: Credentials): NodeJS.ProcessEnv {
+  const { PGPASSWORD: _dropped, ...inherited } = process.env;
+  return credentials.password === undefined
+    ? inherited
+    : { ...inherited, PGPASSWORD: credentials.password };
+}
+
+/** Starts the program; read `stdout` to the end and await `exited`. */
+export function startToolProcess(input: ToolProcessInput): ToolProcess {
+  const child = spawn(input.binary, input.args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: childEnvironment(input.credentials),
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk: string) => {
+    stderr = (stderr + chunk).slice(-STDERR_LIMIT);
+  });
+  const exited = new Promise<string>((resolve, reject) => {
+    child.on('error', (error) =>
+      reject(new PostgresError(`cannot run ${input.binary}: ${error.message}`, { cause: error })),
+    );
+    child.on('close', (code, signal) => {
+      if (code === 0) {
+        resolve(stderr);
+        return;
+      }
+      reject(input.failureOf(stderr, signal === null ? `exit status ${code}` : `signal ${signal}`));
+    });
+  });
+  return { stdout: child.stdout, exited, kill: () => child.kill('SIGTERM') };
+}
+
+/** The last lines of a program's stderr, for an error message. */
+export function stderrTail(stderr: string): string {
+  return stderr.trim().split('\n').slice(-6).join('\n');
+}
+
+/** Whether the program's stderr says the server refused the login. */
+export function isAuthenticationFailure(stderr: string): boolean {
+  return /password authentication failed|no password supplied/.test(stderr);
+}
