@@ -17,27 +17,31 @@
  * Uses the environment of `npm run env:up` (started if it is not running); creates, and drops
  * afterwards, one database per size, and deletes what it uploaded.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { DeleteObjectCommand } from '@aws-sdk/client-s3';
-import { parse, stringify } from 'yaml';
-import { upEnvironment } from '../test/harness/env/environment.js';
-import { repoRoot, stateDir } from '../test/harness/env/layout.js';
-import { initializePgbench } from '../test/harness/pgbench.js';
-import { createTestDatabase, superuserClient, withClient } from '../test/harness/postgres.js';
-import { testBucket, testPrefix, testS3Client } from '../test/harness/s3.js';
-import { listKeys } from '../test/integration/binary/policy-file.js';
+import { stateDir } from '../test/harness/env/layout.js';
+import { serverAddress, superuserClient, withClient } from '../test/harness/postgres.js';
+import {
+  benchEachScale,
+  type Measured,
+  measureRounds,
+  measureRunner,
+  median,
+  medianColumns,
+  PEAK_RSS_COLUMN,
+  prepareRunnerBench,
+  printTable,
+  roundMedians,
+  timed,
+  withPgbenchDatabase,
+} from './runner-bench.js';
 
-interface Measured {
-  readonly seconds: number;
-  readonly maxRssKiB: number;
+interface MeasuredWithCpu extends Measured {
   /** CPU seconds of the process and its children, plus those of MinIO and the PostgreSQL server. */
   readonly cpuSeconds: number;
-  /** Everything the process wrote to stderr (the runner's log). */
-  readonly stderr: string;
 }
 
 const CLOCK_TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
@@ -70,44 +74,12 @@ function cpuSecondsOfRun(): number {
   return cpuSecondsOf('self') + serverPids().reduce((sum, pid) => sum + cpuSecondsOf(pid), 0);
 }
 
-function peakRssKiB(pid: number): number {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
-  } catch {
-    return 0;
-  }
-}
-
-/**
- * Runs a command to completion; returns its wall time and the peak RSS (VmHWM) of the process
- * itself, polled until it exits (its children, pg_basebackup included, are not counted).
- */
-function timed(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<Measured> {
-  return new Promise((resolve, reject) => {
-    // This bench's own CPU (polling, logging) counts too, but is tiny next to a backup's.
-    const cpuBefore = cpuSecondsOfRun();
-    const started = process.hrtime.bigint();
-    const child = spawn(command, args, { env, cwd: repoRoot, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    let maxRssKiB = 0;
-    const poll = setInterval(() => {
-      if (child.pid !== undefined) maxRssKiB = Math.max(maxRssKiB, peakRssKiB(child.pid));
-    }, 50);
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on('close', (code) => {
-      clearInterval(poll);
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const cpuSeconds = cpuSecondsOfRun() - cpuBefore;
-      if (code !== 0) {
-        reject(new Error(`${command} failed (${code}):\n${stderr.slice(-5000)}`));
-        return;
-      }
-      resolve({ seconds, maxRssKiB, cpuSeconds, stderr });
-    });
-  });
+/** {@link timed}, and the CPU seconds the run cost, the servers' included. */
+async function timedWithCpu(command: string, args: string[]): Promise<MeasuredWithCpu> {
+  // This bench's own CPU (polling, logging) counts too, but is tiny next to a backup's.
+  const cpuBefore = cpuSecondsOfRun();
+  const measured = await timed(command, args);
+  return { ...measured, cpuSeconds: cpuSecondsOfRun() - cpuBefore };
 }
 
 /** The 1-, 5- and 15-minute load averages: other work on the machine skews wall times. */
@@ -115,14 +87,6 @@ function loadText(): string {
   return loadavg()
     .map((load) => load.toFixed(2))
     .join(' ');
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[middle] ?? 0)
-    : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
 }
 
 async function clusterSizeBytes(): Promise<number> {
@@ -134,193 +98,71 @@ async function clusterSizeBytes(): Promise<number> {
   });
 }
 
-async function writePolicy(dir: string, prefix: string): Promise<string> {
-  const policy = parse(await readFile(join(repoRoot, 'bench/fixtures/binary-policy.yaml'), 'utf8'));
-  policy.spec.target.hosts = [process.env.PGBACKUP_REPLICA, process.env.PGBACKUP_PRIMARY];
-  Object.assign(policy.spec.storage.s3, {
-    bucket: testBucket(),
-    prefix,
-    endpoint: process.env.PGBACKUP_S3_ENDPOINT,
-    region: process.env.AWS_REGION,
-  });
-  const file = join(dir, 'policy.yaml');
-  await writeFile(file, stringify(policy));
-  return file;
-}
-
-async function deleteUnder(prefix: string): Promise<void> {
-  for (const key of await listKeys(prefix)) {
-    await testS3Client().send(new DeleteObjectCommand({ Bucket: testBucket(), Key: key }));
-  }
-}
-
-interface Round {
-  readonly ours: Measured;
-  readonly baseline: Measured;
-}
-
-function benchEnvironment(): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    PGUSER: process.env.PGUSER,
-    PGPASSWORD: process.env.PGPASSWORD,
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-  };
-}
-
 /** Our backup, as a CronJob runs it, on day `day` of the month; what it uploaded is deleted. */
-async function runOurs(dir: string, day: number): Promise<Measured> {
-  const prefix = testPrefix();
-  const policy = await writePolicy(dir, prefix);
+function runOurs(dir: string, day: number): Promise<MeasuredWithCpu> {
   const at = `2026-03-${String(day).padStart(2, '0')}T01:30:00Z`;
-  try {
-    return await timed(
-      process.execPath,
-      [RUNNER, 'run', '--type', 'binary', '--line', 'daily', '-f', policy, '--at', at],
-      benchEnvironment(),
-    );
-  } finally {
-    await deleteUnder(prefix);
-  }
+  return measureRunner(
+    { runner: RUNNER, fixture: 'binary-policy.yaml', dir, type: 'binary', line: 'daily', at },
+    timedWithCpu,
+  );
 }
 
-async function runBaseline(dir: string, day: number): Promise<Measured> {
+async function runBaseline(dir: string, day: number): Promise<MeasuredWithCpu> {
   const target = join(dir, `baseline-${day}`);
-  const [host, port] = (process.env.PGBACKUP_PRIMARY ?? '').split(':');
+  const { host, port } = serverAddress('primary');
   try {
-    return await timed(
-      join(process.env.PGBACKUP_PG_BIN ?? '', 'pg_basebackup'),
-      [
-        '--no-password',
-        `--host=${host}`,
-        `--port=${port}`,
-        `--username=${process.env.PGUSER}`,
-        `--pgdata=${target}`,
-        // The issue's baseline, `pg_basebackup -Ft -D DIR`, with the policy's compression and
-        // checkpoint mode; its other defaults (WAL streamed alongside, fsync at the end) stay.
-        '--format=tar',
-        '--checkpoint=fast',
-        '--compress=client-zstd',
-      ],
-      benchEnvironment(),
-    );
+    return await timedWithCpu(join(process.env.PGBACKUP_PG_BIN ?? '', 'pg_basebackup'), [
+      '--no-password',
+      `--host=${host}`,
+      `--port=${port}`,
+      `--username=${process.env.PGUSER}`,
+      `--pgdata=${target}`,
+      // The issue's baseline, `pg_basebackup -Ft -D DIR`, with the policy's compression and
+      // checkpoint mode; its other defaults (WAL streamed alongside, fsync at the end) stay.
+      '--format=tar',
+      '--checkpoint=fast',
+      '--compress=client-zstd',
+    ]);
   } finally {
     await rm(target, { recursive: true, force: true });
   }
 }
 
-async function measureRound(dir: string, round: number): Promise<Round> {
-  const day = round + 1;
-  // Alternate who goes first, so neither always follows the other's checkpoint and I/O.
-  if (round % 2 === 0) {
-    const ours = await runOurs(dir, day);
-    return { ours, baseline: await runBaseline(dir, day) };
-  }
-  const baseline = await runBaseline(dir, day);
-  return { ours: await runOurs(dir, day), baseline };
-}
-
-/**
- * Flushes what loading the database dirtied, and warms the caches (the server's, the page
- * cache, MinIO) with one unmeasured round of both, so the first measured run pays no more
- * than the others.
- */
-async function warmUp(dir: string): Promise<void> {
-  await withClient(superuserClient('primary'), (client) => client.query('CHECKPOINT'));
-  await runOurs(dir, 28);
-  await runBaseline(dir, 28);
-}
-
-/** Seconds from the runner's "streaming pg_basebackup" log line to "backup committed". */
-function streamingSeconds(log: string): number {
-  const times = new Map<string, number>();
-  for (const line of log.split('\n')) {
-    try {
-      const entry = JSON.parse(line) as { msg?: string; time?: number };
-      if (entry.msg !== undefined && entry.time !== undefined) times.set(entry.msg, entry.time);
-    } catch {
-      // Not a log line (a Node warning).
-    }
-  }
-  return (
-    ((times.get('backup committed') ?? 0) - (times.get('streaming pg_basebackup') ?? 0)) / 1000
-  );
-}
-
 async function benchSize(scale: number, rounds: number, dir: string) {
-  const database = await createTestDatabase();
-  try {
-    process.stderr.write(`pgbench -i -s ${scale} into ${database}…\n`);
-    await initializePgbench(database, scale);
+  return withPgbenchDatabase(scale, async () => {
     const sizeBytes = await clusterSizeBytes();
-    await warmUp(dir);
-    const results: Round[] = [];
-    for (let round = 0; round < rounds; round += 1) {
-      results.push(await measureRound(dir, round));
-      const { ours, baseline } = results[round] ?? {};
-      process.stderr.write(
-        `  round ${round + 1}/${rounds}: ours ${ours?.seconds.toFixed(2)} s, pg_basebackup ${baseline?.seconds.toFixed(2)} s, load ${loadText()}\n`,
-      );
-    }
+    const results = await measureRounds(rounds, {
+      ours: (round) => runOurs(dir, round + 1),
+      baseline: (round) => runBaseline(dir, round + 1),
+      warmUpRound: 27,
+      describe: ({ ours, baseline }) =>
+        `: ours ${ours.seconds.toFixed(2)} s, pg_basebackup ${baseline.seconds.toFixed(2)} s, load ${loadText()}`,
+    });
     return {
       scale,
       clusterGiB: sizeBytes / 2 ** 30,
-      oursSeconds: median(results.map((result) => result.ours.seconds)),
-      baselineSeconds: median(results.map((result) => result.baseline.seconds)),
-      ratio: median(results.map((result) => result.ours.seconds / result.baseline.seconds)),
-      streamRatio: median(
-        results.map((result) => streamingSeconds(result.ours.stderr) / result.baseline.seconds),
-      ),
-      runnerPeakRssMiB: median(results.map((result) => result.ours.maxRssKiB / 1024)),
+      // Our phase: from the runner's "streaming pg_basebackup" log line to "backup committed".
+      ...roundMedians(results, ['streaming pg_basebackup', 'backup committed']),
       oursCpuSeconds: median(results.map((result) => result.ours.cpuSeconds)),
       baselineCpuSeconds: median(results.map((result) => result.baseline.cpuSeconds)),
     };
-  } finally {
-    await withClient(superuserClient('primary'), (client) =>
-      client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(database)} WITH (FORCE)`),
-    );
-  }
+  });
 }
 
-// The runner as the image runs it: compiled JavaScript, not TypeScript through tsx.
-const BUILD_DIR = join(repoRoot, '.cache', 'bench-dist');
-const RUNNER = join(BUILD_DIR, 'cli', 'main.js');
-execFileSync(join(repoRoot, 'node_modules', '.bin', 'tsc'), [
-  '-p',
-  join(repoRoot, 'tsconfig.build.json'),
-  '--outDir',
-  BUILD_DIR,
-]);
-const variables = await upEnvironment((message) => process.stderr.write(`env: ${message}\n`));
-Object.assign(process.env, variables);
-const scales = (process.env.BENCH_SCALES ?? '35,140').split(',').map(Number);
-const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const RUNNER = await prepareRunnerBench();
 const loadAtStart = loadText();
-const dir = await mkdtemp(join(tmpdir(), 'pgbackup-bench-'));
-try {
-  const rows = [];
-  for (const scale of scales) rows.push(await benchSize(scale, rounds, dir));
-  console.log(
-    `bench/binary: medians of ${rounds} rounds, zstd, checkpoint fast; load average ${loadAtStart} at the start, ${loadText()} at the end`,
-  );
-  console.log(
-    'scale  cluster GiB  ours s  pg_basebackup s  ours/pg_basebackup  streaming/pg_basebackup  CPU s ours  CPU s pg_basebackup  runner peak RSS MiB',
-  );
-  for (const row of rows) {
-    console.log(
-      [
-        String(row.scale).padStart(5),
-        row.clusterGiB.toFixed(2).padStart(11),
-        row.oursSeconds.toFixed(1).padStart(6),
-        row.baselineSeconds.toFixed(1).padStart(16),
-        row.ratio.toFixed(3).padStart(18),
-        row.streamRatio.toFixed(3).padStart(23),
-        row.oursCpuSeconds.toFixed(1).padStart(10),
-        row.baselineCpuSeconds.toFixed(1).padStart(19),
-        row.runnerPeakRssMiB.toFixed(0).padStart(20),
-      ].join('  '),
-    );
-  }
-} finally {
-  await rm(dir, { recursive: true, force: true });
-}
+const { rounds, rows } = await benchEachScale('pgbackup-bench-', benchSize);
+console.log(
+  `bench/binary: medians of ${rounds} rounds, zstd, checkpoint fast; load average ${loadAtStart} at the start, ${loadText()} at the end`,
+);
+printTable(
+  [
+    ['scale', (row) => String(row.scale)],
+    ['cluster GiB', (row) => row.clusterGiB.toFixed(2)],
+    ...medianColumns({ command: 'pg_basebackup', baseline: 'pg_basebackup', phase: 'streaming' }),
+    ['CPU s ours', (row) => row.oursCpuSeconds.toFixed(1)],
+    ['CPU s pg_basebackup', (row) => row.baselineCpuSeconds.toFixed(1)],
+    PEAK_RSS_COLUMN,
+  ],
+  rows,
+);

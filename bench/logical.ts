@@ -12,22 +12,22 @@
  * afterwards, one database per size, and deletes what it uploaded.
  */
 import { closeSync, openSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { repoRoot } from '../test/harness/env/layout.js';
-import { initializePgbench } from '../test/harness/pgbench.js';
-import { createTestDatabase, superuserClient, withClient } from '../test/harness/postgres.js';
-import { testPrefix } from '../test/harness/s3.js';
+import { serverAddress, superuserClient, withClient } from '../test/harness/postgres.js';
 import { waitForReplica } from '../test/integration/logical/source-databases.js';
 import {
-  deleteUnder,
+  benchEachScale,
   type Measured,
-  median,
+  measureRounds,
+  measureRunner,
+  medianColumns,
+  PEAK_RSS_COLUMN,
   prepareRunnerBench,
-  secondsBetween,
+  printTable,
+  roundMedians,
   timed,
-  writeBenchPolicy,
+  withPgbenchDatabase,
 } from './runner-bench.js';
 
 async function databaseSizeBytes(database: string): Promise<number> {
@@ -40,49 +40,34 @@ async function databaseSizeBytes(database: string): Promise<number> {
   });
 }
 
-interface Round {
-  readonly ours: Measured;
-  readonly baseline: Measured;
-}
-
-/** The environment's variables are in process.env only once it is up. */
-function benchEnv(): NodeJS.ProcessEnv {
-  return { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
-}
-
-async function runOurs(dir: string, database: string): Promise<Measured> {
-  const prefix = testPrefix();
-  const policy = await writeBenchPolicy(
-    'logical-policy.yaml',
-    join(dir, 'policy.yaml'),
-    prefix,
-    (spec) => {
-      Object.assign(spec.logical ?? {}, { databases: [database] });
+function runOurs(dir: string, database: string): Promise<Measured> {
+  return measureRunner(
+    {
+      runner: RUNNER,
+      fixture: 'logical-policy.yaml',
+      dir,
+      type: 'logical',
+      line: 'weekly',
+      // Each run has a prefix of its own, so one Sunday serves every round.
+      at: '2026-03-01T02:30:00Z',
+      edit: (spec) => {
+        Object.assign(spec.logical ?? {}, { databases: [database] });
+      },
     },
+    timed,
   );
-  // Each run has a prefix of its own, so one Sunday serves every round.
-  const at = '2026-03-01T02:30:00Z';
-  try {
-    return await timed(
-      process.execPath,
-      [RUNNER, 'run', '--type', 'logical', '--line', 'weekly', '-f', policy, '--at', at],
-      { env: benchEnv(), cwd: repoRoot },
-    );
-  } finally {
-    await deleteUnder(prefix);
-  }
 }
 
 async function runBaseline(dir: string, database: string, round: number): Promise<Measured> {
   const file = join(dir, `baseline-${round}.dump`);
-  const [host, port] = (process.env.PGBACKUP_REPLICA ?? '').split(':');
+  const { host, port } = serverAddress('replica');
   const fd = openSync(file, 'w');
   try {
     // The issue's baseline: `pg_dump -Fc > file`, of the same database on the same replica.
     return await timed(
       join(process.env.PGBACKUP_PG_BIN ?? '', 'pg_dump'),
       ['--no-password', `--host=${host}`, `--port=${port}`, '-Fc', database],
-      { env: benchEnv(), cwd: repoRoot, stdoutFd: fd },
+      { stdoutFd: fd },
     );
   } finally {
     closeSync(fd);
@@ -90,78 +75,33 @@ async function runBaseline(dir: string, database: string, round: number): Promis
   }
 }
 
-async function measureRound(dir: string, database: string, round: number): Promise<Round> {
-  // Alternate who goes first, so neither always gets the warmer cache.
-  if (round % 2 === 0) {
-    const ours = await runOurs(dir, database);
-    return { ours, baseline: await runBaseline(dir, database, round) };
-  }
-  const baseline = await runBaseline(dir, database, round);
-  return { ours: await runOurs(dir, database), baseline };
-}
-
 async function benchSize(scale: number, rounds: number, dir: string) {
-  const database = await createTestDatabase();
-  try {
-    process.stderr.write(`pgbench -i -s ${scale} into ${database}…\n`);
-    await initializePgbench(database, scale);
+  return withPgbenchDatabase(scale, async (database) => {
     await waitForReplica();
-    // Flush what loading dirtied, then one unmeasured round of both warms the caches (the
-    // replica's, the page cache, MinIO), so the first measured run pays no more than the rest.
-    await withClient(superuserClient('primary'), (client) => client.query('CHECKPOINT'));
-    await measureRound(dir, database, rounds);
+    const results = await measureRounds(rounds, {
+      ours: () => runOurs(dir, database),
+      baseline: (round) => runBaseline(dir, database, round),
+      warmUpRound: rounds,
+      describe: () => ' done',
+    });
     const sizeBytes = await databaseSizeBytes(database);
-    const results: Round[] = [];
-    for (let round = 0; round < rounds; round += 1) {
-      results.push(await measureRound(dir, database, round));
-      process.stderr.write(`  round ${round + 1}/${rounds} done\n`);
-    }
     return {
       scale,
       databaseGiB: sizeBytes / 2 ** 30,
-      oursSeconds: median(results.map((result) => result.ours.seconds)),
-      baselineSeconds: median(results.map((result) => result.baseline.seconds)),
-      ratio: median(results.map((result) => result.ours.seconds / result.baseline.seconds)),
-      dumpRatio: median(
-        results.map(
-          (result) =>
-            secondsBetween(result.ours.stderr, 'dumping', 'backup committed') /
-            result.baseline.seconds,
-        ),
-      ),
-      runnerPeakRssMiB: median(results.map((result) => result.ours.maxRssKiB / 1024)),
+      ...roundMedians(results, ['dumping', 'backup committed']),
     };
-  } finally {
-    await withClient(superuserClient('primary'), (client) =>
-      client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(database)} WITH (FORCE)`),
-    );
-  }
+  });
 }
 
 const RUNNER = await prepareRunnerBench();
-const scales = (process.env.BENCH_SCALES ?? '35,140').split(',').map(Number);
-const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
-const dir = await mkdtemp(join(tmpdir(), 'pgbackup-bench-logical-'));
-try {
-  const rows = [];
-  for (const scale of scales) rows.push(await benchSize(scale, rounds, dir));
-  console.log(`bench/logical: medians of ${rounds} rounds, pg_dump -Fc of the replica`);
-  console.log(
-    'scale  database GiB  ours s  pg_dump -Fc s  ours/pg_dump  dump phase/pg_dump  runner peak RSS MiB',
-  );
-  for (const row of rows) {
-    console.log(
-      [
-        String(row.scale).padStart(5),
-        row.databaseGiB.toFixed(2).padStart(12),
-        row.oursSeconds.toFixed(1).padStart(6),
-        row.baselineSeconds.toFixed(1).padStart(13),
-        row.ratio.toFixed(3).padStart(12),
-        row.dumpRatio.toFixed(3).padStart(18),
-        row.runnerPeakRssMiB.toFixed(0).padStart(20),
-      ].join('  '),
-    );
-  }
-} finally {
-  await rm(dir, { recursive: true, force: true });
-}
+const { rounds, rows } = await benchEachScale('pgbackup-bench-logical-', benchSize);
+console.log(`bench/logical: medians of ${rounds} rounds, pg_dump -Fc of the replica`);
+printTable(
+  [
+    ['scale', (row) => String(row.scale)],
+    ['database GiB', (row) => row.databaseGiB.toFixed(2)],
+    ...medianColumns({ command: 'pg_dump -Fc', baseline: 'pg_dump', phase: 'dump phase' }),
+    PEAK_RSS_COLUMN,
+  ],
+  rows,
+);
