@@ -1,18 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { replicationSlotNameOf } from '../../../src/postgres/index.js';
 import { runPgbackup, startPgbackupRun } from '../../harness/pgbackup-run.js';
-import { initializePgbench } from '../../harness/pgbench.js';
-import { createTestDatabase, superuserClient, withClient } from '../../harness/postgres.js';
-import {
-  dropTestDatabase,
-  listCommitted,
-  listKeys,
-  listUploads,
-  runArgs,
-  writeTestPolicy,
-} from './policy-file.js';
+import { superuserClient, withClient } from '../../harness/postgres.js';
+import { usePgbenchDatabases } from './pgbench-databases.js';
+import { listCommitted, listKeys, listUploads, runArgs, writeTestPolicy } from './policy-file.js';
 
 async function slotExists(name: string): Promise<boolean> {
   return withClient(superuserClient('primary'), async (client) => {
@@ -48,16 +41,11 @@ async function childPgBasebackup(runnerPid: number): Promise<number> {
 }
 
 describe('a binary run killed mid-upload', () => {
-  const databases: string[] = [];
-  afterAll(async () => {
-    for (const database of databases) await dropTestDatabase(database);
-  });
+  const pgbenchDatabase = usePgbenchDatabases();
 
   it('leaves no manifest and the previous occupant intact; the next run succeeds and cleans up', async () => {
-    const database = await createTestDatabase();
-    databases.push(database);
     // Uncompressed, the stream is well over one 16 MiB part: the upload is multipart.
-    await initializePgbench(database, 10);
+    await pgbenchDatabase(10);
     const policy = await writeTestPolicy('uncompressed.yaml');
     const slot = replicationSlotNameOf(policy.namespace, policy.name);
     const previous = await runPgbackup(runArgs(policy, 'daily', '2026-03-01T01:30:00Z'));
@@ -91,9 +79,7 @@ describe('a binary run killed mid-upload', () => {
   });
 
   it('aborts the upload and commits nothing when pg_basebackup dies mid-stream', async () => {
-    const database = await createTestDatabase();
-    databases.push(database);
-    await initializePgbench(database, 10);
+    await pgbenchDatabase(10);
     const policy = await writeTestPolicy('uncompressed.yaml');
     const slot = replicationSlotNameOf(policy.namespace, policy.name);
 

@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runPgbackup } from '../../harness/pgbackup-run.js';
-import { initializePgbench } from '../../harness/pgbench.js';
-import { createTestDatabase, superuserClient, withClient } from '../../harness/postgres.js';
+import { superuserClient, withClient } from '../../harness/postgres.js';
 import {
   downloadObject,
   fingerprintTables,
@@ -12,13 +11,8 @@ import {
   unpackAndVerify,
 } from '../../harness/restore.js';
 import { testBucket, testS3Client } from '../../harness/s3.js';
-import {
-  dropTestDatabase,
-  listCommitted,
-  readObjectText,
-  runArgs,
-  writeTestPolicy,
-} from './policy-file.js';
+import { usePgbenchDatabases } from './pgbench-databases.js';
+import { listCommitted, readObjectText, runArgs, writeTestPolicy } from './policy-file.js';
 
 interface Manifest {
   line: string;
@@ -49,15 +43,10 @@ async function restoreAndFingerprint(archive: string, name: string, database: st
 }
 
 describe('a binary backup', () => {
-  const databases: string[] = [];
-  afterAll(async () => {
-    for (const database of databases) await dropTestDatabase(database);
-  });
+  const pgbenchDatabase = usePgbenchDatabases();
 
   it('restores with stock tools only, remote and local copy alike, every table equal to the source', async () => {
-    const database = await createTestDatabase();
-    databases.push(database);
-    await initializePgbench(database, 5);
+    const database = await pgbenchDatabase(5);
     const source = await withClient(superuserClient('primary', database), fingerprintTables);
     expect(source['public.pgbench_accounts']?.rows).toBe(500_000);
     const policy = await writeTestPolicy('with-local-copy.yaml');

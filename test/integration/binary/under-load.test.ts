@@ -1,19 +1,14 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runPgbackup } from '../../harness/pgbackup-run.js';
-import { initializePgbench, startPgbenchLoad } from '../../harness/pgbench.js';
-import { createTestDatabase, superuserClient, withClient } from '../../harness/postgres.js';
+import { startPgbenchLoad } from '../../harness/pgbench.js';
+import { superuserClient, withClient } from '../../harness/postgres.js';
 import { downloadObject, startRestoredServer, unpackAndVerify } from '../../harness/restore.js';
 import { testBucket, testS3Client } from '../../harness/s3.js';
-import {
-  dropTestDatabase,
-  listCommitted,
-  readObjectText,
-  runArgs,
-  writeTestPolicy,
-} from './policy-file.js';
+import { usePgbenchDatabases } from './pgbench-databases.js';
+import { listCommitted, readObjectText, runArgs, writeTestPolicy } from './policy-file.js';
 
 const SEGMENT_BYTES = 16n * 1024n * 1024n;
 
@@ -45,15 +40,10 @@ const BALANCES = `SELECT
   (SELECT count(*) FROM pgbench_history)::int AS transactions`;
 
 describe('a binary backup under write load', () => {
-  const databases: string[] = [];
-  afterAll(async () => {
-    for (const database of databases) await dropTestDatabase(database);
-  });
+  const pgbenchDatabase = usePgbenchDatabases();
 
   it('restores to a consistent state while pgbench writes and WAL is switched and checkpointed', async () => {
-    const database = await createTestDatabase();
-    databases.push(database);
-    await initializePgbench(database, 5);
+    const database = await pgbenchDatabase(5);
     const policy = await writeTestPolicy('uncompressed.yaml');
     const load = startPgbenchLoad(database, 120);
     const stop = { done: false };

@@ -1,13 +1,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runPgbackup } from '../../harness/pgbackup-run.js';
-import { initializePgbench, startPgbenchLoad } from '../../harness/pgbench.js';
-import { createTestDatabase, superuserClient, withClient } from '../../harness/postgres.js';
+import { startPgbenchLoad } from '../../harness/pgbench.js';
+import { superuserClient, withClient } from '../../harness/postgres.js';
 import { startScratchPrimary } from '../../harness/scratch-postgres.js';
 import { requireEnv } from '../../harness/variables.js';
-import { dropTestDatabase, listCommitted } from '../binary/policy-file.js';
+import { usePgbenchDatabases } from '../binary/pgbench-databases.js';
+import { listCommitted } from '../binary/policy-file.js';
 import { logicalRunArgs, writeLogicalPolicy } from './logical-policy.js';
 import { downloadBackup, restoreBackup } from './restore-dump.js';
 
@@ -22,15 +23,10 @@ async function historyRows(database: string): Promise<number> {
 }
 
 describe('a logical backup while the primary writes continuously', () => {
-  const databases: string[] = [];
-  afterAll(async () => {
-    for (const database of databases) await dropTestDatabase(database);
-  });
+  const pgbenchDatabase = usePgbenchDatabases();
 
   it('completes, from the replica, with a snapshot in which every pgbench transaction is whole', async () => {
-    const database = await createTestDatabase();
-    databases.push(database);
-    await initializePgbench(database, 5);
+    const database = await pgbenchDatabase(5);
     const policy = await writeLogicalPolicy([database]);
     const load = startPgbenchLoad(database, 300);
     let during: { before: number; after: number };
