@@ -13,7 +13,7 @@ import { installCrds } from '../controlplane/api/install-crds.js';
 import { createPostgresPod, environmentSecrets, kubectl, kubectlApply } from './cluster-objects.js';
 import { fixtureYaml } from './fixtures.js';
 import { adminKubeConfig, createTestNamespace, serviceAccountKubeConfig } from './kube.js';
-import { runEnvironment } from './pgbackup-run.js';
+import { type RunOutcome, runEnvironment, startPgbackupRun } from './pgbackup-run.js';
 import { testBucket, testPrefix } from './s3.js';
 import { requireEnv, uniqueSuffix } from './variables.js';
 
@@ -48,6 +48,35 @@ export interface BackupObject {
 export async function listBackupObjects(namespace: string): Promise<BackupObject[]> {
   const list = JSON.parse(await kubectl(['get', 'backups', '-n', namespace, '-o', 'json']));
   return list.items as BackupObject[];
+}
+
+/** The object key a Backup's status names as its artifact. */
+export function artifactKeyOf(backup: BackupObject | undefined): string {
+  return String((backup?.status?.artifact as { key?: string } | undefined)?.key);
+}
+
+/** What {@link runOnDemandBackup} did: the Backup it created and how the run ended. */
+export interface OnDemandRun {
+  readonly name: string;
+  readonly run: RunOutcome;
+}
+
+/**
+ * Creates the on-demand Backup of a fixture (under test/fixtures/) for the policy, as a user
+ * would, and runs it as the controller's Job does: `--policy NS/NAME --type TYPE --backup NAME`.
+ */
+export async function runOnDemandBackup(
+  policy: RunnerPolicy,
+  fixture: string,
+  type: 'binary' | 'logical',
+): Promise<OnDemandRun> {
+  const request = fixtureYaml<BackupObject>(fixture);
+  request.spec.policy = policy.policyName;
+  await kubectlApply(policy.namespace, [request]);
+  const target = `${policy.namespace}/${policy.policyName}`;
+  const args = ['--policy', target, '--type', type, '--backup', request.metadata.name];
+  const run = await startPgbackupRun(args, policy.env).outcome;
+  return { name: request.metadata.name, run };
 }
 
 /** Sets the policy up; runs get `env` (no credentials: they come from the Secrets). */

@@ -1,10 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { kubectl, kubectlApply, secretObject } from '../../harness/cluster-objects.js';
-import { fixtureYaml } from '../../harness/fixtures.js';
 import { type RunOutcome, type StartedRun, startPgbackupRun } from '../../harness/pgbackup-run.js';
 import {
-  type BackupObject,
+  artifactKeyOf,
   listBackupObjects,
+  runOnDemandBackup,
   setUpRunnerPolicy,
 } from '../../harness/runner-policy.js';
 import { testBucket } from '../../harness/s3.js';
@@ -115,31 +115,21 @@ describe('a binary run in a cluster (--policy)', () => {
   });
 
   it('takes an on-demand Backup a user created, in no slot, and later daily runs keep it', async () => {
-    const request = fixtureYaml<BackupObject>('binary/on-demand-backup.yaml');
-    request.spec.policy = policyName;
-    await kubectlApply(namespace, [request]);
-
-    const run = await startPgbackupRun(
-      [
-        '--policy',
-        `${namespace}/${policyName}`,
-        '--type',
-        'binary',
-        '--backup',
-        request.metadata.name,
-      ],
-      env,
-    ).outcome;
+    const { name, run } = await runOnDemandBackup(
+      { namespace, policyName, prefix, env },
+      'binary/on-demand-backup.yaml',
+      'binary',
+    );
     const daily = await startPgbackupRun(runArgs('2026-03-09T01:30:00Z'), env).outcome;
 
     expect(run.code, run.stderr).toBe(0);
     expect(daily.code, daily.stderr).toBe(0);
     const backup = (await listBackupObjects(namespace)).find(
-      (candidate) => candidate.metadata.name === request.metadata.name,
+      (candidate) => candidate.metadata.name === name,
     );
     expect(backup?.status).toMatchObject({ phase: 'Completed' });
     expect(backup?.status).not.toHaveProperty('slot');
-    const key = String((backup?.status?.artifact as { key?: string } | undefined)?.key);
+    const key = artifactKeyOf(backup);
     expect(key).toContain(`/${policyName}/binary/on-demand/`);
     expect(await listCommitted(`${prefix}/${namespace}/${policyName}/binary/`)).toContain(key);
   });

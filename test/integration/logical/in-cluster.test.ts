@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kubectlApply } from '../../harness/cluster-objects.js';
-import { fixtureYaml } from '../../harness/fixtures.js';
 import { startPgbackupRun } from '../../harness/pgbackup-run.js';
 import { createTestDatabase } from '../../harness/postgres.js';
 import {
-  type BackupObject,
+  artifactKeyOf,
   listBackupObjects,
+  runOnDemandBackup,
   setUpRunnerPolicy,
 } from '../../harness/runner-policy.js';
 import { testBucket } from '../../harness/s3.js';
@@ -13,8 +12,6 @@ import { requireEnv } from '../../harness/variables.js';
 import { dropTestDatabase, listCommitted } from '../binary/policy-file.js';
 import { readManifest } from './restore-dump.js';
 import { waitForReplica } from './source-databases.js';
-
-const POD = 'binary/postgres-pod.yaml';
 
 function runArgs(namespace: string, policy: string): string[] {
   const at = '2026-03-01T02:30:00Z';
@@ -42,13 +39,20 @@ describe('a logical run in a cluster (--policy)', () => {
     if (database !== undefined) await dropTestDatabase(database);
   });
 
-  it('dumps the replica with its own service account and records a Completed Backup', async () => {
-    const { namespace, policyName, prefix, env } = await setUpRunnerPolicy({
+  /** The policy of the test's database, with pods standing for `podAddresses`. */
+  const setUpPolicy = (podAddresses: string[], logical: Record<string, unknown> = {}) =>
+    setUpRunnerPolicy({
       fixture: 'logical/in-cluster.yaml',
-      podFixture: POD,
-      podAddresses: [requireEnv('PGBACKUP_PRIMARY'), requireEnv('PGBACKUP_REPLICA')],
-      edit: (policy) => Object.assign(policy.spec.logical, { databases: [database] }),
+      podFixture: 'binary/postgres-pod.yaml',
+      podAddresses,
+      edit: (policy) => Object.assign(policy.spec.logical, { databases: [database], ...logical }),
     });
+
+  it('dumps the replica with its own service account and records a Completed Backup', async () => {
+    const { namespace, policyName, prefix, env } = await setUpPolicy([
+      requireEnv('PGBACKUP_PRIMARY'),
+      requireEnv('PGBACKUP_REPLICA'),
+    ]);
 
     const run = await startPgbackupRun(runArgs(namespace, policyName), env).outcome;
 
@@ -71,44 +75,25 @@ describe('a logical run in a cluster (--policy)', () => {
   });
 
   it('takes an on-demand logical Backup a user created, in no slot', async () => {
-    const { namespace, policyName, prefix, env } = await setUpRunnerPolicy({
-      fixture: 'logical/in-cluster.yaml',
-      podFixture: POD,
-      podAddresses: [requireEnv('PGBACKUP_PRIMARY'), requireEnv('PGBACKUP_REPLICA')],
-      edit: (policy) => Object.assign(policy.spec.logical, { databases: [database] }),
-    });
-    const request = fixtureYaml<BackupObject>('logical/on-demand-backup.yaml');
-    request.spec.policy = policyName;
-    await kubectlApply(namespace, [request]);
-
-    const run = await startPgbackupRun(
-      [
-        '--policy',
-        `${namespace}/${policyName}`,
-        '--type',
-        'logical',
-        '--backup',
-        request.metadata.name,
-      ],
-      env,
-    ).outcome;
+    const policy = await setUpPolicy([
+      requireEnv('PGBACKUP_PRIMARY'),
+      requireEnv('PGBACKUP_REPLICA'),
+    ]);
+    const { namespace, policyName, prefix } = policy;
+    const { run } = await runOnDemandBackup(policy, 'logical/on-demand-backup.yaml', 'logical');
 
     expect(run.code, run.stderr).toBe(0);
     const [backup] = await listBackupObjects(namespace);
     expect(backup?.status).toMatchObject({ phase: 'Completed' });
     expect(backup?.status).not.toHaveProperty('slot');
-    const key = String((backup?.status?.artifact as { key?: string } | undefined)?.key);
+    const key = artifactKeyOf(backup);
     expect(key).toContain(`/${policyName}/logical/on-demand/`);
     expect(await listCommitted(`${prefix}/${namespace}/${policyName}/logical/`)).toEqual([key]);
   });
 
   it('with no replica among the pods, dumps the primary when allowed and says so in the Backup', async () => {
-    const { namespace, policyName, env } = await setUpRunnerPolicy({
-      fixture: 'logical/in-cluster.yaml',
-      podFixture: POD,
-      podAddresses: [requireEnv('PGBACKUP_PRIMARY')],
-      edit: (policy) =>
-        Object.assign(policy.spec.logical, { databases: [database], fallbackToPrimary: true }),
+    const { namespace, policyName, env } = await setUpPolicy([requireEnv('PGBACKUP_PRIMARY')], {
+      fallbackToPrimary: true,
     });
 
     const run = await startPgbackupRun(runArgs(namespace, policyName), env).outcome;
@@ -124,12 +109,7 @@ describe('a logical run in a cluster (--policy)', () => {
   });
 
   it('with no replica and no fallback, records the failure with what each pod said', async () => {
-    const { namespace, policyName, env } = await setUpRunnerPolicy({
-      fixture: 'logical/in-cluster.yaml',
-      podFixture: POD,
-      podAddresses: [requireEnv('PGBACKUP_PRIMARY')],
-      edit: (policy) => Object.assign(policy.spec.logical, { databases: [database] }),
-    });
+    const { namespace, policyName, env } = await setUpPolicy([requireEnv('PGBACKUP_PRIMARY')]);
 
     const run = await startPgbackupRun(runArgs(namespace, policyName), env).outcome;
 
