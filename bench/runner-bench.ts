@@ -17,7 +17,7 @@ import { repoRoot } from '../test/harness/env/layout.js';
 import { initializePgbench } from '../test/harness/pgbench.js';
 import { createTestDatabase, superuserClient, withClient } from '../test/harness/postgres.js';
 import { testBucket, testPrefix, testS3Client } from '../test/harness/s3.js';
-import { listKeys } from '../test/integration/binary/policy-file.js';
+import { dropTestDatabase, listKeys } from '../test/integration/binary/policy-file.js';
 
 /**
  * Compiles the runner to .cache/bench-dist (the image runs compiled JavaScript, not
@@ -281,9 +281,7 @@ export async function withPgbenchDatabase<T>(
     await initializePgbench(database, scale);
     return await body(database);
   } finally {
-    await withClient(superuserClient('primary'), (client) =>
-      client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(database)} WITH (FORCE)`),
-    );
+    await dropTestDatabase(database);
   }
 }
 
