@@ -58,6 +58,14 @@ function runtimeStage(): Instruction[] {
   return all.slice(start);
 }
 
+/** The runtime stage's ENV instructions, joined. */
+function runtimeEnv(): string {
+  return runtimeStage()
+    .filter((instruction) => instruction.keyword === 'ENV')
+    .map((instruction) => instruction.value)
+    .join(' ');
+}
+
 describe('the Dockerfile', () => {
   it('builds in one stage and ships Node 20 from another', () => {
     const stages = valuesOf('FROM');
@@ -128,20 +136,23 @@ describe('the Dockerfile', () => {
   });
 
   it('writes nothing outside /tmp: HOME and TMPDIR point there', () => {
-    const env = runtimeStage()
-      .filter((instruction) => instruction.keyword === 'ENV')
-      .map((instruction) => instruction.value)
-      .join(' ');
+    const env = runtimeEnv();
     expect(env).toContain('HOME=/tmp');
     expect(env).toContain('TMPDIR=/tmp');
     expect(valuesOf('VOLUME')).toEqual([]);
   });
 
-  it('has one entrypoint, the CLI that `npm run build` compiles from src/cli/main.ts', () => {
+  it("keeps the AWS SDK's warning about Node 20 (the chosen runtime) out of every run's output", () => {
+    const env = runtimeEnv();
+    // The variable @aws-sdk/core reads (emitWarningIfUnsupportedVersion).
+    expect(env).toContain('AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true');
+  });
+
+  it('has one entrypoint, the bundle `npm run build` makes of the CLI compiled from src/cli/main.ts', () => {
     const entrypoints = valuesOf('ENTRYPOINT');
     expect(entrypoints).toHaveLength(1);
     const command = JSON.parse(entrypoints[0] ?? '[]') as string[];
-    expect(command).toEqual(['/usr/bin/tini', '--', 'node', '/app/dist/cli/main.js']);
+    expect(command).toEqual(['/usr/bin/tini', '--', 'node', '/app/dist/bin/pgbackup.mjs']);
     const [workdir] = runtimeStage()
       .filter((instruction) => instruction.keyword === 'WORKDIR')
       .map((instruction) => instruction.value);
@@ -157,7 +168,7 @@ describe('the Dockerfile', () => {
     const packageJson = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
       bin: Record<string, string>;
     };
-    expect(packageJson.bin.pgbackup).toBe('dist/cli/main.js');
+    expect(packageJson.bin.pgbackup).toBe('dist/bin/pgbackup.mjs');
   });
 
   it('sends the build only what it copies (.dockerignore)', () => {
