@@ -11,12 +11,15 @@
 
 ARG NODE_IMAGE=node:20-bookworm-slim
 
-# --- 1. Build: compile the TypeScript, then keep only the production dependencies. ---
+# --- 1. Build: compile the TypeScript, bundle it into one file (dist/bin/pgbackup.mjs, see
+# scripts/bundle.ts), then keep only the production dependencies: the bundle still imports
+# @kubernetes/client-node (lazily, for exec and auth-provider kubeconfigs) from node_modules. ---
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/bundle.ts ./scripts/bundle.ts
 COPY src ./src
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
@@ -52,13 +55,17 @@ COPY --from=build /app/dist ./dist
 
 # Nothing may write under / at run time: HOME (libpq's ~/.pgpass lookups, Node's REPL
 # history) and every temporary file go to /tmp.
+# Node 20 is the project's chosen runtime until it moves to 22: the AWS SDK's warning that
+# it will require Node 22 (several lines at every run) is not for the image's users.
 ENV NODE_ENV=production \
     HOME=/tmp \
     TMPDIR=/tmp \
-    NODE_OPTIONS="--enable-source-maps"
+    NODE_OPTIONS="--enable-source-maps" \
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
 
 USER 65532:65532
 # tini forwards SIGTERM (the controller's leader releases its Lease; a runner aborts its
-# uploads) and reaps the pg_* child processes.
-ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/dist/cli/main.js"]
+# uploads) and reaps the pg_* child processes. The entrypoint is the one-file bundle: a
+# runner starts about 0.2 s sooner than from the compiled modules under dist/cli.
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/dist/bin/pgbackup.mjs"]
 CMD ["help"]
