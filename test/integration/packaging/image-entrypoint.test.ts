@@ -1,12 +1,13 @@
 /**
  * The image's entrypoint as the image runs it, short of building the image (no Docker
- * here): the compiled CLI (`npm run build`'s output), run as the image's user 65532 with
+ * here): the bundle of the compiled CLI (`npm run build`'s dist/bin/pgbackup.mjs, laid out
+ * beside its package.json as in the image's /app), run as the image's user 65532 with
  * HOME and TMPDIR in a directory of its own, where nothing else is writable to it (the
  * repository, node_modules and the compiled files belong to root), as on a read-only root
  * filesystem with an emptyDir at /tmp.
  */
 import { execFile } from 'node:child_process';
-import { chownSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -49,6 +50,13 @@ describe.skipIf(!isRoot)(
       const help = await runAsImageUser(['help']);
       expect(help).toMatchObject({ code: 0, stderr: '' });
       expect(help.stdout).toContain('commands: plan, run, controller');
+      // The bundle finds the package.json two directories above it, as in the image.
+      const { version } = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8'));
+      await expect(runAsImageUser(['version'])).resolves.toEqual({
+        code: 0,
+        stdout: `pgbackup ${version}\n`,
+        stderr: '',
+      });
       for (const command of ['plan', 'run', 'controller']) {
         const result = await runAsImageUser([command, '--help']);
         expect(result.code, `${command} --help: ${result.stderr}`).toBe(0);
