@@ -1,11 +1,11 @@
 /**
- * What the runner's benches share: the runner compiled as the image runs it, the environment
+ * What the runner's benches share: the runner built as the image runs it, the environment
  * up, their policies aimed at it and their uploads deleted, each measured process's wall
  * time and peak RSS (VmHWM, polled from /proc until it exits; its children are not counted),
  * one pgbench database per size, rounds of both sides in alternating order after a warm-up,
  * and the table of medians.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,27 +14,22 @@ import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { parse, stringify } from 'yaml';
 import { upEnvironment } from '../test/harness/env/environment.js';
 import { repoRoot } from '../test/harness/env/layout.js';
+import { ensureBuiltOperator } from '../test/harness/executor/built-operator.js';
 import { initializePgbench } from '../test/harness/pgbench.js';
 import { createTestDatabase, superuserClient, withClient } from '../test/harness/postgres.js';
 import { testBucket, testPrefix, testS3Client } from '../test/harness/s3.js';
 import { dropTestDatabase, listKeys } from '../test/integration/binary/policy-file.js';
 
 /**
- * Compiles the runner to .cache/bench-dist (the image runs compiled JavaScript, not
- * TypeScript through tsx), starts the environment if it is not up and exports its variables;
- * returns the runner's entry point.
+ * Builds the runner as the image runs it (`npm run build`'s bundle, dist/bin/pgbackup.mjs;
+ * cached per source under .cache/operator-dist), starts the environment if it is not up and
+ * exports its variables; returns the runner's entry point.
  */
 export async function prepareRunnerBench(): Promise<string> {
-  const buildDir = join(repoRoot, '.cache', 'bench-dist');
-  execFileSync(join(repoRoot, 'node_modules', '.bin', 'tsc'), [
-    '-p',
-    join(repoRoot, 'tsconfig.build.json'),
-    '--outDir',
-    buildDir,
-  ]);
+  const runner = await ensureBuiltOperator();
   const variables = await upEnvironment((message) => process.stderr.write(`env: ${message}\n`));
   Object.assign(process.env, variables);
-  return join(buildDir, 'cli', 'main.js');
+  return runner;
 }
 
 /** What one run of a command cost. */
