@@ -13,7 +13,7 @@
  * pg_basebackup, the walsenders), which load on the machine disturbs far less than wall times,
  * and the load average, to judge the noise.
  *
- * The runner is compiled to .cache/bench-dist first, as the image runs compiled JavaScript.
+ * The runner is built first as the image runs it (the esbuild bundle of the compiled CLI).
  * Uses the environment of `npm run env:up` (started if it is not running); creates, and drops
  * afterwards, one database per size, and deletes what it uploaded.
  */

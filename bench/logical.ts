@@ -7,7 +7,7 @@
  *   npm run bench:logical                     # sizes: pgbench scale 35 and 140 (≈0.5 and 2.1 GB)
  *   BENCH_SCALES=50 BENCH_ROUNDS=3 npm run bench:logical
  *
- * The runner is compiled to .cache/bench-dist first, as the image runs compiled JavaScript.
+ * The runner is built first as the image runs it (the esbuild bundle of the compiled CLI).
  * Uses the environment of `npm run env:up` (started if it is not running); creates, and drops
  * afterwards, one database per size, and deletes what it uploaded.
  */

@@ -4,7 +4,7 @@
  * subcommands of it, so the image has a single entrypoint. This file only wires: each
  * command lives in its own module and receives its arguments and output streams.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type Command, type CommandIo, UsageError } from './command.js';
 
@@ -68,7 +68,10 @@ function describeError(error: unknown): string {
   return `${error.message}${cause}`;
 }
 
-const invokedDirectly = process.argv[1] === fileURLToPath(import.meta.url);
+// Through a symlink (npm's bin link) argv[1] is the link: compare real paths.
+const invokedDirectly =
+  process.argv[1] !== undefined &&
+  realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
 if (invokedDirectly) {
   process.exitCode = await runMain(process.argv.slice(2), {
     stdout: process.stdout,

@@ -7,9 +7,10 @@
  * filesystem with an emptyDir at /tmp.
  */
 import { execFile } from 'node:child_process';
-import { chownSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chownSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../harness/env/layout.js';
 import { ensureBuiltOperator } from '../../harness/executor/built-operator.js';
@@ -80,3 +81,13 @@ describe.skipIf(!isRoot)(
     }, 300_000);
   },
 );
+
+describe('the program run through a symlink, as npm links package.json\'s "bin"', () => {
+  it('runs its command (the link is not mistaken for an import)', async () => {
+    const main = await ensureBuiltOperator();
+    const link = join(scratch, 'pgbackup');
+    symlinkSync(main, link);
+    const { stdout } = await promisify(execFile)(process.execPath, [link, 'version']);
+    expect(stdout).toMatch(/^pgbackup \d+\.\d+\.\d+\n$/);
+  }, 300_000);
+});
