@@ -72,7 +72,9 @@ export const backupStatusSchema = z
       .string()
       .max(32768)
       .optional()
-      .describe('What went wrong and what to do about it, or why the run was skipped.'),
+      .describe(
+        'What went wrong and what to do about it, why the run was skipped, or a note on a completed run (a logical backup taken from the primary because no replica was available).',
+      ),
   })
   .describe('What happened to the backup.');
 
