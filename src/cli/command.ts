@@ -15,6 +15,11 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
+/** A {@link UsageError} whose message ends with the command's usage text. */
+export function usageError(message: string, usage: string, options?: ErrorOptions): UsageError {
+  return new UsageError(`${message}\n\n${usage.trimEnd()}`, options);
+}
+
 /**
  * Parses a command's options strictly (no positionals, no unknown options); a wrong argument
  * becomes a {@link UsageError} that ends with the command's usage text.
@@ -29,6 +34,6 @@ export function parseOptions<T extends NonNullable<ParseArgsConfig['options']>>(
   } catch (error) {
     // parseArgs reports wrong arguments as TypeErrors with an ERR_PARSE_ARGS_* code.
     const message = error instanceof Error ? error.message : String(error);
-    throw new UsageError(`${message}\n\n${usage.trimEnd()}`, { cause: error });
+    throw usageError(message, usage, { cause: error });
   }
 }

@@ -1,6 +1,6 @@
 /** The command line of `pgbackup plan`. */
 import { epochDayOf, type LocalDate, parseLocalDate } from '../retention/index.js';
-import { parseOptions, UsageError } from './command.js';
+import { parseOptions, UsageError, usageError } from './command.js';
 
 /** How `pgbackup plan` is called. */
 export const PLAN_USAGE = `usage: pgbackup plan -f POLICY.yaml --from YYYY-MM-DD --to YYYY-MM-DD [--output json]
@@ -37,7 +37,7 @@ const OPTIONS = {
 
 function requireDate(option: 'from' | 'to', text: string | undefined): LocalDate {
   if (text === undefined) {
-    throw new UsageError(`--${option} is required (a date, YYYY-MM-DD)\n\n${PLAN_USAGE.trimEnd()}`);
+    throw usageError(`--${option} is required (a date, YYYY-MM-DD)`, PLAN_USAGE);
   }
   const date = parseLocalDate(text);
   if (date === undefined) {
@@ -60,7 +60,7 @@ export function parsePlanArguments(argv: readonly string[]): PlanArguments | 'he
     return 'help';
   }
   if (values.filename === undefined) {
-    throw new UsageError(`-f POLICY.yaml is required\n\n${PLAN_USAGE.trimEnd()}`);
+    throw usageError('-f POLICY.yaml is required', PLAN_USAGE);
   }
   const from = requireDate('from', values.from);
   const to = requireDate('to', values.to);

@@ -1,6 +1,6 @@
 /** The command line of `pgbackup run`. */
 import { type BackupType, BINARY_LINES, type LineName, LOGICAL_LINES } from '../api/index.js';
-import { parseOptions, UsageError } from './command.js';
+import { parseOptions, type UsageError, usageError } from './command.js';
 
 /** How `pgbackup run` is called. */
 export const RUN_USAGE = `usage: pgbackup run --type TYPE --line LINE (-f POLICY.yaml | --policy NAMESPACE/NAME)
@@ -57,7 +57,7 @@ const OPTIONS = {
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/i;
 
 function usage(message: string): UsageError {
-  return new UsageError(`${message}\n\n${RUN_USAGE.trimEnd()}`);
+  return usageError(message, RUN_USAGE);
 }
 
 function parseSource(file: string | undefined, policy: string | undefined): PolicySource {
