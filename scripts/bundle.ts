@@ -33,7 +33,8 @@ const REQUIRE_SHIM =
 /** Bundles `<distDir>/cli/main.js` into `<distDir>/bin/pgbackup.mjs`; returns the bundle's path. */
 export async function bundleOperator(distDir: string): Promise<string> {
   const outfile = resolve(distDir, BUNDLE_PATH);
-  const result = await build({
+  // Rejects, with esbuild's messages, when the build fails.
+  await build({
     entryPoints: [resolve(distDir, 'cli', 'main.js')],
     outfile,
     bundle: true,
@@ -49,9 +50,6 @@ export async function bundleOperator(distDir: string): Promise<string> {
     legalComments: 'linked',
     logLevel: 'warning',
   });
-  if (result.errors.length > 0) {
-    throw new Error(`bundling ${distDir}/cli/main.js failed`);
-  }
   return outfile;
 }
 
