@@ -25,10 +25,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { renderCrdFiles } from '../../src/api/index.js';
+import { kubectl } from './cluster-objects.js';
 import { cacheDir, repoRoot, toolModules } from './env/layout.js';
 import { runTool } from './env/processes.js';
 import { ensureToolModule, goEnv, pinnedKubernetesVersion } from './env/tools.js';
-import { runKubectl } from './kube.js';
 
 /** A JSON schema, as plain data. */
 type Schema = Record<string, unknown>;
@@ -176,10 +176,17 @@ function writeSchemas(dir: string, files: Map<string, Schema>): void {
   rmSync(scratch, { recursive: true, force: true });
   mkdirSync(versioned, { recursive: true });
   for (const [name, schema] of files) writeFileSync(join(versioned, name), JSON.stringify(schema));
+  publish(scratch, dir);
+}
+
+/**
+ * Renames a finished scratch directory to its cache path. Test files run in parallel: when
+ * another one published the same content first, its copy is kept and the scratch removed.
+ */
+function publish(scratch: string, dir: string): void {
   try {
     renameSync(scratch, dir);
   } catch (error) {
-    // Test files run in parallel: another one wrote the same schemas first; keep its copy.
     rmSync(scratch, { recursive: true, force: true });
     if (!existsSync(dir)) throw error;
   }
@@ -192,9 +199,8 @@ async function builtInSchemas(): Promise<string> {
     `kubernetes-${kubeconformKubernetesVersion()}-format${SCHEMA_FORMAT}`,
   );
   if (existsSync(dir)) return dir;
-  const result = await runKubectl(['get', '--raw', '/openapi/v2']);
-  if (result.code !== 0) throw new Error(`reading the API server's OpenAPI: ${result.stderr}`);
-  writeSchemas(dir, schemasOfOpenApiV2(JSON.parse(result.stdout)));
+  const openApi = await kubectl(['get', '--raw', '/openapi/v2']);
+  writeSchemas(dir, schemasOfOpenApiV2(JSON.parse(openApi)));
   return dir;
 }
 
@@ -232,12 +238,7 @@ async function monitoringCrdTexts(): Promise<string[]> {
       { cwd: dir, env: { GOFLAGS: '-mod=mod', ...goEnv() }, timeoutMs: 600_000 },
     );
     mkdirSync(join(out, '..'), { recursive: true });
-    try {
-      renameSync(scratch, out);
-    } catch (error) {
-      rmSync(scratch, { recursive: true, force: true });
-      if (!existsSync(out)) throw error;
-    }
+    publish(scratch, out);
   }
   return readdirSync(out)
     .sort()
