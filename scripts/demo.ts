@@ -20,8 +20,14 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { parse } from 'yaml';
-import { BACKUP_POLICY_PLURAL, GROUP, VERSION } from '../src/api/index.js';
-import { KubeClient, type KubeObject, loadKubeConnection } from '../src/kube/index.js';
+import { BACKUP_POLICY_PLURAL, GROUP } from '../src/api/index.js';
+import {
+  KubeClient,
+  type KubeObject,
+  loadKubeConnection,
+  RESOURCES,
+  resourcePath,
+} from '../src/kube/index.js';
 import { policyKeyPrefix } from '../src/storage/index.js';
 import { installCrds } from '../test/controlplane/api/install-crds.js';
 import {
@@ -183,7 +189,7 @@ function getPolicy(
 ): Promise<KubeObject & { status?: PolicyStatus }> {
   return client.request({
     verb: 'get',
-    path: `/apis/${GROUP}/${VERSION}/namespaces/${NAMESPACE}/${BACKUP_POLICY_PLURAL}/${name}`,
+    path: resourcePath(RESOURCES.backupPolicy, { namespace: NAMESPACE, name }),
     what: `get BackupPolicy ${NAMESPACE}/${name}`,
   });
 }
@@ -369,7 +375,7 @@ interface BackupObject {
 async function printThisRun(client: KubeClient, sinceMs: number): Promise<void> {
   const list = await client.request<{ items: BackupObject[] }>({
     verb: 'list',
-    path: `/apis/${GROUP}/${VERSION}/namespaces/${NAMESPACE}/backups`,
+    path: resourcePath(RESOURCES.backup, { namespace: NAMESPACE }),
     what: 'list Backups',
   });
   const recent = list.items.filter(
