@@ -3,7 +3,7 @@
  * for pods, and a heartbeat, so the node lifecycle controller never taints it unreachable
  * and evicts the pods it runs.
  */
-import { isNotFound, type KubeClient } from '../../../src/kube/index.js';
+import { isConflict, isNotFound, type KubeClient } from '../../../src/kube/index.js';
 
 /** How often the executor reports its Node Ready (the kubelet's default is 10 s). */
 const HEARTBEAT_MS = 10_000;
@@ -65,7 +65,7 @@ export async function registerExecutorNode(
     })
     .catch((error: unknown) => {
       // A Node left by an executor that died is taken over.
-      if ((error as { statusCode?: number }).statusCode !== 409) throw error;
+      if (!isConflict(error)) throw error;
     });
   await reportReady(client, name);
   // A missed heartbeat is recorded and retried with the next one: the node lifecycle
