@@ -5,7 +5,7 @@
  */
 import type pg from 'pg';
 import { type Endpoint, formatEndpoint } from './credentials.js';
-import { PostgresError } from './errors.js';
+import { queryRows } from './query.js';
 
 /** A database and its size, which bounds the size of its dump. */
 export interface DatabaseEntry {
@@ -19,19 +19,12 @@ export interface StandbySettings {
   readonly maxStandbyStreamingDelay: string;
 }
 
-async function query<R extends pg.QueryResultRow>(
+function query<R extends pg.QueryResultRow>(
   client: pg.Client,
   endpoint: Endpoint,
   text: string,
 ): Promise<R[]> {
-  try {
-    return (await client.query<R>(text)).rows;
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new PostgresError(`${formatEndpoint(endpoint)} refused "${text}": ${reason}`, {
-      cause: error,
-    });
-  }
+  return queryRows<R>(client, formatEndpoint(endpoint), text);
 }
 
 /** Every database that accepts connections, except templates, by name. */

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { PostgresError } from './errors.js';
+import { queryRows } from './query.js';
 
 /**
  * A deterministic slot name per policy, so the next run finds and drops the slot of a run that
@@ -22,17 +23,12 @@ export function advisoryLockKeyOf(namespace: string, policy: string, type: strin
   return digest.readBigInt64BE(0).toString();
 }
 
-async function query<R extends pg.QueryResultRow>(
+function query<R extends pg.QueryResultRow>(
   client: pg.Client,
   text: string,
   values: unknown[] = [],
 ): Promise<R[]> {
-  try {
-    return (await client.query<R>(text, values)).rows;
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new PostgresError(`the primary refused "${text}": ${reason}`, { cause: error });
-  }
+  return queryRows<R>(client, 'the primary', text, values);
 }
 
 /**
