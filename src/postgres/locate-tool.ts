@@ -27,18 +27,17 @@ async function isExecutable(path: string): Promise<boolean> {
   );
 }
 
-/** The newer majors under the root that carry the tool, oldest first. */
-async function newerMajors(root: string, input: LocateToolInput): Promise<string[]> {
+/** The tool of the oldest newer major under the root that carries it. */
+async function oldestNewerTool(root: string, input: LocateToolInput): Promise<string | undefined> {
   const entries = await readdir(root).catch(() => [] as string[]);
   const majors = entries
     .filter((entry) => /^\d+$/.test(entry) && Number(entry) > input.major)
     .sort((a, b) => Number(a) - Number(b));
-  const carrying: string[] = [];
   for (const major of majors) {
     const path = join(root, major, 'bin', input.tool);
-    if (await isExecutable(path)) carrying.push(path);
+    if (await isExecutable(path)) return path;
   }
-  return carrying;
+  return undefined;
 }
 
 /**
@@ -52,7 +51,7 @@ export async function locatePgTool(input: LocateToolInput): Promise<string> {
   const root = input.root ?? DEFAULT_PG_ROOT;
   const path = join(root, String(input.major), 'bin', input.tool);
   if (await isExecutable(path)) return path;
-  const [newer] = input.orNewer === true ? await newerMajors(root, input) : [];
+  const newer = input.orNewer === true ? await oldestNewerTool(root, input) : undefined;
   if (newer !== undefined) return newer;
   const wanted = input.orNewer === true ? `${input.major} or newer` : String(input.major);
   throw new ToolNotFoundError(
