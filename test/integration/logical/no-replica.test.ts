@@ -4,7 +4,7 @@ import { withClient } from '../../harness/postgres.js';
 import { listCommitted } from '../binary/policy-file.js';
 import { type LogicalPolicy, logicalRunArgs, writeLogicalPolicy } from './logical-policy.js';
 import { readManifest } from './restore-dump.js';
-import { hostOf, type ScratchPair, startScratchPair } from './scratch-pair.js';
+import { hostOf, type ScratchPair, startScratchPair, waitForReplicaTable } from './scratch-pair.js';
 
 // A private pair: stopping the shared replica would fail every other test that uses it.
 describe('a logical run of a private primary and replica, before and after the replica stops', () => {
@@ -21,12 +21,7 @@ describe('a logical run of a private primary and replica, before and after the r
       await client.query('CREATE TABLE items AS SELECT n AS id FROM generate_series(1, 100) n');
     });
     // The replica has the database once it answers a connection to it.
-    await waitFor(async () =>
-      withClient(pair.replica.client('inventory'), async (client) => {
-        const result = await client.query("SELECT to_regclass('items') IS NOT NULL AS ready");
-        return result.rows[0]?.ready === true;
-      }).catch(() => false),
-    );
+    await waitForReplicaTable(pair.replica, 'inventory', 'items', 60_000);
   });
 
   afterAll(async () => {
@@ -86,11 +81,3 @@ describe('a logical run of a private primary and replica, before and after the r
     });
   });
 });
-
-async function waitFor(check: () => Promise<boolean>): Promise<void> {
-  for (let attempt = 0; attempt < 300; attempt += 1) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error('the replica did not catch up within a minute');
-}

@@ -4,7 +4,7 @@ import { startPgbackupRun } from '../../harness/pgbackup-run.js';
 import { withClient } from '../../harness/postgres.js';
 import { listCommitted } from '../binary/policy-file.js';
 import { type LogicalPolicy, logicalRunArgs, writeLogicalPolicy } from './logical-policy.js';
-import { hostOf, type ScratchPair, startScratchPair } from './scratch-pair.js';
+import { hostOf, type ScratchPair, startScratchPair, waitForReplicaTable } from './scratch-pair.js';
 
 // A private pair whose replica cancels a conflicting query at once, as a replica with
 // hot_standby_feedback off and max_standby_streaming_delay 0 does; the shared replica keeps
@@ -27,12 +27,7 @@ describe('a logical dump that the replica cancels for a recovery conflict', () =
         'CREATE TABLE big AS SELECT n, md5(n::text) || md5((n + 1)::text) AS filler FROM generate_series(1, 1500000) AS n',
       ),
     );
-    await waitUntil(async () =>
-      withClient(pair.replica.client('conflicts'), async (client) => {
-        const result = await client.query("SELECT to_regclass('big') IS NOT NULL AS ready");
-        return result.rows[0]?.ready === true;
-      }).catch(() => false),
-    );
+    await waitForReplicaTable(pair.replica, 'conflicts', 'big', 120_000);
     policy = await writeLogicalPolicy(['conflicts'], (document) => {
       document.spec.target.hosts = [hostOf(pair.primary), hostOf(pair.replica)];
     });

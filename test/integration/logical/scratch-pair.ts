@@ -6,7 +6,8 @@
 import { appendFile, chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runTool } from '../../harness/env/processes.js';
+import { runTool, waitUntil } from '../../harness/env/processes.js';
+import { withClient } from '../../harness/postgres.js';
 import { type RestoredServer, startRestoredServer } from '../../harness/restore.js';
 import { type ScratchServer, startScratchPrimary } from '../../harness/scratch-postgres.js';
 import { requireEnv } from '../../harness/variables.js';
@@ -87,4 +88,22 @@ export async function startScratchPair(
       await primary.stop();
     },
   };
+}
+
+/** Waits until `table` of `database`, created on the primary, is visible on `replica`. */
+export async function waitForReplicaTable(
+  replica: RestoredServer,
+  database: string,
+  table: string,
+  timeoutMs: number,
+): Promise<void> {
+  await waitUntil(
+    `${table} of ${database} on the replica ${hostOf(replica)}`,
+    () =>
+      withClient(replica.client(database), async (client) => {
+        const result = await client.query('SELECT to_regclass($1) IS NOT NULL AS ready', [table]);
+        return result.rows[0]?.ready === true;
+      }),
+    { timeoutMs },
+  );
 }
