@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runPgbackup } from '../../harness/pgbackup-run.js';
 import { withClient } from '../../harness/postgres.js';
@@ -7,6 +6,7 @@ import { listCommitted } from '../binary/policy-file.js';
 import { type LogicalPolicy, logicalRunArgs, writeLogicalPolicy } from './logical-policy.js';
 import { readManifest } from './restore-dump.js';
 import { hostOf, type ScratchPair, startScratchPair, startScratchReplica } from './scratch-pair.js';
+import { waitForReplica } from './source-databases.js';
 
 // Two private replicas of one primary; replay is paused on one of them so it falls behind.
 describe('the replica a logical run dumps', () => {
@@ -21,17 +21,10 @@ describe('the replica a logical run dumps', () => {
   /** Writes on the primary, and waits until `caughtUp` has replayed it. */
   async function writeAndReplay(caughtUp: RestoredServer): Promise<void> {
     await query(pair.primary, 'ledger', 'INSERT INTO entries SELECT generate_series(1, 1000)');
-    const [row] = await query(pair.primary, 'ledger', 'SELECT pg_current_wal_lsn()::text AS lsn');
-    for (let attempt = 0; attempt < 600; attempt += 1) {
-      const [state] = await query(
-        caughtUp,
-        'postgres',
-        `SELECT pg_last_wal_replay_lsn() >= '${row?.lsn}'::pg_lsn AS done`,
-      );
-      if (state?.done === true) return;
-      await sleep(100);
-    }
-    throw new Error(`${hostOf(caughtUp)} did not replay up to ${row?.lsn}`);
+    await waitForReplica(
+      () => pair.primary.client('postgres'),
+      () => caughtUp.client('postgres'),
+    );
   }
 
   async function dumpedHost(at: string): Promise<string> {

@@ -4,6 +4,7 @@
  * from the SQL fixtures under test/fixtures/logical/ with psql, as a person would.
  */
 import { join } from 'node:path';
+import type pg from 'pg';
 import { repoRoot } from '../../harness/env/layout.js';
 import { runTool } from '../../harness/env/processes.js';
 import { serverAddress, superuserClient, withClient } from '../../harness/postgres.js';
@@ -103,13 +104,19 @@ export async function dropSourceDatabases(source: SourceDatabases): Promise<void
   });
 }
 
-/** Waits until the replica has replayed everything the primary has written so far. */
-export async function waitForReplica(): Promise<void> {
-  const target = await withClient(superuserClient('primary'), async (client) => {
+/**
+ * Waits until a replica has replayed everything its primary has written so far; by default
+ * the shared pair's.
+ */
+export async function waitForReplica(
+  primary: () => pg.Client = () => superuserClient('primary'),
+  replica: () => pg.Client = () => superuserClient('replica'),
+): Promise<void> {
+  const target = await withClient(primary(), async (client) => {
     const result = await client.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
     return result.rows[0]?.lsn ?? '0/0';
   });
-  await withClient(superuserClient('replica'), async (client) => {
+  await withClient(replica(), async (client) => {
     for (let attempt = 0; attempt < 600; attempt += 1) {
       const result = await client.query<{ caught_up: boolean }>(
         'SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS caught_up',
@@ -118,6 +125,8 @@ export async function waitForReplica(): Promise<void> {
       if (result.rows[0]?.caught_up === true) return;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    throw new Error(`the replica did not replay up to ${target} within a minute`);
+    throw new Error(
+      `the replica ${client.host}:${client.port} did not replay up to ${target} within a minute`,
+    );
   });
 }
