@@ -30,6 +30,7 @@ import { upEnvironment } from '../test/harness/env/environment.js';
 import { repoRoot } from '../test/harness/env/layout.js';
 import { fixtureYaml } from '../test/harness/fixtures.js';
 import { runKubectl } from '../test/harness/kube.js';
+import { peakRssKiB } from './runner-bench.js';
 
 const POLICIES = Number(process.env.BENCH_POLICIES ?? 1000);
 const NAMESPACES = Number(process.env.BENCH_NAMESPACES ?? 50);
@@ -92,14 +93,6 @@ function plainCronJobs(policies: readonly KubeObject[]): unknown[] {
       const { ownerReferences: _owners, ...metadata } = manifest.metadata;
       return { ...manifest, metadata };
     });
-}
-
-function peakRssKiB(pid: number): number {
-  try {
-    return Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-  } catch {
-    return 0;
-  }
 }
 
 /** How many policies have a status observed by the controller (generation and Ready=True). */
