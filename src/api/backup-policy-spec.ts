@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { binarySchema } from './binary.js';
 import { withRules } from './cross-field-rule.js';
 import { closedObject } from './fields.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { conditionsSchema } from './condition.js';
 import { timestamp } from './fields.js';
 import { BACKUP_TYPES, BINARY_LINES } from './lines.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { backupPolicySpecSchema } from './backup-policy-spec.js';
 import { backupPolicyStatusSchema } from './backup-policy-status.js';
 import { closedObject } from './fields.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { withRules } from './cross-field-rule.js';
 import { closedObject, objectName } from './fields.js';
 import { BACKUP_TYPES, BINARY_LINES } from './lines.js';

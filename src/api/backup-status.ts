@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { timestamp } from './fields.js';
 
 /** Where a backup is in its life. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { backupSpecSchema } from './backup-spec.js';
 import { backupStatusSchema } from './backup-status.js';
 import { closedObject } from './fields.js';

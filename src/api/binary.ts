@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { withRules } from './cross-field-rule.js';
 import { closedObject, defaultToEmpty, keepCount, objectName } from './fields.js';
 import { BINARY_LINES } from './lines.js';

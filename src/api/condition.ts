@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { timestamp } from './fields.js';
 
 /** The standard Kubernetes condition (`metav1.Condition`). */

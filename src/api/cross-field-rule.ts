@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 
 /** How the API server classifies a failed rule; decides the wording of the message. */
 export type RuleReason =

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { RuleIssueParams } from './cross-field-rule.js';
 import { KEEP_MAX, KEEP_MIN } from './lines.js';
 

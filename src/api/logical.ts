@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { withRules } from './cross-field-rule.js';
 import { closedObject, defaultToEmpty, setOf } from './fields.js';
 import { LOGICAL_LINES } from './lines.js';

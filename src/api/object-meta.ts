@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The parts of `metadata` this API reads. Everything else the API server adds (uid,

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { type Backup, backupSchema } from './backup.js';
 import { type BackupPolicy, backupPolicySchema } from './backup-policy.js';
 import { describeIssue } from './issue-messages.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { withRules } from './cross-field-rule.js';
 import { closedObject, LABEL_VALUE_PATTERN, secretReference, setOf } from './fields.js';
 

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { RuleIssueParams } from './cross-field-rule.js';
 import { formatFieldPath, type ValidationIssue } from './validation-issue.js';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { closedObject, defaultToEmpty } from './fields.js';
 
 /** How often a restore drill runs. */

@@ -2,7 +2,7 @@
  * `manifest.json`, written last: a backup exists iff its manifest exists. It describes the
  * backup completely, so the bucket alone is a catalog.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 const storedObject = z.object({
   name: z.string().min(1),

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { GROUP, VERSION } from '../group-version.js';
 import { type SchemaNode, toStructuralSchema } from './structural-schema.js';
 

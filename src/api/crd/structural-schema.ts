@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** A node of an OpenAPI v3 schema, as it appears in a CRD. */
 export type SchemaNode = { [key: string]: unknown };
