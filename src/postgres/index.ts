@@ -4,6 +4,7 @@
  * pg_basebackup, pg_dump and pg_dumpall as streams.
  */
 
+export { acquireAdvisoryLock, advisoryLockKeyOf } from './advisory-lock.js';
 export {
   type AskInput,
   askServer,
@@ -52,8 +53,6 @@ export {
 } from './errors.js';
 export { DEFAULT_PG_ROOT, type LocateToolInput, locatePgTool } from './locate-tool.js';
 export {
-  acquireAdvisoryLock,
-  advisoryLockKeyOf,
   createReplicationSlot,
   dropReplicationSlot,
   findReplicationSlot,

@@ -1,7 +1,6 @@
 /**
  * What the runner asks of the primary around a binary backup, over the discovery connection:
- * a per-policy advisory lock, the physical replication slot that holds WAL, the database size
- * and the tablespaces.
+ * the physical replication slot that holds WAL, the database size and the tablespaces.
  */
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
@@ -17,26 +16,12 @@ export function replicationSlotNameOf(namespace: string, policy: string): string
   return `pgbackup_${digest.slice(0, 16)}`;
 }
 
-/** A signed 64-bit advisory lock key per policy and backup type, as a decimal string. */
-export function advisoryLockKeyOf(namespace: string, policy: string, type: string): string {
-  const digest = createHash('sha256').update(`pgbackup/${namespace}/${policy}/${type}`).digest();
-  return digest.readBigInt64BE(0).toString();
-}
-
 function query<R extends pg.QueryResultRow>(
   client: pg.Client,
   text: string,
   values: unknown[] = [],
 ): Promise<R[]> {
   return queryRows<R>(client, 'the primary', text, values);
-}
-
-/**
- * Waits for the session-level advisory lock of a policy: runs of one policy queue on it, and
- * it is released when the session ends, however the run ends (a killed run's connection closes).
- */
-export async function acquireAdvisoryLock(client: pg.Client, key: string): Promise<void> {
-  await query(client, 'SELECT pg_advisory_lock($1::bigint)', [key]);
 }
 
 /** The slot, if present, and whether a process is using it. */

@@ -228,10 +228,7 @@ export async function runBackup(input: RunInput, kind: BackupKind): Promise<RunR
   try {
     // Runs of this policy and type queue here; the lock goes with the session, however the
     // run ends.
-    await acquireAdvisoryLock(
-      session.client,
-      advisoryLockKeyOf(input.namespace, input.policy, kind.type),
-    );
+    await acquireAdvisoryLock(session, advisoryLockKeyOf(input.namespace, input.policy, kind.type));
     return await runLocked(input, kind, line, source);
   } finally {
     await session.client.end().catch(() => undefined);
