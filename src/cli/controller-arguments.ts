@@ -9,7 +9,8 @@ Runs the controller: turns BackupPolicies into CronJobs, keeps their status, sta
 on-demand Backups. One replica leads (a Lease); the others wait to take over.
 
 options:
-      --kubeconfig FILE            kubeconfig to use (default: $KUBECONFIG, else in-cluster)
+      --kubeconfig FILE            kubeconfig to use (default: $KUBECONFIG, else the pod's
+                                   service account, else ~/.kube/config)
       --namespaces NS[,NS…]        namespaces to watch (default: all)
       --metrics-address HOST:PORT  /metrics, /healthz and /readyz (default 0.0.0.0:8080)
       --runner-image IMAGE         image of the backup runs (default: $PGBACKUP_RUNNER_IMAGE)

@@ -63,11 +63,7 @@ export const runControllerCommand: Command = async (argv, io) => {
     return 0;
   }
   const log = pino({ base: { identity: options.identity } }, io.stdout);
-  // The kubeconfig named (flag, then KUBECONFIG) wins; otherwise the pod's service account.
-  const connection = await loadKubeConnection(
-    process.env,
-    options.kubeconfig ?? process.env.KUBECONFIG,
-  );
+  const connection = await loadKubeConnection(process.env, options.kubeconfig, '--kubeconfig');
   const controller = controllerOf(options, connection, log);
   const endpoints = await serveEndpoints(options.metricsAddress, {
     registry: controller.metrics.registry,

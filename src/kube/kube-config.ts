@@ -1,7 +1,7 @@
 /**
- * How the runner and the controller reach the Kubernetes API: in a pod, its service account;
- * elsewhere, KUBECONFIG or ~/.kube/config. The connection feeds `KubeClient`'s plain
- * JSON requests over node:https.
+ * How the runner and the controller reach the Kubernetes API: one lookup order for both (see
+ * {@link loadKubeConnection}). The connection feeds `KubeClient`'s plain JSON requests over
+ * node:https.
  *
  * The common cases (a service account; a kubeconfig with a token or a client certificate) are
  * read here directly: loading `@kubernetes/client-node` costs about 70 MiB of memory. Only a
@@ -31,9 +31,13 @@ export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccoun
  */
 export const SERVICE_ACCOUNT_DIR_ENV = 'PGBACKUP_SERVICE_ACCOUNT_DIR';
 
+function serviceAccountDirOf(env: NodeJS.ProcessEnv): string {
+  return env[SERVICE_ACCOUNT_DIR_ENV] || SERVICE_ACCOUNT_DIR;
+}
+
 function inClusterConnection(env: NodeJS.ProcessEnv): KubeConnection | undefined {
   const host = env.KUBERNETES_SERVICE_HOST;
-  const dir = env[SERVICE_ACCOUNT_DIR_ENV] || SERVICE_ACCOUNT_DIR;
+  const dir = serviceAccountDirOf(env);
   const tokenFile = join(dir, 'token');
   if (host === undefined || !existsSync(tokenFile)) return undefined;
   const hostPart = host.includes(':') ? `[${host}]` : host;
@@ -67,19 +71,66 @@ function material(fields: Fields, key: string, base: string): Buffer | undefined
   return readFileSync(isAbsolute(file) ? file : join(base, file));
 }
 
-function readKubeconfig(file: string): Fields {
+/** Which step of the lookup order named a kubeconfig file, for the error that says how to fix it. */
+type KubeconfigSource =
+  | { readonly kind: 'named'; readonly flag: string | undefined }
+  | { readonly kind: 'KUBECONFIG'; readonly flag: string | undefined }
+  | {
+      readonly kind: 'default';
+      readonly flag: string | undefined;
+      readonly serviceAccountDir: string;
+    };
+
+function reasonOf(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'no such file';
+  if (code === 'EACCES') return 'permission denied';
+  return error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
+}
+
+/** What to do about an unreadable kubeconfig, naming only what the command accepts. */
+function adviceFor(source: KubeconfigSource): string {
+  const { flag } = source;
+  switch (source.kind) {
+    case 'named':
+      return flag === undefined ? '' : `; give ${flag} a readable kubeconfig file`;
+    case 'KUBECONFIG':
+      return `; it was named by KUBECONFIG: fix or unset KUBECONFIG${flag === undefined ? '' : `, or pass ${flag}`}`;
+    case 'default':
+      return (
+        `; no kubeconfig was named and this is not a pod with a service account ` +
+        `(KUBERNETES_SERVICE_HOST and ${join(source.serviceAccountDir, 'token')}): ` +
+        `${flag === undefined ? '' : `pass ${flag}, `}set KUBECONFIG, or run in a cluster`
+      );
+  }
+}
+
+function readKubeconfig(file: string, source: KubeconfigSource): Fields {
+  let text: string;
   try {
-    return parse(readFileSync(file, 'utf8')) as Fields;
+    text = readFileSync(file, 'utf8');
   } catch (error) {
     throw new KubeConnectionError(
-      `cannot read the kubeconfig ${file}: pass --kubeconfig or set KUBECONFIG, or run in a cluster`,
+      `cannot read the kubeconfig ${file} (${reasonOf(error)})${adviceFor(source)}`,
+      { cause: error },
+    );
+  }
+  try {
+    // An empty file parses to null: treat it as a kubeconfig with nothing in it.
+    return (parse(text) ?? {}) as Fields;
+  } catch (error) {
+    throw new KubeConnectionError(
+      `the kubeconfig ${file} is not valid YAML (${reasonOf(error)})${adviceFor(source)}`,
       { cause: error },
     );
   }
 }
 
-function kubeconfigConnection(file: string): KubeConnection | 'needs-plugin' {
-  const config = readKubeconfig(file);
+function kubeconfigConnection(
+  file: string,
+  source: KubeconfigSource,
+): KubeConnection | 'needs-plugin' {
+  const config = readKubeconfig(file, source);
   const contextName = config['current-context'];
   const context = entryOf(config.contexts, 'context', contextName);
   const cluster = entryOf(config.clusters, 'cluster', context?.cluster);
@@ -137,22 +188,39 @@ async function pluginConnection(file: string): Promise<KubeConnection> {
 }
 
 /**
- * The one way every component finds the API server: the kubeconfig file named by
- * `kubeconfigPath` when given; otherwise the service account in a pod (KUBERNETES_SERVICE_HOST
- * and PORT, the token and CA in {@link SERVICE_ACCOUNT_DIR} or the directory named by
- * {@link SERVICE_ACCOUNT_DIR_ENV}); otherwise the first
- * file of KUBECONFIG, or ~/.kube/config.
+ * The one way every component finds the API server. The first of these wins (the order of
+ * controller-runtime's GetConfig, so a kubeconfig someone names always beats the pod's own
+ * account):
+ * 1. `kubeconfigPath`: the file the command's `flag` names (the controller's `--kubeconfig`),
+ *    or a file the caller chose itself;
+ * 2. the first file of KUBECONFIG;
+ * 3. in a pod, its service account: KUBERNETES_SERVICE_HOST and PORT, the token and CA in
+ *    {@link SERVICE_ACCOUNT_DIR} or the directory named by {@link SERVICE_ACCOUNT_DIR_ENV};
+ * 4. ~/.kube/config (HOME from `env`).
+ * A file named by 1 or 2 that cannot be read is an error, not a reason to try the next step.
+ * `flag` is the option through which the command accepts a kubeconfig, if it has one (`pgbackup
+ * run` has none): the errors suggest it only when it exists.
  */
 export async function loadKubeConnection(
   env: NodeJS.ProcessEnv,
   kubeconfigPath?: string,
+  flag?: string,
 ): Promise<KubeConnection> {
-  if (kubeconfigPath === undefined) {
+  const fromEnv = env.KUBECONFIG?.split(':').find((entry) => entry !== '');
+  let file: string;
+  let source: KubeconfigSource;
+  if (kubeconfigPath !== undefined) {
+    file = kubeconfigPath;
+    source = { kind: 'named', flag };
+  } else if (fromEnv !== undefined) {
+    file = fromEnv;
+    source = { kind: 'KUBECONFIG', flag };
+  } else {
     const inCluster = inClusterConnection(env);
     if (inCluster !== undefined) return inCluster;
+    file = join(env.HOME || homedir(), '.kube', 'config');
+    source = { kind: 'default', flag, serviceAccountDir: serviceAccountDirOf(env) };
   }
-  const file =
-    kubeconfigPath ?? (env.KUBECONFIG?.split(':')[0] || join(homedir(), '.kube', 'config'));
-  const connection = kubeconfigConnection(file);
+  const connection = kubeconfigConnection(file, source);
   return connection === 'needs-plugin' ? pluginConnection(file) : connection;
 }
