@@ -17,77 +17,30 @@
  * Uses the environment of `npm run env:up` (started if it is not running); creates, and drops
  * afterwards, one database per size, and deletes what it uploaded.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { stateDir } from '../test/harness/env/layout.js';
 import { serverAddress, superuserClient, withClient } from '../test/harness/postgres.js';
 import {
+  cpuColumns,
+  cpuMedians,
+  loadText,
+  type MeasuredWithCpu,
+  timedWithCpuOf,
+} from './cpu-seconds.js';
+import {
   benchEachScale,
-  type Measured,
   measureRounds,
   measureRunner,
-  median,
   medianColumns,
   PEAK_RSS_COLUMN,
   prepareRunnerBench,
   printTable,
   roundMedians,
-  timed,
   withPgbenchDatabase,
 } from './runner-bench.js';
 
-interface MeasuredWithCpu extends Measured {
-  /** CPU seconds of the process and its children, plus those of MinIO and the PostgreSQL server. */
-  readonly cpuSeconds: number;
-}
-
-const CLOCK_TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
-
-/**
- * CPU seconds a process used, with its children that it waited for (fields utime, stime,
- * cutime and cstime of /proc/PID/stat): for the primary's postmaster that includes every
- * backend that ended, the walsender of a base backup among them.
- */
-function cpuSecondsOf(pid: number | 'self'): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = [11, 12, 13, 14].reduce((sum, index) => sum + Number(fields[index] ?? 0), 0);
-    return ticks / CLOCK_TICKS_PER_SECOND;
-  } catch {
-    return 0;
-  }
-}
-
-/** The pids of the environment's MinIO and primary PostgreSQL, whose CPU a run also costs. */
-function serverPids(): number[] {
-  return ['minio', 'postgres-primary'].flatMap((name) => {
-    const file = join(stateDir(), 'pids', `${name}.pid`);
-    return existsSync(file) ? [Number.parseInt(readFileSync(file, 'utf8'), 10)] : [];
-  });
-}
-
-function cpuSecondsOfRun(): number {
-  return cpuSecondsOf('self') + serverPids().reduce((sum, pid) => sum + cpuSecondsOf(pid), 0);
-}
-
-/** {@link timed}, and the CPU seconds the run cost, the servers' included. */
-async function timedWithCpu(command: string, args: string[]): Promise<MeasuredWithCpu> {
-  // This bench's own CPU (polling, logging) counts too, but is tiny next to a backup's.
-  const cpuBefore = cpuSecondsOfRun();
-  const measured = await timed(command, args);
-  return { ...measured, cpuSeconds: cpuSecondsOfRun() - cpuBefore };
-}
-
-/** The 1-, 5- and 15-minute load averages: other work on the machine skews wall times. */
-function loadText(): string {
-  return loadavg()
-    .map((load) => load.toFixed(2))
-    .join(' ');
-}
+/** Ours costs the runner, pg_basebackup, MinIO and the walsender; the baseline the last two but MinIO. */
+const timedWithCpu = timedWithCpuOf(['minio', 'postgres-primary']);
 
 async function clusterSizeBytes(): Promise<number> {
   return withClient(superuserClient('primary'), async (client) => {
@@ -143,8 +96,7 @@ async function benchSize(scale: number, rounds: number, dir: string) {
       clusterGiB: sizeBytes / 2 ** 30,
       // Our phase: from the runner's "streaming pg_basebackup" log line to "backup committed".
       ...roundMedians(results, ['streaming pg_basebackup', 'backup committed']),
-      oursCpuSeconds: median(results.map((result) => result.ours.cpuSeconds)),
-      baselineCpuSeconds: median(results.map((result) => result.baseline.cpuSeconds)),
+      ...cpuMedians(results),
     };
   });
 }
@@ -160,8 +112,7 @@ printTable(
     ['scale', (row) => String(row.scale)],
     ['cluster GiB', (row) => row.clusterGiB.toFixed(2)],
     ...medianColumns({ command: 'pg_basebackup', baseline: 'pg_basebackup', phase: 'streaming' }),
-    ['CPU s ours', (row) => row.oursCpuSeconds.toFixed(1)],
-    ['CPU s pg_basebackup', (row) => row.baselineCpuSeconds.toFixed(1)],
+    ...cpuColumns('pg_basebackup'),
     PEAK_RSS_COLUMN,
   ],
   rows,

@@ -2,10 +2,13 @@
  * bench/logical: our logical backup (pg_dumpall --globals-only and pg_dump -Fc of the replica,
  * streamed through the runner to S3) against plain `pg_dump -Fc > file` of the same database
  * on the same replica, side by side in one run (their order alternating by round, after one
- * unmeasured round of both), and the runner's peak RSS. Prints medians.
+ * unmeasured round of both), the CPU seconds each side cost (ours: runner, pg_dumpall, pg_dump,
+ * MinIO and the replica's backends; baseline: pg_dump and its backend), the load average, and
+ * the runner's peak RSS. Prints medians.
  *
  *   npm run bench:logical                     # sizes: pgbench scale 35 and 140 (≈0.5 and 2.1 GB)
  *   BENCH_SCALES=50 BENCH_ROUNDS=3 npm run bench:logical
+ *   BENCH_SCALES=35,140,560 BENCH_ROUNDS=5 npm run bench:logical   # + ≈8 GB: 17 GB of disk, ≈15 min
  *
  * The runner is built first as the image runs it (the esbuild bundle of the compiled CLI).
  * Uses the environment of `npm run env:up` (started if it is not running); creates, and drops
@@ -17,8 +20,14 @@ import { join } from 'node:path';
 import { serverAddress, superuserClient, withClient } from '../test/harness/postgres.js';
 import { waitForReplica } from '../test/integration/logical/source-databases.js';
 import {
+  cpuColumns,
+  cpuMedians,
+  loadText,
+  type MeasuredWithCpu,
+  timedWithCpuOf,
+} from './cpu-seconds.js';
+import {
   benchEachScale,
-  type Measured,
   measureRounds,
   measureRunner,
   medianColumns,
@@ -26,7 +35,6 @@ import {
   prepareRunnerBench,
   printTable,
   roundMedians,
-  timed,
   withPgbenchDatabase,
 } from './runner-bench.js';
 
@@ -40,7 +48,10 @@ async function databaseSizeBytes(database: string): Promise<number> {
   });
 }
 
-function runOurs(dir: string, database: string): Promise<Measured> {
+/** The dump is served by the replica; MinIO stores ours. */
+const timedWithCpu = timedWithCpuOf(['minio', 'postgres-replica']);
+
+function runOurs(dir: string, database: string): Promise<MeasuredWithCpu> {
   return measureRunner(
     {
       runner: RUNNER,
@@ -54,17 +65,17 @@ function runOurs(dir: string, database: string): Promise<Measured> {
         Object.assign(spec.logical ?? {}, { databases: [database] });
       },
     },
-    timed,
+    timedWithCpu,
   );
 }
 
-async function runBaseline(dir: string, database: string, round: number): Promise<Measured> {
+async function runBaseline(dir: string, database: string, round: number): Promise<MeasuredWithCpu> {
   const file = join(dir, `baseline-${round}.dump`);
   const { host, port } = serverAddress('replica');
   const fd = openSync(file, 'w');
   try {
     // The issue's baseline: `pg_dump -Fc > file`, of the same database on the same replica.
-    return await timed(
+    return await timedWithCpu(
       join(process.env.PGBACKUP_PG_BIN ?? '', 'pg_dump'),
       ['--no-password', `--host=${host}`, `--port=${port}`, '-Fc', database],
       { stdoutFd: fd },
@@ -82,25 +93,31 @@ async function benchSize(scale: number, rounds: number, dir: string) {
       ours: () => runOurs(dir, database),
       baseline: (round) => runBaseline(dir, database, round),
       warmUpRound: rounds,
-      describe: () => ' done',
+      describe: ({ ours, baseline }) =>
+        `: ours ${ours.seconds.toFixed(2)} s, pg_dump ${baseline.seconds.toFixed(2)} s, load ${loadText()}`,
     });
     const sizeBytes = await databaseSizeBytes(database);
     return {
       scale,
       databaseGiB: sizeBytes / 2 ** 30,
       ...roundMedians(results, ['dumping', 'backup committed']),
+      ...cpuMedians(results),
     };
   });
 }
 
 const RUNNER = await prepareRunnerBench();
+const loadAtStart = loadText();
 const { rounds, rows } = await benchEachScale('pgbackup-bench-logical-', benchSize);
-console.log(`bench/logical: medians of ${rounds} rounds, pg_dump -Fc of the replica`);
+console.log(
+  `bench/logical: medians of ${rounds} rounds, pg_dump -Fc of the replica; load average ${loadAtStart} at the start, ${loadText()} at the end`,
+);
 printTable(
   [
     ['scale', (row) => String(row.scale)],
     ['database GiB', (row) => row.databaseGiB.toFixed(2)],
     ...medianColumns({ command: 'pg_dump -Fc', baseline: 'pg_dump', phase: 'dump phase' }),
+    ...cpuColumns('pg_dump'),
     PEAK_RSS_COLUMN,
   ],
   rows,
