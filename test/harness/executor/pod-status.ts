@@ -2,6 +2,7 @@
  * The pod status a kubelet reports at each step, as strategic-merge patches of
  * `pods/status` (conditions merge by type, so the scheduler's PodScheduled stays).
  */
+import { constants } from 'node:os';
 import type { V1Pod } from '@kubernetes/client-node';
 
 function condition(type: string, status: boolean, at: string, reason?: string) {
@@ -70,18 +71,10 @@ export interface ProcessEnd {
   readonly message?: string;
 }
 
-const SIGNAL_NUMBERS: Readonly<Partial<Record<NodeJS.Signals, number>>> = {
-  SIGHUP: 1,
-  SIGINT: 2,
-  SIGKILL: 9,
-  SIGSEGV: 11,
-  SIGTERM: 15,
-};
-
 /** A container runtime's exit code: the process's own, or 128 + the signal that ended it. */
 export function exitCodeOf(end: Pick<ProcessEnd, 'exitCode' | 'signal'>): number {
   if (end.exitCode !== null) return end.exitCode;
-  return 128 + (end.signal === null ? 0 : (SIGNAL_NUMBERS[end.signal] ?? 0));
+  return 128 + (end.signal === null ? 0 : constants.signals[end.signal]);
 }
 
 /** The container ended: Succeeded on exit code 0, Failed otherwise (restartPolicy Never). */
@@ -90,7 +83,7 @@ export function terminatedStatus(pod: V1Pod, end: ProcessEnd) {
   const succeeded = exitCode === 0;
   const terminated = {
     exitCode,
-    ...(end.signal === null ? {} : { signal: SIGNAL_NUMBERS[end.signal] ?? 0 }),
+    ...(end.signal === null ? {} : { signal: constants.signals[end.signal] }),
     reason: succeeded ? 'Completed' : 'Error',
     startedAt: end.startedAt,
     finishedAt: end.finishedAt,

@@ -35,6 +35,14 @@ describe('the pod status the executor reports', () => {
   it('gives a process ended by a signal the exit code 128 + its number, as a runtime does', () => {
     expect(exitCodeOf({ exitCode: null, signal: 'SIGKILL' })).toBe(137);
     expect(exitCodeOf({ exitCode: null, signal: 'SIGTERM' })).toBe(143);
+    // Every signal the platform knows, not only a hand-written few.
+    expect(exitCodeOf({ exitCode: null, signal: 'SIGABRT' })).toBe(134);
+    const { status } = terminatedStatus(pod, { exitCode: null, signal: 'SIGQUIT', ...times });
+    expect(status.containerStatuses[0]?.state.terminated).toMatchObject({
+      exitCode: 131,
+      signal: 3,
+      reason: 'Error',
+    });
   });
 
   it("keeps the end of a log as the termination message, as the kubelet's fallback does", () => {
