@@ -116,14 +116,13 @@ export function goEnv(): Record<string, string> {
   return env;
 }
 
-/** Paths of every binary the environment runs, and helm, which installs the chart's parts. */
+/** Paths of every binary the environment runs. */
 export interface ToolPaths {
   readonly kubeApiserver: string;
   readonly kubeControllerManager: string;
   readonly kubectl: string;
   readonly etcd: string;
   readonly minio: string;
-  readonly helm: string;
 }
 
 /** Paths of the tools only tests use: they check the chart and its alerts. */
@@ -134,14 +133,15 @@ export interface TestToolPaths {
 }
 
 /**
- * Builds (or finds in the cache) every server the environment needs, and helm (the demo
- * and the tests install the chart's parts with it).
+ * Builds (or finds in the cache) every server the environment needs, and helm, so that the
+ * demo and the chart tests (which find it with `helmPath` in test/harness/chart.ts) never
+ * wait for its build.
  */
 export async function ensureEnvironmentTools(
   onBuild?: (message: string) => void,
 ): Promise<ToolPaths> {
   // All builds at once: on a fresh machine their downloads and links overlap.
-  const [kube, minio, helm] = await Promise.all([
+  const [kube, minio] = await Promise.all([
     ensureToolModule('kube', onBuild),
     ensureToolModule('minio', onBuild),
     ensureToolModule('helm', onBuild),
@@ -152,7 +152,6 @@ export async function ensureEnvironmentTools(
     kubectl: join(kube, 'kubectl'),
     etcd: join(kube, 'etcd'),
     minio: join(minio, 'minio'),
-    helm: join(helm, 'helm'),
   };
 }
 
@@ -173,13 +172,18 @@ export async function ensureTestTools(onBuild?: (message: string) => void): Prom
   };
 }
 
-/** Builds (or finds) every tool: `npm run tools:build`, which CI runs before the tests. */
+/**
+ * Builds (or finds) every tool: `npm run tools:build`, which CI runs before the tests. It
+ * prints these paths, and test/e2e/kind/run.sh takes helm's from them.
+ */
 export async function ensureTools(
   onBuild?: (message: string) => void,
-): Promise<ToolPaths & TestToolPaths> {
+): Promise<ToolPaths & TestToolPaths & { readonly helm: string }> {
   const [environment, tests] = await Promise.all([
     ensureEnvironmentTools(onBuild),
     ensureTestTools(onBuild),
   ]);
-  return { ...environment, ...tests };
+  // Built by ensureEnvironmentTools just now: this only finds it in the cache.
+  const helm = join(await ensureToolModule('helm'), 'helm');
+  return { ...environment, ...tests, helm };
 }
