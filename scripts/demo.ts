@@ -35,7 +35,6 @@ import {
   createStandInPostgresPods,
   type JobOutcome,
   policyCronJobs,
-  pollUntil,
   waitForJobs,
 } from '../test/e2e/chain-steps.js';
 import { onTimeSchedule } from '../test/e2e/on-time-schedule.js';
@@ -52,6 +51,7 @@ import {
   upEnvironment,
 } from '../test/harness/env/environment.js';
 import { repoRoot } from '../test/harness/env/layout.js';
+import { waitUntil } from '../test/harness/env/processes.js';
 import { ensureBuiltOperator } from '../test/harness/executor/built-operator.js';
 import { type LocalExecutor, startLocalExecutor } from '../test/harness/executor/local-executor.js';
 import { logTail } from '../test/harness/executor/pod-status.js';
@@ -139,19 +139,23 @@ async function installControllerRbac(): Promise<string> {
   if (account === undefined) throw new Error('the chart renders no ServiceAccount');
   const as = `system:serviceaccount:${NAMESPACE}:${account.metadata.name}`;
   // The authorizer reads RBAC through an informer: wait for the grant to land.
-  await pollUntil('the chart RBAC to take effect', async () => {
-    const answer = await kubectl([
-      'auth',
-      'can-i',
-      'list',
-      `${BACKUP_POLICY_PLURAL}.${GROUP}`,
-      '-n',
-      NAMESPACE,
-      '--as',
-      as,
-    ]).catch(() => 'no');
-    return answer.trim() === 'yes' ? true : undefined;
-  });
+  await waitUntil(
+    'the chart RBAC to take effect',
+    async () => {
+      const answer = await kubectl([
+        'auth',
+        'can-i',
+        'list',
+        `${BACKUP_POLICY_PLURAL}.${GROUP}`,
+        '-n',
+        NAMESPACE,
+        '--as',
+        as,
+      ]).catch(() => 'no');
+      return answer.trim() === 'yes';
+    },
+    { timeoutMs: 120_000 },
+  );
   return account.metadata.name;
 }
 
@@ -196,16 +200,20 @@ function getPolicy(
 
 /** Waits until the controller has reconciled the policy's current generation into CronJobs. */
 async function waitForCronJobs(client: KubeClient, name: string): Promise<KubeObject[]> {
-  return pollUntil(`the controller to reconcile BackupPolicy ${name}`, async () => {
-    const policy = await getPolicy(client, name);
-    const status = policy.status ?? {};
-    const ready = status.conditions?.find((condition) => condition.type === 'Ready');
-    if (status.observedGeneration !== policy.metadata.generation || ready?.status !== 'True') {
-      return undefined;
-    }
-    const cronJobs = await policyCronJobs(client, NAMESPACE, name);
-    return cronJobs.length === (status.cronJobs ?? []).length ? cronJobs : undefined;
-  });
+  return waitUntil(
+    `the controller to reconcile BackupPolicy ${name}`,
+    async () => {
+      const policy = await getPolicy(client, name);
+      const status = policy.status ?? {};
+      const ready = status.conditions?.find((condition) => condition.type === 'Ready');
+      if (status.observedGeneration !== policy.metadata.generation || ready?.status !== 'True') {
+        return undefined;
+      }
+      const cronJobs = await policyCronJobs(client, NAMESPACE, name);
+      return cronJobs.length === (status.cronJobs ?? []).length ? cronJobs : undefined;
+    },
+    { timeoutMs: 120_000 },
+  );
 }
 
 function humanSize(bytes: number): string {

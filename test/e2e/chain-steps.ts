@@ -6,6 +6,7 @@
 import { isNotFound, type KubeClient, type KubeObject } from '../../src/kube/index.js';
 import { LABELS } from '../../src/render/index.js';
 import { createPostgresPod } from '../harness/cluster-objects.js';
+import { waitUntil } from '../harness/env/processes.js';
 import { jobFromCronJob, manualJobName } from '../harness/executor/job-from-cron-job.js';
 import { requireEnv } from '../harness/variables.js';
 
@@ -33,22 +34,6 @@ export async function createStandInPostgresPods(
         ...labels,
       },
     });
-  }
-}
-
-/** Polls `check` until it returns a value other than undefined, or fails after the timeout. */
-export async function pollUntil<T>(
-  what: string,
-  check: () => Promise<T | undefined>,
-  timeoutMs = 120_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
 
@@ -133,10 +118,10 @@ export async function waitForJobs(
   for (const name of names) {
     outcomes.set(
       name,
-      await pollUntil(
+      await waitUntil(
         `Job ${namespace}/${name} to finish`,
         () => jobOutcome(client, namespace, name),
-        timeoutMs,
+        { timeoutMs },
       ),
     );
   }

@@ -163,17 +163,22 @@ export function runTool(
   });
 }
 
-/** Polls `check` until it returns true; on timeout the error carries the log's tail. */
-export async function waitUntil(
+/**
+ * Polls `check` every 200 ms until it returns a value other than `false` or `undefined`, and
+ * returns that value; a check that throws is tried again. After `timeoutMs` it fails with
+ * `what`, the last error and the tail of `log`.
+ */
+export async function waitUntil<T>(
   what: string,
-  check: () => Promise<boolean>,
+  check: () => Promise<T | false | undefined>,
   options: { timeoutMs: number; log?: string },
-): Promise<void> {
+): Promise<T> {
   const deadline = Date.now() + options.timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
     try {
-      if (await check()) return;
+      const value = await check();
+      if (value !== false && value !== undefined) return value;
     } catch (error) {
       lastError = error;
     }
@@ -184,5 +189,7 @@ export async function waitUntil(
       ? readFileSync(options.log, 'utf8').split('\n').slice(-30).join('\n')
       : '';
   const reason = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
-  throw new HarnessError(`${what} not ready after ${options.timeoutMs} ms${reason}\n${tail}`);
+  throw new HarnessError(
+    `timed out after ${options.timeoutMs} ms waiting for ${what}${reason}\n${tail}`,
+  );
 }
