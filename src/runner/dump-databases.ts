@@ -76,6 +76,9 @@ async function conflictMessage(session: ServerSession, error: RecoveryConflictEr
   return `${error.message}\nIt was retried once and cancelled again. To keep the replica from cancelling dumps, set hot_standby_feedback = on on it (now ${settings.hotStandbyFeedback}; the primary then keeps the rows the dump may still read), or raise max_standby_streaming_delay (now ${settings.maxStandbyStreamingDelay}) above the longest dump (replay then waits for the dump, and the replica falls behind meanwhile)`;
 }
 
+/** Tries of a dump the replica cancels for a recovery conflict: the first and one retry. */
+const CONFLICT_ATTEMPTS = 2;
+
 async function writeObject(
   input: RunInput,
   session: ServerSession,
@@ -83,27 +86,25 @@ async function writeObject(
   target: BackupTarget,
 ): Promise<StoredObject> {
   const key = `${target.key}${job.name}`;
-  const stream = () =>
-    streamToStores(
-      job.start(),
-      target.stores.map((store) => ({ store, key })),
-      partSizeFor(job.sizeBytes),
-    );
   input.logger.info({ object: job.name, key }, `dumping ${job.what}`);
-  try {
-    return { name: job.name, ...(await stream()).digest };
-  } catch (error) {
-    if (!(error instanceof RecoveryConflictError)) throw error;
-    input.logger.warn(
-      { object: job.name, err: error },
-      'recovery conflict; retrying the dump once',
-    );
-  }
-  try {
-    return { name: job.name, ...(await stream()).digest };
-  } catch (error) {
-    if (!(error instanceof RecoveryConflictError)) throw error;
-    throw new RecoveryConflictError(await conflictMessage(session, error), { cause: error });
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      const streamed = await streamToStores(
+        job.start(),
+        target.stores.map((store) => ({ store, key })),
+        partSizeFor(job.sizeBytes),
+      );
+      return { name: job.name, ...streamed.digest };
+    } catch (error) {
+      if (!(error instanceof RecoveryConflictError)) throw error;
+      if (attempt === CONFLICT_ATTEMPTS) {
+        throw new RecoveryConflictError(await conflictMessage(session, error), { cause: error });
+      }
+      input.logger.warn(
+        { object: job.name, err: error },
+        'recovery conflict; retrying the dump once',
+      );
+    }
   }
 }
 
