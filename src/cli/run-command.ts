@@ -9,6 +9,7 @@ import type { BackupPolicy } from '../api/index.js';
 import { KubeClient } from '../kube/kube-client.js';
 import { loadKubeConnection } from '../kube/kube-config.js';
 import {
+  isOnDemand,
   type RunResult,
   runBinaryBackup,
   runInCluster,
@@ -27,7 +28,7 @@ function describeResult(result: RunResult): string {
   }
   const pruned = result.pruned.map((key) => `\n  deleted ${key}`).join('');
   const { line, slot, slotLabel } = result.manifest;
-  const place = line === '' ? 'on demand' : `${line} slot ${slot}, ${slotLabel}`;
+  const place = isOnDemand(result.manifest) ? 'on demand' : `${line} slot ${slot}, ${slotLabel}`;
   const note = result.note === undefined ? '' : `\nnote: ${result.note}`;
   return `committed ${result.key} (${place})${pruned}${note}\n`;
 }

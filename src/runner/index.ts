@@ -1,5 +1,6 @@
 /** The runner: the CronJob entrypoint that takes, commits and rotates backups. */
 export { RunError } from './errors.js';
+export { isOnDemand } from './on-demand.js';
 export { describeFailure } from './record-status.js';
 export { lineBackupOf, rotateStore } from './rotate.js';
 export { type BinaryRunInput, runBinaryBackup } from './run-binary-backup.js';

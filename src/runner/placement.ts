@@ -1,7 +1,7 @@
 /**
  * Where a run's backup goes: its line (which the policy must enable for the type), and the
- * period and slot the retention engine decides from the catalog in the bucket, or no slot at
- * all for an on-demand backup.
+ * period and slot the retention engine decides from the catalog in the bucket. An on-demand run
+ * (its line undefined) has no placement: its backup fills no slot.
  */
 import type { BackupType } from '../api/index.js';
 import { type RetentionLine, resolveRun, retentionPlanOf } from '../retention/index.js';
@@ -10,15 +10,13 @@ import { RunError } from './errors.js';
 import { lineBackupOf } from './rotate.js';
 import type { RunInput, RunSkippedResult } from './run-types.js';
 
-/** A backup's period and slot, or none for an on-demand backup. */
+/** A line's backup's place: the line, and the period and slot it fills. */
 export interface Placement {
+  readonly line: RetentionLine;
   readonly period: number;
   readonly slot: number;
   readonly label: string;
-  readonly onDemand: boolean;
 }
-
-const ON_DEMAND: Placement = { period: 0, slot: 0, label: 'on-demand', onDemand: true };
 
 /** Where the policy's backups of the type live. */
 export function locationOf(input: RunInput, type: BackupType): PolicyLocation {
@@ -43,15 +41,14 @@ export function retentionLineOf(input: RunInput, type: BackupType): RetentionLin
 }
 
 /**
- * The placement of the run's backup, or why it is skipped (not the line's day, too late, the
+ * The placement of the line's backup, or why it is skipped (not the line's day, too late, the
  * period already taken). Asked only while holding the lock, so runs never race for a period.
  */
 export async function placementOf(
   input: RunInput,
   type: BackupType,
-  line: RetentionLine | undefined,
+  line: RetentionLine,
 ): Promise<Placement | RunSkippedResult> {
-  if (line === undefined) return ON_DEMAND;
   const catalog = await input.remote.listBackups(policyKeyPrefix(locationOf(input, type)));
   const takenPeriods = catalog.flatMap((entry) => {
     const backup = lineBackupOf(entry);
@@ -67,5 +64,5 @@ export async function placementOf(
     input.logger.info({ reason: decision.reason }, decision.message);
     return { outcome: 'skipped', reason: decision.reason, message: decision.message };
   }
-  return { period: decision.period, slot: decision.slot, label: decision.label, onDemand: false };
+  return { line, period: decision.period, slot: decision.slot, label: decision.label };
 }

@@ -1,5 +1,6 @@
 /** What a run writes into its `Backup`'s status: the committed backup, a skip, or a failure. */
 import type { BackupPolicy, BackupStatus } from '../api/index.js';
+import { isOnDemand } from './on-demand.js';
 import type { RunResult } from './run-types.js';
 
 /** The longest message a Backup's status holds. */
@@ -26,7 +27,7 @@ export function statusOf(
   return {
     phase: 'Completed',
     // An on-demand backup belongs to no line and fills no slot.
-    ...(manifest.line === '' ? {} : { slot: manifest.slot, slotLabel: manifest.slotLabel }),
+    ...(isOnDemand(manifest) ? {} : { slot: manifest.slot, slotLabel: manifest.slotLabel }),
     artifact: {
       bucket: policy.spec.storage?.s3.bucket ?? '',
       key: result.key,

@@ -6,11 +6,12 @@ import type { Logger } from 'pino';
 import type { LineName } from '../api/index.js';
 import { type LineBackup, planPrune } from '../retention/index.js';
 import type { ArtifactStore, CatalogEntry } from '../storage/index.js';
+import { isOnDemand } from './on-demand.js';
 
 /** A catalog entry as the retention engine sees it; on-demand backups (no line) are left out. */
 export function lineBackupOf(entry: CatalogEntry): LineBackup | undefined {
   const { manifest } = entry;
-  if (manifest.line === '') return undefined;
+  if (isOnDemand(manifest)) return undefined;
   return {
     id: entry.key,
     line: manifest.line as LineName,

@@ -19,6 +19,7 @@ import {
   backupKeyPrefix,
   policyKeyPrefix,
 } from '../storage/index.js';
+import { ON_DEMAND_MANIFEST } from './on-demand.js';
 import { locationOf, type Placement, placementOf, retentionLineOf } from './placement.js';
 import { rotateStore } from './rotate.js';
 import type { RunCompletedResult, RunInput, RunResult } from './run-types.js';
@@ -85,7 +86,8 @@ async function cleanUpDeadRuns(input: RunInput, kind: BackupKind, source: Backup
 
 interface Taking {
   readonly kind: BackupKind;
-  readonly placement: Placement;
+  /** Undefined for an on-demand backup, which fills no slot. */
+  readonly placement: Placement | undefined;
   readonly source: BackupSource;
 }
 
@@ -99,16 +101,21 @@ interface Written {
 function manifestOf(input: RunInput, taking: Taking, written: Written): BackupManifest {
   const { target, times, taken } = written;
   const { session } = taking.source;
+  const { placement } = taking;
   return {
     formatVersion: 1,
     id: target.id,
     namespace: input.namespace,
     policy: input.policy,
     type: taking.kind.type,
-    line: input.line ?? '',
-    period: taking.placement.period,
-    slot: taking.placement.slot,
-    slotLabel: taking.placement.label,
+    ...(placement === undefined
+      ? ON_DEMAND_MANIFEST
+      : {
+          line: placement.line.line,
+          period: placement.period,
+          slot: placement.slot,
+          slotLabel: placement.label,
+        }),
     runAt: new Date(times.runAtMs).toISOString(),
     startedAt: new Date(times.startedAtMs).toISOString(),
     completedAt: new Date(times.completedAtMs).toISOString(),
@@ -133,8 +140,8 @@ async function takeAndCommit(input: RunInput, taking: Taking): Promise<RunComple
   const id = randomBytes(4).toString('hex');
   const key = backupKeyPrefix({
     ...locationOf(input, taking.kind.type),
-    line: input.line ?? 'on-demand',
-    slot: taking.placement.onDemand ? undefined : taking.placement.slot,
+    line: taking.placement?.line.line ?? 'on-demand',
+    slot: taking.placement?.slot,
     startedAtMs: runAtMs,
     id,
   });
@@ -182,13 +189,15 @@ async function runLocked(
   line: RetentionLine | undefined,
   source: BackupSource,
 ): Promise<RunResult> {
-  const placement = await placementOf(input, kind.type, line);
-  if ('outcome' in placement) return placement;
+  // An on-demand run (no line) has no placement, and nothing to skip.
+  const placement = line === undefined ? undefined : await placementOf(input, kind.type, line);
+  if (placement !== undefined && 'outcome' in placement) return placement;
   await cleanUpDeadRuns(input, kind, source);
   const completed = await takeAndCommit(input, { kind, placement, source });
   // Only now, with the new backup committed, may its slot's previous occupant go. An
   // on-demand backup fills no slot and replaces nothing.
-  const pruned = line === undefined ? [] : await rotate(input, kind.type, line, completed.key);
+  const pruned =
+    placement === undefined ? [] : await rotate(input, kind.type, placement.line, completed.key);
   return { ...completed, pruned };
 }
 

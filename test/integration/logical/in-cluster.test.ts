@@ -89,6 +89,13 @@ describe('a logical run in a cluster (--policy)', () => {
     const key = artifactKeyOf(backup);
     expect(key).toContain(`/${policyName}/logical/on-demand/`);
     expect(await listCommitted(`${prefix}/${namespace}/${policyName}/logical/`)).toEqual([key]);
+    // The manifest says "on demand" as the backups already in buckets do.
+    expect(await readManifest(key)).toMatchObject({
+      line: '',
+      period: 0,
+      slot: 0,
+      slotLabel: 'on-demand',
+    });
   });
 
   it('with no replica among the pods, dumps the primary when allowed and says so in the Backup', async () => {
