@@ -8,7 +8,13 @@ export const DEFAULT_PG_ROOT = '/usr/lib/postgresql';
 
 /** What {@link locatePgTool} needs. */
 export interface LocateToolInput {
-  readonly tool: 'pg_basebackup' | 'pg_dump' | 'pg_dumpall';
+  readonly tool:
+    | 'pg_basebackup'
+    | 'pg_dump'
+    | 'pg_dumpall'
+    | 'pg_verifybackup'
+    | 'pg_amcheck'
+    | 'postgres';
   readonly major: number;
   /** Directory holding `<major>/bin/<tool>`; default {@link DEFAULT_PG_ROOT}. */
   readonly root?: string;
