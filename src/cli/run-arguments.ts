@@ -30,17 +30,17 @@ export type PolicySource =
   | { readonly kind: 'file'; readonly file: string }
   | { readonly kind: 'cluster'; readonly namespace: string; readonly name: string };
 
-/** The options of one `pgbackup run` invocation. */
-export interface RunArguments {
+/** The options of one `pgbackup run` invocation: a line's run, or an on-demand Backup's. */
+export type RunArguments = {
   readonly source: PolicySource;
   readonly type: BackupType;
-  /** Undefined for an on-demand backup (`backup` set). */
-  readonly line: LineName | undefined;
-  readonly backup: string | undefined;
   readonly atMs: number | undefined;
   readonly localDir: string;
   readonly pgRoot: string | undefined;
-}
+} & (
+  | { readonly line: LineName; readonly backup: undefined }
+  | { readonly line: undefined; readonly backup: string }
+);
 
 const OPTIONS = {
   filename: { type: 'string', short: 'f' },
@@ -118,8 +118,9 @@ export function parseRunArguments(argv: readonly string[]): RunArguments | 'help
   return {
     source,
     type,
-    line: values.backup === undefined ? parseLine(type, values.line) : undefined,
-    backup: values.backup,
+    ...(values.backup === undefined
+      ? { line: parseLine(type, values.line), backup: undefined }
+      : { line: undefined, backup: values.backup }),
     atMs: parseAt(values.at),
     localDir: values['local-dir'],
     pgRoot: values['pg-root'],
