@@ -31,16 +31,21 @@ import { type S3Credentials, s3StoreConfigOf } from './store-config.js';
 /** Longest name of a Backup (a DNS subdomain). */
 const OBJECT_NAME_MAX = 253;
 
+/**
+ * Which backup a run takes: a line's, recorded in a new Backup, or the on-demand one a user's
+ * Backup asks for (no line). Never neither: a run without a line is an on-demand backup, and
+ * only its own Backup may record it.
+ */
+export type ClusterRunSubject =
+  | { readonly line: LineName; readonly backup?: undefined }
+  | { readonly line?: undefined; readonly backup: string };
+
 /** What {@link runInCluster} needs. */
-export interface ClusterRunInput {
+export type ClusterRunInput = ClusterRunSubject & {
   readonly client: KubeClient;
   readonly namespace: string;
   readonly policy: string;
   readonly type: BackupType;
-  /** Omitted for an on-demand backup (`backup` set). */
-  readonly line: LineName | undefined;
-  /** The on-demand Backup this run takes, created by a user; omitted for a line's run. */
-  readonly backup?: string | undefined;
   readonly atMs: number | undefined;
   readonly localDir: string;
   readonly pgRoot: string | undefined;
@@ -49,7 +54,7 @@ export interface ClusterRunInput {
   readonly requestChecksumCalculation: RequestChecksumCalculation;
   readonly logger: Logger;
   readonly clock: () => number;
-}
+};
 
 async function s3CredentialsOf(input: ClusterRunInput, policy: BackupPolicy) {
   const secret = policy.spec.storage?.s3.credentials?.secretName;
@@ -150,7 +155,8 @@ async function recordOf(input: ClusterRunInput, startedAtMs: number): Promise<Ba
     }
     return record;
   }
-  const line = input.line ?? 'daily';
+  // Without a Backup of its own the run is a line's (ClusterRunSubject): never an on-demand one.
+  const { line } = input;
   return createBackupRecord({
     client: input.client,
     namespace: input.namespace,

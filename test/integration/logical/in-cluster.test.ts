@@ -80,10 +80,19 @@ describe('a logical run in a cluster (--policy)', () => {
       requireEnv('PGBACKUP_REPLICA'),
     ]);
     const { namespace, policyName, prefix } = policy;
-    const { run } = await runOnDemandBackup(policy, 'logical/on-demand-backup.yaml', 'logical');
+    const { name, run } = await runOnDemandBackup(
+      policy,
+      'logical/on-demand-backup.yaml',
+      'logical',
+    );
 
     expect(run.code, run.stderr).toBe(0);
-    const [backup] = await listBackupObjects(namespace);
+    // Recorded in the user's Backup only, still without a line: no Backup of a line is made.
+    const backups = await listBackupObjects(namespace);
+    expect(backups.map((candidate) => [candidate.metadata.name, candidate.spec])).toEqual([
+      [name, { policy: policyName, type: 'logical' }],
+    ]);
+    const [backup] = backups;
     expect(backup?.status).toMatchObject({ phase: 'Completed' });
     expect(backup?.status).not.toHaveProperty('slot');
     const key = artifactKeyOf(backup);
