@@ -60,14 +60,22 @@ function usage(message: string): UsageError {
   return usageError(message, RUN_USAGE);
 }
 
-function parseSource(file: string | undefined, policy: string | undefined): PolicySource {
+/** Where `-f FILE` or `--policy NS/NAME` says the policy is; a wrong pair ends with `usageText`. */
+export function parseSource(
+  file: string | undefined,
+  policy: string | undefined,
+  usageText: string = RUN_USAGE,
+): PolicySource {
   if ((file === undefined) === (policy === undefined)) {
-    throw usage('give exactly one of -f POLICY.yaml or --policy NAMESPACE/NAME');
+    throw usageError('give exactly one of -f POLICY.yaml or --policy NAMESPACE/NAME', usageText);
   }
   if (file !== undefined) return { kind: 'file', file };
   const [namespace, name, ...rest] = (policy ?? '').split('/');
   if (namespace === undefined || name === undefined || rest.length > 0 || !namespace || !name) {
-    throw usage(`--policy "${policy}" must be NAMESPACE/NAME, e.g. databases/orders`);
+    throw usageError(
+      `--policy "${policy}" must be NAMESPACE/NAME, e.g. databases/orders`,
+      usageText,
+    );
   }
   return { kind: 'cluster', namespace, name };
 }
