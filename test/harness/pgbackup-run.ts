@@ -49,10 +49,19 @@ export function startPgbackupRun(
   args: readonly string[],
   env: NodeJS.ProcessEnv = runEnvironment(),
 ): StartedRun {
+  return startPgbackup(['run', ...args], env);
+}
+
+/** Starts `pgbackup ARGV` (any command), as another user when `runAs` is given. */
+export function startPgbackup(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  runAs?: { readonly uid: number; readonly gid: number },
+): StartedRun {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', join(repoRoot, 'src', 'cli', 'main.ts'), 'run', ...args],
-    { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] },
+    ['--import', 'tsx', join(repoRoot, 'src', 'cli', 'main.ts'), ...argv],
+    { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'], ...runAs },
   );
   let stdout = '';
   let stderr = '';
