@@ -3,7 +3,8 @@ import { defineConfig } from 'vitest/config';
 /**
  * Two projects: `unit` needs nothing but Node; `system` (integration, control plane and
  * end-to-end tiers) gets the real servers from the harness's global setup, which reuses an
- * environment started with `npm run env:up` or starts (and later stops) its own.
+ * environment started with `npm run env:up` or by another test run, or starts one (stopped by
+ * the last test run using it).
  */
 export default defineConfig({
   test: {

@@ -4,7 +4,7 @@
  * Ctrl-C) is taken over instead of blocking everyone until the deadline.
  */
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** A lock with no owner file yet is being created; after this long its creator died. */
@@ -29,6 +29,8 @@ function holderIsGone(lock: string): boolean {
 
 function tryAcquire(lock: string): boolean {
   try {
+    // The directory may have been removed (env:down) while this process waited.
+    mkdirSync(dirname(lock), { recursive: true });
     mkdirSync(lock);
   } catch {
     if (holderIsGone(lock)) rmSync(lock, { recursive: true, force: true });
@@ -38,9 +40,12 @@ function tryAcquire(lock: string): boolean {
   return true;
 }
 
+/** The lock directory's name inside the directory it guards. */
+export const LOCK_NAME = '.lock';
+
 /** Runs `work` holding the lock `<dir>/.lock`. */
 export async function withLock<T>(dir: string, work: () => Promise<T>): Promise<T> {
-  const lock = join(dir, '.lock');
+  const lock = join(dir, LOCK_NAME);
   const deadline = Date.now() + 30 * 60_000;
   while (!tryAcquire(lock)) {
     if (Date.now() > deadline) throw new Error(`environment lock ${lock} held for too long`);
