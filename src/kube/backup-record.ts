@@ -25,11 +25,16 @@ export interface BackupRecordInput {
   readonly labels?: Readonly<Record<string, string>>;
 }
 
+/** A change to a Backup's status: a field set to null is removed (JSON merge patch). */
+export type BackupStatusPatch = {
+  readonly [K in keyof BackupStatus]?: BackupStatus[K] | null;
+};
+
 /** Writes the status of one Backup. */
 export interface BackupRecord {
   readonly name: string;
-  /** Merges `status` into the Backup's status. */
-  update(status: BackupStatus): Promise<void>;
+  /** Merges `status` into the Backup's status; null fields are removed. */
+  update(status: BackupStatusPatch): Promise<void>;
 }
 
 /**

@@ -1,5 +1,6 @@
 /** What a run writes into its `Backup`'s status: the committed backup, a skip, or a failure. */
-import type { BackupPolicy, BackupStatus } from '../api/index.js';
+import { type BackupPolicy, type BackupStatus, backupStatusSchema } from '../api/index.js';
+import type { BackupStatusPatch } from '../kube/backup-record.js';
 import { isOnDemand } from './on-demand.js';
 import type { RunResult } from './run-types.js';
 
@@ -11,6 +12,18 @@ export function describeFailure(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const cause = error.cause instanceof Error ? ` (cause: ${error.cause.message})` : '';
   return `${error.message}${cause}`;
+}
+
+/**
+ * The status of a run that starts: Running, and nothing left of an earlier attempt on the
+ * same Backup (a retried Job, an on-demand Backup run again), whose failure message or
+ * artifact would otherwise linger beside this run's outcome.
+ */
+export function runningStatusOf(startedAtMs: number): BackupStatusPatch {
+  const cleared = Object.fromEntries(
+    Object.keys(backupStatusSchema.shape).map((field) => [field, null]),
+  );
+  return { ...cleared, phase: 'Running', startedAt: new Date(startedAtMs).toISOString() };
 }
 
 /** The status of a run that ended with a result. */

@@ -22,7 +22,7 @@ import {
   readSecretPair,
 } from './cluster-sources.js';
 import { RunError } from './errors.js';
-import { failedStatusOf, statusOf } from './record-status.js';
+import { failedStatusOf, runningStatusOf, statusOf } from './record-status.js';
 import { type BinaryRunInput, runBinaryBackup } from './run-binary-backup.js';
 import { runLogicalBackup } from './run-logical-backup.js';
 import type { RunResult } from './run-types.js';
@@ -186,7 +186,7 @@ export async function runInCluster(input: ClusterRunInput): Promise<RunResult> {
   const policy = await readPolicy(input.client, input.namespace, input.policy);
   const startedAtMs = input.clock();
   const record = await recordOf(input, startedAtMs);
-  await record.update({ phase: 'Running', startedAt: new Date(startedAtMs).toISOString() });
+  await record.update(runningStatusOf(startedAtMs));
   try {
     return await runRecorded(input, policy, record);
   } catch (error) {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPgbackupRun } from '../../harness/pgbackup-run.js';
-import { createTestDatabase } from '../../harness/postgres.js';
+import { createTestDatabase, superuserClient, withClient } from '../../harness/postgres.js';
 import {
   artifactKeyOf,
   listBackupObjects,
@@ -105,6 +105,40 @@ describe('a logical run in a cluster (--policy)', () => {
       slot: 0,
       slotLabel: 'on-demand',
     });
+  });
+
+  it('run again after a failure, an on-demand Backup keeps nothing of the failed attempt', async () => {
+    // The first attempt fails: the policy lists a database the server does not have yet.
+    const missing = `${database}_later`;
+    const policy = await setUpRunnerPolicy({
+      fixture: 'logical/in-cluster.yaml',
+      podFixture: 'binary/postgres-pod.yaml',
+      podAddresses: [requireEnv('PGBACKUP_PRIMARY'), requireEnv('PGBACKUP_REPLICA')],
+      edit: (resource) => Object.assign(resource.spec.logical, { databases: [missing] }),
+    });
+    const failed = await runOnDemandBackup(policy, 'logical/on-demand-backup.yaml', 'logical');
+    expect(failed.run.code).toBe(1);
+    const [attempt] = await listBackupObjects(policy.namespace);
+    expect(attempt?.status).toMatchObject({
+      phase: 'Failed',
+      message: expect.stringContaining(missing),
+    });
+
+    await withClient(superuserClient('primary'), (client) =>
+      client.query(`CREATE DATABASE ${client.escapeIdentifier(missing)}`),
+    );
+    try {
+      await waitForReplica();
+      const retried = await runOnDemandBackup(policy, 'logical/on-demand-backup.yaml', 'logical');
+
+      expect(retried.run.code, retried.run.stderr).toBe(0);
+      const [backup] = await listBackupObjects(policy.namespace);
+      expect(backup?.metadata.name).toBe(failed.name);
+      expect(backup?.status).toMatchObject({ phase: 'Completed', sizeBytes: expect.any(Number) });
+      expect(backup?.status).not.toHaveProperty('message');
+    } finally {
+      await dropTestDatabase(missing);
+    }
   });
 
   it('with no replica among the pods, dumps the primary when allowed and says so in the Backup', async () => {
