@@ -15,6 +15,7 @@ const commands: ReadonlyMap<string, () => Promise<Command>> = new Map<
   ['plan', async () => (await import('./plan-command.js')).runPlanCommand],
   ['run', async () => (await import('./run-command.js')).runRunCommand],
   ['controller', async () => (await import('./controller-command.js')).runControllerCommand],
+  ['verify', async () => (await import('./verify-command.js')).runVerifyCommand],
 ]);
 
 function readVersion(): string {

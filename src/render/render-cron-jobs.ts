@@ -85,9 +85,36 @@ function purposesOf(policy: BackupPolicy): CronJobPurpose[] {
   return purposes;
 }
 
+/** Where the drill's Job mounts its work volume (the backup, compressed and then restored). */
+export const VERIFY_WORK_MOUNT_PATH = '/var/lib/pgbackup-verify';
+
 function argsOf(policyKey: string, purpose: CronJobPurpose): string[] {
-  if (purpose.type === 'verify') return ['verify', '--policy', policyKey];
+  if (purpose.type === 'verify') {
+    return ['verify', '--policy', policyKey, '--scheduled', '--work-dir', VERIFY_WORK_MOUNT_PATH];
+  }
   return ['run', '--policy', policyKey, '--type', purpose.type, '--line', purpose.line];
+}
+
+interface PodSpecVolumes {
+  readonly volumes: readonly unknown[];
+  readonly containers: readonly { readonly volumeMounts: readonly unknown[] }[];
+}
+
+/**
+ * The drill's pod spec: the runner's, plus an emptyDir for the restored copy. It has no size
+ * limit because the copy is as large as the database; the node's disk bounds it.
+ */
+function withVerifyWorkVolume(podSpec: Record<string, unknown>): Record<string, unknown> {
+  const { volumes, containers } = podSpec as unknown as PodSpecVolumes;
+  const mount = { name: 'verify-work', mountPath: VERIFY_WORK_MOUNT_PATH };
+  return {
+    ...podSpec,
+    containers: containers.map((container) => ({
+      ...container,
+      volumeMounts: [...container.volumeMounts, mount],
+    })),
+    volumes: [...volumes, { name: 'verify-work', emptyDir: {} }],
+  };
 }
 
 function scheduleOf(policy: BackupPolicy, purpose: CronJobPurpose) {
@@ -112,13 +139,14 @@ function renderCronJob(input: RenderCronJobsInput, purpose: CronJobPurpose): Des
   const name = cronJobNameOf(owner.name, purpose);
   const labels = { ...policyLabels(owner.name), ...purposeLabels(purpose) };
   const { cron, plan } = scheduleOf(policy, purpose);
-  const podSpec = renderRunnerPodSpec({
+  const runnerPodSpec = renderRunnerPodSpec({
     policy,
     defaultImage: settings.defaultImage,
     serviceAccountName: runnerServiceAccountNameOf(owner.name),
     args: argsOf(`${owner.namespace}/${owner.name}`, purpose),
     mountLocalCopy: purpose.type === 'binary' && purpose.line === 'daily',
   });
+  const podSpec = purpose.type === 'verify' ? withVerifyWorkVolume(runnerPodSpec) : runnerPodSpec;
   const manifest: Manifest = {
     apiVersion: 'batch/v1',
     kind: 'CronJob',

@@ -1,0 +1,68 @@
+/** The command line of `pgbackup verify`. */
+import { tmpdir } from 'node:os';
+import { parseOptions, usageError } from './command.js';
+import { type PolicySource, parseSource } from './run-arguments.js';
+
+/** How `pgbackup verify` is called. */
+export const VERIFY_USAGE = `usage: pgbackup verify (-f POLICY.yaml | --policy NAMESPACE/NAME)
+                       [--work-dir DIR] [--pg-root DIR] [--scheduled]
+
+The restore drill: restores the policy's newest committed binary backup (of any line, or on
+demand) into a throwaway server and checks it. Every object is downloaded and checked against
+the manifest (size and SHA-256), the archive is extracted, pg_verifybackup checks the files
+and the WAL, a server started on the copy (Unix socket only) must recover and accept
+connections, and pg_amcheck --all --install-missing checks every table and B-tree index.
+Everything the drill wrote is removed afterwards. Exit status 0: Passed; 1: Failed (or the
+drill could not run). With --policy the result is written to the Backup's
+status.verification. PostgreSQL refuses to run as root: run it as an unprivileged user.
+
+options:
+  -f, --filename FILE     the BackupPolicy manifest, outside a cluster: the AWS SDK's credentials;
+                          pg_amcheck runs as PGUSER if it is a superuser of the backup, else postgres
+      --policy NS/NAME    the BackupPolicy in a cluster, read with the runner's service account
+      --work-dir DIR      where to download and restore: needs room for the backup compressed
+                          and extracted (default: the temporary directory, ${tmpdir()})
+      --pg-root DIR       directory holding <major>/bin/postgres, pg_verifybackup and pg_amcheck
+                          (default /usr/lib/postgresql)
+      --scheduled         the CronJob's run: do nothing on days the spec.verify.schedule line
+                          does not fire on (the monthly drill is triggered on days 28 to 31)
+  -h, --help              show this help
+`;
+
+/** The options of one `pgbackup verify` invocation. */
+export interface VerifyArguments {
+  readonly source: PolicySource;
+  readonly workDir: string;
+  readonly pgRoot: string | undefined;
+  readonly scheduled: boolean;
+}
+
+const OPTIONS = {
+  filename: { type: 'string', short: 'f' },
+  policy: { type: 'string' },
+  'work-dir': { type: 'string' },
+  'pg-root': { type: 'string' },
+  scheduled: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+/**
+ * Parses the arguments of `pgbackup verify`.
+ *
+ * @returns the options, or `'help'` when help was asked for.
+ * @throws UsageError when an argument is missing or wrong.
+ */
+export function parseVerifyArguments(argv: readonly string[]): VerifyArguments | 'help' {
+  const values = parseOptions(argv, OPTIONS, VERIFY_USAGE);
+  if (values.help) return 'help';
+  const source = parseSource(values.filename, values.policy, VERIFY_USAGE);
+  if (values.scheduled && source.kind !== 'cluster') {
+    throw usageError('--scheduled goes with --policy NAMESPACE/NAME', VERIFY_USAGE);
+  }
+  return {
+    source,
+    workDir: values['work-dir'] ?? tmpdir(),
+    pgRoot: values['pg-root'],
+    scheduled: values.scheduled,
+  };
+}

@@ -1,0 +1,100 @@
+/**
+ * `pgbackup verify`: the restore drill, from a policy file or for an in-cluster policy (whose
+ * CronJob `<policy>-verify` runs it). Prints Passed or Failed with what the drill found, and
+ * exits 0 or 1 accordingly.
+ */
+import { pino } from 'pino';
+import type { BackupPolicy } from '../api/index.js';
+import { KubeClient } from '../kube/kube-client.js';
+import { loadKubeConnection } from '../kube/kube-config.js';
+import { s3StoreConfigOf } from '../runner/index.js';
+import { type VerifyOutcome, verifyNewestBackup } from '../runner/verify-backup.js';
+import { verifyInCluster } from '../runner/verify-in-cluster.js';
+import { createS3Store } from '../storage/index.js';
+import { createObjectDownloader } from '../storage/s3-object-download.js';
+import { type Command, type CommandIo, UsageError } from './command.js';
+import { readPolicyFile } from './plan-policy-file.js';
+import { requestChecksumFrom } from './run-file-mode.js';
+import { parseVerifyArguments, VERIFY_USAGE, type VerifyArguments } from './verify-arguments.js';
+
+function loggerFor(policy: string) {
+  return pino({ base: { command: 'verify', policy } }, pino.destination(2));
+}
+
+function report(outcome: VerifyOutcome, io: CommandIo, recorded: string): number {
+  io.stdout.write(`${outcome.result}: ${outcome.key}\n${outcome.message}\n${recorded}`);
+  return outcome.result === 'Passed' ? 0 : 1;
+}
+
+async function verifyFromFile(args: VerifyArguments, file: string, io: CommandIo): Promise<number> {
+  const policy: BackupPolicy = await readPolicyFile(file);
+  const s3 = policy.spec.storage?.s3;
+  if (s3 === undefined) {
+    throw new UsageError(`${file}: spec.storage.s3 is required to find the backups to verify`);
+  }
+  const name = policy.metadata.name ?? 'unnamed';
+  const config = s3StoreConfigOf(
+    s3,
+    {
+      source:
+        "the AWS SDK's default chain (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile or a role)",
+    },
+    requestChecksumFrom(process.env),
+  );
+  const login = process.env.PGUSER;
+  const outcome = await verifyNewestBackup({
+    namespace: policy.metadata.namespace ?? 'default',
+    policy: name,
+    prefix: s3.prefix,
+    store: createS3Store(config),
+    downloader: createObjectDownloader(config),
+    workDir: args.workDir,
+    pgRoot: args.pgRoot,
+    roles: [...(login === undefined || login === '' ? [] : [login]), 'postgres'],
+    uid: process.getuid?.(),
+    logger: loggerFor(name),
+    clock: Date.now,
+  });
+  return report(outcome, io, '');
+}
+
+async function verifyFromCluster(
+  args: VerifyArguments,
+  policy: { namespace: string; name: string },
+  io: CommandIo,
+): Promise<number> {
+  const client = await KubeClient.create(await loadKubeConnection(process.env));
+  const result = await verifyInCluster({
+    client,
+    namespace: policy.namespace,
+    policy: policy.name,
+    scheduled: args.scheduled,
+    workDir: args.workDir,
+    pgRoot: args.pgRoot,
+    uid: process.getuid?.(),
+    requestChecksumCalculation: requestChecksumFrom(process.env),
+    logger: loggerFor(policy.name),
+    clock: Date.now,
+  }).finally(() => client.close());
+  if (result.outcome === 'skipped') {
+    io.stdout.write(`skipped: ${result.message}\n`);
+    return 0;
+  }
+  const recorded =
+    result.backup === undefined
+      ? 'not recorded: no Backup in the namespace records this backup\n'
+      : `recorded in Backup ${policy.namespace}/${result.backup} (status.verification)\n`;
+  return report(result.verification, io, recorded);
+}
+
+/** Runs `pgbackup verify ...`; see {@link VERIFY_USAGE}. */
+export const runVerifyCommand: Command = async (argv, io) => {
+  const args = parseVerifyArguments(argv);
+  if (args === 'help') {
+    io.stdout.write(VERIFY_USAGE);
+    return 0;
+  }
+  return args.source.kind === 'cluster'
+    ? verifyFromCluster(args, args.source, io)
+    : verifyFromFile(args, args.source.file, io);
+};

@@ -1,0 +1,157 @@
+/**
+ * A restore drill inside a cluster (`pgbackup verify --policy NAMESPACE/NAME`): the policy and
+ * its Secrets read with the runner's service account, the drill run on the newest committed
+ * binary backup, and its result written into `status.verification` of the `Backup` that
+ * recorded that backup (found by its artifact key). A backup with no Backup (the cluster was
+ * rebuilt, the Backup deleted) is still verified; the result is then only logged and printed.
+ */
+import type { Logger } from 'pino';
+import type { BackupPolicy, BackupStatus } from '../api/index.js';
+import { adoptBackupRecord } from '../kube/backup-record.js';
+import type { KubeClient } from '../kube/kube-client.js';
+import { RESOURCES, resourcePath } from '../kube/resource.js';
+import { createS3Store, type RequestChecksumCalculation } from '../storage/index.js';
+import { createObjectDownloader } from '../storage/s3-object-download.js';
+import { readCredentials, readPolicy, readSecretPair } from './cluster-sources.js';
+import { RunError } from './errors.js';
+import { s3StoreConfigOf } from './store-config.js';
+import { type VerifyOutcome, verifyNewestBackup } from './verify-backup.js';
+import { scheduledDrillSkip } from './verify-schedule.js';
+
+/** The longest message `status.verification` holds. */
+const VERIFICATION_MESSAGE_MAX = 4096;
+
+/** What {@link verifyInCluster} needs. */
+export interface ClusterVerifyInput {
+  readonly client: KubeClient;
+  readonly namespace: string;
+  readonly policy: string;
+  /** The CronJob's run: skip the days the schedule's line does not fire on. */
+  readonly scheduled: boolean;
+  readonly workDir: string;
+  readonly pgRoot: string | undefined;
+  readonly uid: number | undefined;
+  readonly requestChecksumCalculation: RequestChecksumCalculation;
+  readonly logger: Logger;
+  readonly clock: () => number;
+}
+
+/** What an in-cluster drill did. */
+export type ClusterVerifyResult =
+  | { readonly outcome: 'skipped'; readonly message: string }
+  | {
+      readonly outcome: 'verified';
+      readonly verification: VerifyOutcome;
+      /** The Backup the result was written to; undefined when none records the backup. */
+      readonly backup: string | undefined;
+    };
+
+interface BackupListItem {
+  metadata: { name: string };
+  spec?: { policy?: string; type?: string };
+  status?: { artifact?: { key?: string } };
+}
+
+/** The Backup whose artifact is the backup at `key`, if any. */
+async function findBackupName(input: ClusterVerifyInput, key: string): Promise<string | undefined> {
+  const list = await input.client.request<{ items: BackupListItem[] }>({
+    verb: 'list',
+    path: resourcePath(RESOURCES.backup, { namespace: input.namespace }),
+    what: `list the Backups in namespace ${input.namespace}`,
+  });
+  return list.items.find(
+    (backup) =>
+      backup.spec?.policy === input.policy &&
+      backup.spec.type === 'binary' &&
+      backup.status?.artifact?.key === key,
+  )?.metadata.name;
+}
+
+async function storesOf(input: ClusterVerifyInput, policy: BackupPolicy) {
+  const s3 = policy.spec.storage?.s3;
+  if (s3 === undefined) {
+    throw new RunError(
+      `BackupPolicy ${input.namespace}/${input.policy} has no spec.storage.s3: add the bucket`,
+    );
+  }
+  const secret = s3.credentials?.secretName;
+  const credentials =
+    secret === undefined
+      ? { source: "the AWS SDK's default chain (for example IAM roles for service accounts)" }
+      : {
+          keys: await readSecretPair(input.client, { namespace: input.namespace, name: secret }, [
+            'accessKeyId',
+            'secretAccessKey',
+          ]),
+          source: `Secret ${input.namespace}/${secret} (keys "accessKeyId" and "secretAccessKey")`,
+        };
+  const config = s3StoreConfigOf(s3, credentials, input.requestChecksumCalculation);
+  return {
+    prefix: s3.prefix,
+    store: createS3Store(config),
+    downloader: createObjectDownloader(config),
+  };
+}
+
+/** The verification a Backup's status records. */
+export function verificationStatusOf(outcome: VerifyOutcome): BackupStatus {
+  return {
+    verification: {
+      result: outcome.result,
+      time: new Date(outcome.finishedAtMs).toISOString(),
+      message: outcome.message.slice(0, VERIFICATION_MESSAGE_MAX),
+    },
+  };
+}
+
+async function record(
+  input: ClusterVerifyInput,
+  outcome: VerifyOutcome,
+): Promise<string | undefined> {
+  const name = await findBackupName(input, outcome.key);
+  if (name === undefined) {
+    input.logger.warn(
+      { key: outcome.key },
+      'no Backup in the namespace records this backup (the cluster may have been rebuilt, or the Backup deleted); the result is not recorded',
+    );
+    return undefined;
+  }
+  const { record: backup } = await adoptBackupRecord(input.client, input.namespace, name);
+  await backup.update(verificationStatusOf(outcome));
+  return name;
+}
+
+/**
+ * Runs the drill of an in-cluster policy and records it.
+ *
+ * @throws RunError when the drill cannot start (no backup yet, running as root), and errors
+ *   of the API or the bucket; a backup that fails the drill is a result, not an error
+ */
+export async function verifyInCluster(input: ClusterVerifyInput): Promise<ClusterVerifyResult> {
+  const policy = await readPolicy(input.client, input.namespace, input.policy);
+  if (input.scheduled) {
+    const skip = scheduledDrillSkip(policy.spec, input.clock());
+    if (skip !== undefined) return { outcome: 'skipped', message: skip };
+  }
+  const { prefix, store, downloader } = await storesOf(input, policy);
+  const login = await readCredentials(
+    input.client,
+    input.namespace,
+    policy.spec.target.credentials.secretName,
+  );
+  const verification = await verifyNewestBackup({
+    namespace: input.namespace,
+    policy: input.policy,
+    prefix,
+    store,
+    downloader,
+    workDir: input.workDir,
+    pgRoot: input.pgRoot,
+    // The policy's login is the role most likely to be a superuser of the backup.
+    roles: [login.username, 'postgres'],
+    uid: input.uid,
+    logger: input.logger,
+    clock: input.clock,
+  });
+  return { outcome: 'verified', verification, backup: await record(input, verification) };
+}

@@ -1,0 +1,83 @@
+/**
+ * Reading a committed backup's objects back from the bucket: each object streamed to a file
+ * while its size and SHA-256 are computed, then compared with what the manifest recorded. The
+ * restore drill starts here; an object that does not match is named with both checksums.
+ */
+import { createWriteStream } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { finished, pipeline } from 'node:stream/promises';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { createDigestTee, type StreamDigest } from './digest-tee.js';
+import { StorageError } from './errors.js';
+import type { S3StoreConfig } from './s3-store.js';
+
+/** An object whose bytes are not the ones its manifest recorded. */
+export class ObjectMismatchError extends Error {
+  override readonly name = 'ObjectMismatchError';
+}
+
+/** Downloads objects of one bucket. */
+export interface ObjectDownloader {
+  /**
+   * Writes the object `key` to `path` and checks it against `expected`.
+   *
+   * @throws ObjectMismatchError naming the object, the expected and the actual size or SHA-256
+   * @throws StorageError when the object cannot be read
+   */
+  download(key: string, path: string, expected: StreamDigest): Promise<void>;
+}
+
+/** A client configured like the S3 store's (same endpoint, credentials and checksum setting). */
+function clientOf(config: S3StoreConfig): S3Client {
+  const checksums = config.requestChecksumCalculation ?? 'WHEN_REQUIRED';
+  return new S3Client({
+    region: config.region,
+    ...(config.endpoint === '' ? {} : { endpoint: config.endpoint }),
+    forcePathStyle: config.forcePathStyle,
+    ...(config.credentials === undefined ? {} : { credentials: config.credentials }),
+    requestChecksumCalculation: checksums,
+    responseChecksumValidation: checksums,
+  });
+}
+
+/** The mismatch between what was read and what the manifest says, if any. */
+export function describeMismatch(
+  key: string,
+  expected: StreamDigest,
+  actual: StreamDigest,
+): string | undefined {
+  if (actual.sha256 === expected.sha256 && actual.sizeBytes === expected.sizeBytes) {
+    return undefined;
+  }
+  const size =
+    actual.sizeBytes === expected.sizeBytes
+      ? `${actual.sizeBytes} bytes as recorded`
+      : `${actual.sizeBytes} bytes where the manifest says ${expected.sizeBytes}`;
+  return `object ${key} does not match its manifest: SHA-256 ${actual.sha256} where the manifest says ${expected.sha256} (${size}). The stored backup is damaged; take a new backup, and check the bucket's storage`;
+}
+
+/** Creates a downloader for the bucket of `config`. */
+export function createObjectDownloader(config: S3StoreConfig): ObjectDownloader {
+  const client = clientOf(config);
+  const where = `bucket "${config.bucket}" at ${config.endpoint === '' ? 'AWS S3' : config.endpoint}`;
+  return {
+    download: async (key, path, expected) => {
+      const file = createWriteStream(path);
+      const tee = createDigestTee({ targets: [file] });
+      try {
+        const object = await client.send(new GetObjectCommand({ Bucket: config.bucket, Key: key }));
+        await pipeline(object.Body as Readable, tee.writable);
+        // The tee ends the file; its last bytes are on disk once it finished.
+        await finished(file);
+      } catch (error) {
+        file.destroy();
+        const reason = error instanceof Error ? error.message || error.name : String(error);
+        throw new StorageError(`could not read ${key} from ${where}: ${reason}`, {
+          cause: error,
+        });
+      }
+      const mismatch = describeMismatch(key, expected, tee.digest());
+      if (mismatch !== undefined) throw new ObjectMismatchError(mismatch);
+    },
+  };
+}
