@@ -3,11 +3,14 @@
 # its entrypoint (`pgbackup`), e.g. `docker run IMAGE plan -f policy.yaml ...`.
 #
 # It carries the PostgreSQL client programs (pg_basebackup, pg_dump, pg_dumpall,
-# pg_verifybackup, ...) of every major version the runner supports, from the PostgreSQL
-# project's Debian repository, under /usr/lib/postgresql/<major>/bin where the runner
-# looks for them (src/postgres/locate-tool.ts). It runs as user 65532 and writes nothing
-# outside /tmp, so it works with a read-only root filesystem (the chart and the runner's
-# pods mount an emptyDir at /tmp).
+# pg_verifybackup, pg_amcheck, ...) and the server (postgres, with the amcheck extension) of
+# every major version the runner supports, from the PostgreSQL project's Debian repository,
+# under /usr/lib/postgresql/<major>/bin where the runner looks for them
+# (src/postgres/locate-tool.ts). The server is there for the restore drill (`pgbackup
+# verify`), which starts each backup's own major on a restored copy; no cluster is created.
+# It runs as user 65532 and writes nothing outside /tmp (and the drill's work volume), so it
+# works with a read-only root filesystem (the chart and the runner's pods mount an emptyDir
+# at /tmp).
 
 ARG NODE_IMAGE=node:20-bookworm-slim
 
@@ -23,26 +26,39 @@ COPY scripts/bundle.ts ./scripts/bundle.ts
 COPY src ./src
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
-# --- 2. Runtime: Node 20, the PostgreSQL clients, compressors, and the built operator. ---
+# --- 2. Runtime: Node 20, the PostgreSQL clients and servers, compressors, and the built
+# operator. ---
 FROM ${NODE_IMAGE} AS runtime
-# The majors the runner supports; the image carries each one's client programs.
+# The majors the runner supports; the image carries each one's client programs and server.
 ARG PG_MAJORS="13 14 15 16 17"
 # postgresql-common (from Debian) ships the PostgreSQL project's repository signing key;
-# apt trusts that key for that repository only (signed-by).
+# apt trusts that key for that repository only (signed-by). Installing a server package
+# would create a "main" cluster of that major in /var/lib/postgresql: createcluster.conf
+# says not to, since the drill starts servers only on restored copies in its work volume.
 RUN set -eux; \
     export DEBIAN_FRONTEND=noninteractive; \
     apt-get update; \
     apt-get install -y --no-install-recommends ca-certificates postgresql-common; \
+    sed -ri 's/^#?\s*create_main_cluster\s*=.*$/create_main_cluster = false/' \
+      /etc/postgresql-common/createcluster.conf; \
+    grep -qx 'create_main_cluster = false' /etc/postgresql-common/createcluster.conf; \
     . /etc/os-release; \
     echo "deb [signed-by=/usr/share/postgresql-common/pgdg/apt.postgresql.org.asc] https://apt.postgresql.org/pub/repos/apt ${VERSION_CODENAME}-pgdg main" \
       > /etc/apt/sources.list.d/pgdg.list; \
     apt-get update; \
-    clients=""; \
-    for major in ${PG_MAJORS}; do clients="${clients} postgresql-client-${major}"; done; \
-    apt-get install -y --no-install-recommends ${clients} zstd lz4 tini; \
+    packages=""; \
+    for major in ${PG_MAJORS}; do \
+      packages="${packages} postgresql-client-${major} postgresql-${major}"; \
+    done; \
+    apt-get install -y --no-install-recommends ${packages} zstd lz4 tini; \
     for major in ${PG_MAJORS}; do \
       test -x "/usr/lib/postgresql/${major}/bin/pg_basebackup"; \
       test -x "/usr/lib/postgresql/${major}/bin/pg_dump"; \
+      test -x "/usr/lib/postgresql/${major}/bin/pg_verifybackup"; \
+      test -x "/usr/lib/postgresql/${major}/bin/postgres"; \
+      test -f "/usr/share/postgresql/${major}/extension/amcheck.control"; \
+      if [ "${major}" -ge 14 ]; then test -x "/usr/lib/postgresql/${major}/bin/pg_amcheck"; fi; \
+      test ! -e "/var/lib/postgresql/${major}/main"; \
     done; \
     rm -rf /var/lib/apt/lists/* /var/cache/apt/*; \
     mkdir -p /var/lib/pgbackup/local; \

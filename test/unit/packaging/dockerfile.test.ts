@@ -95,6 +95,23 @@ describe('the Dockerfile', () => {
     expect(run).toContain(`test -x "${DEFAULT_PG_ROOT}/${MAJOR}/bin/pg_dump"`);
   });
 
+  it('carries the server of every major for the restore drill, with amcheck, and creates no cluster', () => {
+    const run = runtimeStage()
+      .filter((instruction) => instruction.keyword === 'RUN')
+      .map((instruction) => instruction.value)
+      .join('\n');
+    expect(run).toContain(`postgresql-${MAJOR}`);
+    expect(run).toContain("create_main_cluster = false' /etc/postgresql-common/createcluster.conf");
+    // The build fails unless each major's drill programs are where `pgbackup verify` looks.
+    for (const program of ['pg_verifybackup', 'postgres']) {
+      expect(run).toContain(`test -x "${DEFAULT_PG_ROOT}/${MAJOR}/bin/${program}"`);
+    }
+    expect(run).toContain(`test -f "/usr/share/postgresql/${MAJOR}/extension/amcheck.control"`);
+    // pg_amcheck exists from PostgreSQL 14 on; the drill skips it for 13.
+    expect(run).toContain(`test -x "${DEFAULT_PG_ROOT}/${MAJOR}/bin/pg_amcheck"`);
+    expect(run).toContain(`test ! -e "/var/lib/postgresql/${MAJOR}/main"`);
+  });
+
   // Debian's PostgreSQL packages use the same layout as the image; unit tests need only Node.
   it.skipIf(!existsSync(DEFAULT_PG_ROOT))(
     "puts each major's tools where the runner finds them (Debian's layout, as on this machine)",
