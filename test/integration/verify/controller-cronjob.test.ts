@@ -1,0 +1,133 @@
+/**
+ * The verify CronJob as the controller writes it, run as its pod would: the container's own
+ * arguments, as the runner service account the controller made (with the Role it made), so
+ * the drill's permissions and command line are the ones a cluster gets.
+ */
+import { chown } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { KubeObject } from '../../../src/kube/index.js';
+import {
+  type ControllerTestEnv,
+  cronJobsIn,
+  pgbackupPath,
+  prepareControllerTest,
+  startController,
+} from '../../controlplane/controller/controller-setup.js';
+import {
+  createPostgresPod,
+  environmentSecrets,
+  kubectlApply,
+} from '../../harness/cluster-objects.js';
+import { type ControllerProcess, writeKubeConfigFile } from '../../harness/controller-process.js';
+import { postgresRunAs } from '../../harness/env/postgres.js';
+import { fixtureYaml } from '../../harness/fixtures.js';
+import { serviceAccountKubeConfig } from '../../harness/kube.js';
+import { runEnvironment, startPgbackupRun } from '../../harness/pgbackup-run.js';
+import { testBucket, testPrefix } from '../../harness/s3.js';
+import { requireEnv } from '../../harness/variables.js';
+import { runVerify } from './verify-run.js';
+
+const WAIT = { timeout: 60_000, interval: 250 };
+
+interface CronJobSpec {
+  jobTemplate: { spec: { template: { spec: { containers: { args: string[] }[] } } } };
+}
+
+/** The environment of a run as the runner service account: nothing but its kubeconfig. */
+async function runnerEnvironment(env: ControllerTestEnv): Promise<NodeJS.ProcessEnv> {
+  const runner = await serviceAccountKubeConfig(env.admin, {
+    namespace: env.namespace,
+    name: 'orders-runner',
+  });
+  const kubeconfig = writeKubeConfigFile(runner);
+  // The drill runs as the postgres user, who must read it.
+  const runAs = postgresRunAs();
+  if (runAs !== undefined) {
+    await chown(dirname(kubeconfig), runAs.uid, runAs.gid);
+    await chown(kubeconfig, runAs.uid, runAs.gid);
+  }
+  return runEnvironment({
+    KUBECONFIG: kubeconfig,
+    PGUSER: undefined,
+    PGPASSWORD: undefined,
+    PGBACKUP_REPLICATION_USER: undefined,
+    PGBACKUP_REPLICATION_PASSWORD: undefined,
+    AWS_ACCESS_KEY_ID: undefined,
+    AWS_SECRET_ACCESS_KEY: undefined,
+  });
+}
+
+describe('the verify CronJob the controller writes', () => {
+  let env: ControllerTestEnv;
+  let controller: ControllerProcess;
+
+  beforeAll(async () => {
+    env = await prepareControllerTest();
+    controller = await startController(env);
+  });
+
+  afterAll(async () => {
+    await controller?.stop();
+    await env?.cleanUp();
+  });
+
+  it('runs the drill as the runner service account and records Passed in the Backup', async () => {
+    const policy = fixtureYaml<KubeObject & { spec: Record<string, Record<string, unknown>> }>(
+      'controller/runner-policy.yaml',
+    );
+    const s3 = {
+      bucket: testBucket(),
+      prefix: testPrefix(),
+      endpoint: requireEnv('PGBACKUP_S3_ENDPOINT'),
+      region: requireEnv('AWS_REGION'),
+    };
+    await kubectlApply(env.namespace, [
+      ...environmentSecrets(),
+      {
+        ...policy,
+        spec: {
+          ...policy.spec,
+          verify: { schedule: 'daily' },
+          storage: { s3: { ...(policy.spec.storage?.s3 as object), ...s3 } },
+        },
+      },
+    ]);
+    for (const address of [requireEnv('PGBACKUP_REPLICA'), requireEnv('PGBACKUP_PRIMARY')]) {
+      await createPostgresPod(env.namespace, { fixture: 'controller/postgres-pod.yaml', address });
+    }
+    const cronJob = await vi.waitFor(async () => {
+      const found = (await cronJobsIn(env)).get('orders-verify');
+      expect(found).toBeDefined();
+      return found as KubeObject;
+    }, WAIT);
+    const runner = await runnerEnvironment(env);
+    const target = `${env.namespace}/orders`;
+    const backup = await startPgbackupRun(
+      ['--policy', target, '--type', 'binary', '--line', 'daily', '--at', '2026-03-02T00:30:00Z'],
+      runner,
+    ).outcome;
+    expect(backup.code, backup.stderr).toBe(0);
+    const [container] = (cronJob.spec as unknown as CronJobSpec).jobTemplate.spec.template.spec
+      .containers;
+    const [command, ...args] = container?.args ?? [];
+    expect(command).toBe('verify');
+
+    const run = await runVerify(args, { env: runner });
+
+    expect(run.code, run.stderr).toBe(0);
+    const list = await env.client.request<{ items: KubeObject[] }>({
+      verb: 'list',
+      path: pgbackupPath(env.namespace, 'backups'),
+      what: 'list Backups',
+    });
+    expect(list.items).toHaveLength(1);
+    expect(list.items[0]?.status).toMatchObject({
+      phase: 'Completed',
+      verification: {
+        result: 'Passed',
+        message: expect.stringContaining('pg_verifybackup passed'),
+      },
+    });
+  });
+});
