@@ -1,10 +1,3 @@
-/**
- * The verify CronJob as the controller writes it, run as its pod would: the container's own
- * arguments, as the runner service account the controller made (with the Role it made), so
- * the drill's permissions and command line are the ones a cluster gets.
- */
-import { chown } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { KubeObject } from '../../../src/kube/index.js';
 import {
@@ -20,13 +13,12 @@ import {
   kubectlApply,
 } from '../../harness/cluster-objects.js';
 import { type ControllerProcess, writeKubeConfigFile } from '../../harness/controller-process.js';
-import { postgresRunAs } from '../../harness/env/postgres.js';
 import { fixtureYaml } from '../../harness/fixtures.js';
 import { serviceAccountKubeConfig } from '../../harness/kube.js';
 import { runEnvironment, startPgbackupRun } from '../../harness/pgbackup-run.js';
 import { testBucket, testPrefix } from '../../harness/s3.js';
 import { requireEnv } from '../../harness/variables.js';
-import { runVerify } from './verify-run.js';
+import { giveToDrillUser, runVerify } from './verify-run.js';
 
 const WAIT = { timeout: 60_000, interval: 250 };
 
@@ -41,12 +33,7 @@ async function runnerEnvironment(env: ControllerTestEnv): Promise<NodeJS.Process
     name: 'orders-runner',
   });
   const kubeconfig = writeKubeConfigFile(runner);
-  // The drill runs as the postgres user, who must read it.
-  const runAs = postgresRunAs();
-  if (runAs !== undefined) {
-    await chown(dirname(kubeconfig), runAs.uid, runAs.gid);
-    await chown(kubeconfig, runAs.uid, runAs.gid);
-  }
+  await giveToDrillUser(kubeconfig);
   return runEnvironment({
     KUBECONFIG: kubeconfig,
     PGUSER: undefined,

@@ -5,7 +5,7 @@
  */
 import { chown, mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { VERIFY_WORK_MOUNT_PATH } from '../../../src/render/render-cron-jobs.js';
 import { postgresRunAs } from '../../harness/env/postgres.js';
 import { type RunOutcome, runEnvironment, startPgbackup } from '../../harness/pgbackup-run.js';
@@ -13,6 +13,14 @@ import { type RunOutcome, runEnvironment, startPgbackup } from '../../harness/pg
 /** A drill's outcome, and what it left in its work directory. */
 export interface VerifyRun extends RunOutcome {
   readonly leftInWorkDir: string[];
+}
+
+/** Gives a file (a kubeconfig) and its directory to the drill's user, who must read them. */
+export async function giveToDrillUser(file: string): Promise<void> {
+  const runAs = postgresRunAs();
+  if (runAs === undefined) return;
+  await chown(dirname(file), runAs.uid, runAs.gid);
+  await chown(file, runAs.uid, runAs.gid);
 }
 
 /** A fresh work directory the drill's user owns. */
