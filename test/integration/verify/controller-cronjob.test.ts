@@ -26,7 +26,10 @@ interface CronJobSpec {
   jobTemplate: { spec: { template: { spec: { containers: { args: string[] }[] } } } };
 }
 
-/** The environment of a run as the runner service account: nothing but its kubeconfig. */
+/**
+ * The environment of a run as the runner service account: its kubeconfig (in cluster mode the
+ * credentials come from the Secrets, through the API, whatever else the environment holds).
+ */
 async function runnerEnvironment(env: ControllerTestEnv): Promise<NodeJS.ProcessEnv> {
   const runner = await serviceAccountKubeConfig(env.admin, {
     namespace: env.namespace,
@@ -34,15 +37,7 @@ async function runnerEnvironment(env: ControllerTestEnv): Promise<NodeJS.Process
   });
   const kubeconfig = writeKubeConfigFile(runner);
   await giveToDrillUser(kubeconfig);
-  return runEnvironment({
-    KUBECONFIG: kubeconfig,
-    PGUSER: undefined,
-    PGPASSWORD: undefined,
-    PGBACKUP_REPLICATION_USER: undefined,
-    PGBACKUP_REPLICATION_PASSWORD: undefined,
-    AWS_ACCESS_KEY_ID: undefined,
-    AWS_SECRET_ACCESS_KEY: undefined,
-  });
+  return runEnvironment({ KUBECONFIG: kubeconfig });
 }
 
 describe('the verify CronJob the controller writes', () => {
