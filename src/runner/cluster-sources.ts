@@ -8,6 +8,7 @@ import { RESOURCES, resourcePath } from '../kube/resource.js';
 import { type Credentials, type Endpoint, parseEndpoint } from '../postgres/index.js';
 import { RunError } from './errors.js';
 import { labelSelectorOf } from './pod-selector.js';
+import type { S3Credentials } from './store-config.js';
 
 /** Reads and validates the policy. */
 export async function readPolicy(
@@ -62,6 +63,29 @@ export async function readSecretPair<A extends string, B extends string>(
     );
   }
   return Object.fromEntries(keys.map((key) => [key, data[key] ?? ''])) as Record<A | B, string>;
+}
+
+/**
+ * The S3 credentials of a policy's bucket: its Secret's "accessKeyId" and "secretAccessKey",
+ * or, with no Secret named, the AWS SDK's default chain.
+ */
+export async function readS3Credentials(
+  client: KubeClient,
+  namespace: string,
+  policy: BackupPolicy,
+): Promise<S3Credentials> {
+  const secret = policy.spec.storage?.s3.credentials?.secretName;
+  if (secret === undefined) {
+    return { source: "the AWS SDK's default chain (for example IAM roles for service accounts)" };
+  }
+  const keys = await readSecretPair(client, { namespace, name: secret }, [
+    'accessKeyId',
+    'secretAccessKey',
+  ]);
+  return {
+    keys,
+    source: `Secret ${namespace}/${secret} (keys "accessKeyId" and "secretAccessKey")`,
+  };
 }
 
 /** PostgreSQL credentials from a Secret with "username" and "password". */

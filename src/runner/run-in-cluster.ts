@@ -19,14 +19,14 @@ import {
   listTargetEndpoints,
   readCredentials,
   readPolicy,
-  readSecretPair,
+  readS3Credentials,
 } from './cluster-sources.js';
 import { RunError } from './errors.js';
 import { failedStatusOf, runningStatusOf, statusOf } from './record-status.js';
 import { type BinaryRunInput, runBinaryBackup } from './run-binary-backup.js';
 import { runLogicalBackup } from './run-logical-backup.js';
 import type { RunResult } from './run-types.js';
-import { type S3Credentials, s3StoreConfigOf } from './store-config.js';
+import { s3StoreConfigOf } from './store-config.js';
 
 /** Longest name of a Backup (a DNS subdomain). */
 const OBJECT_NAME_MAX = 253;
@@ -56,21 +56,6 @@ export type ClusterRunInput = ClusterRunSubject & {
   readonly clock: () => number;
 };
 
-async function s3CredentialsOf(input: ClusterRunInput, policy: BackupPolicy) {
-  const secret = policy.spec.storage?.s3.credentials?.secretName;
-  if (secret === undefined) {
-    return { source: "the AWS SDK's default chain (for example IAM roles for service accounts)" };
-  }
-  const keys = await readSecretPair(input.client, { namespace: input.namespace, name: secret }, [
-    'accessKeyId',
-    'secretAccessKey',
-  ]);
-  return {
-    keys,
-    source: `Secret ${input.namespace}/${secret} (keys "accessKeyId" and "secretAccessKey")`,
-  } satisfies S3Credentials;
-}
-
 async function resolveRunInput(
   input: ClusterRunInput,
   policy: BackupPolicy,
@@ -95,7 +80,11 @@ async function resolveRunInput(
       : await readCredentials(input.client, input.namespace, replicationSecret);
   const { endpoints, selection } = await listTargetEndpoints(input.client, policy);
   const remote = createS3Store(
-    s3StoreConfigOf(s3, await s3CredentialsOf(input, policy), input.requestChecksumCalculation),
+    s3StoreConfigOf(
+      s3,
+      await readS3Credentials(input.client, input.namespace, policy),
+      input.requestChecksumCalculation,
+    ),
   );
   const local =
     input.type === 'binary' && spec.binary.local !== undefined && input.line === 'daily'

@@ -12,7 +12,7 @@ import type { KubeClient } from '../kube/kube-client.js';
 import { RESOURCES, resourcePath } from '../kube/resource.js';
 import { createS3Store, type RequestChecksumCalculation } from '../storage/index.js';
 import { createObjectDownloader } from '../storage/s3-object-download.js';
-import { readCredentials, readPolicy, readSecretPair } from './cluster-sources.js';
+import { readCredentials, readPolicy, readS3Credentials } from './cluster-sources.js';
 import { RunError } from './errors.js';
 import { s3StoreConfigOf } from './store-config.js';
 import { type VerifyOutcome, verifyNewestBackup } from './verify-backup.js';
@@ -74,17 +74,7 @@ async function storesOf(input: ClusterVerifyInput, policy: BackupPolicy) {
       `BackupPolicy ${input.namespace}/${input.policy} has no spec.storage.s3: add the bucket`,
     );
   }
-  const secret = s3.credentials?.secretName;
-  const credentials =
-    secret === undefined
-      ? { source: "the AWS SDK's default chain (for example IAM roles for service accounts)" }
-      : {
-          keys: await readSecretPair(input.client, { namespace: input.namespace, name: secret }, [
-            'accessKeyId',
-            'secretAccessKey',
-          ]),
-          source: `Secret ${input.namespace}/${secret} (keys "accessKeyId" and "secretAccessKey")`,
-        };
+  const credentials = await readS3Credentials(input.client, input.namespace, policy);
   const config = s3StoreConfigOf(s3, credentials, input.requestChecksumCalculation);
   return {
     prefix: s3.prefix,

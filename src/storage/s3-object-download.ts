@@ -6,10 +6,10 @@
 import { createWriteStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { createDigestTee, type StreamDigest } from './digest-tee.js';
 import { StorageError } from './errors.js';
-import type { S3StoreConfig } from './s3-store.js';
+import { createS3Client, type S3StoreConfig } from './s3-store.js';
 
 /** An object whose bytes are not the ones its manifest recorded. */
 export class ObjectMismatchError extends Error {
@@ -25,19 +25,6 @@ export interface ObjectDownloader {
    * @throws StorageError when the object cannot be read
    */
   download(key: string, path: string, expected: StreamDigest): Promise<void>;
-}
-
-/** A client configured like the S3 store's (same endpoint, credentials and checksum setting). */
-function clientOf(config: S3StoreConfig): S3Client {
-  const checksums = config.requestChecksumCalculation ?? 'WHEN_REQUIRED';
-  return new S3Client({
-    region: config.region,
-    ...(config.endpoint === '' ? {} : { endpoint: config.endpoint }),
-    forcePathStyle: config.forcePathStyle,
-    ...(config.credentials === undefined ? {} : { credentials: config.credentials }),
-    requestChecksumCalculation: checksums,
-    responseChecksumValidation: checksums,
-  });
 }
 
 /** The mismatch between what was read and what the manifest says, if any. */
@@ -58,7 +45,7 @@ export function describeMismatch(
 
 /** Creates a downloader for the bucket of `config`. */
 export function createObjectDownloader(config: S3StoreConfig): ObjectDownloader {
-  const client = clientOf(config);
+  const client = createS3Client(config);
   const where = `bucket "${config.bucket}" at ${config.endpoint === '' ? 'AWS S3' : config.endpoint}`;
   return {
     download: async (key, path, expected) => {

@@ -64,10 +64,10 @@ function reasonOf(error: unknown): string {
   return error.message === '' || error.message === 'UnknownError' ? error.name : error.message;
 }
 
-/** Creates the store and its client. */
-export function createS3Store(config: S3StoreConfig): ArtifactStore {
+/** A client for the bucket of `config`: its endpoint, path style, credentials and checksums. */
+export function createS3Client(config: S3StoreConfig): S3Client {
   const checksums = config.requestChecksumCalculation ?? 'WHEN_REQUIRED';
-  const client = new S3Client({
+  return new S3Client({
     region: config.region,
     ...(config.endpoint === '' ? {} : { endpoint: config.endpoint }),
     forcePathStyle: config.forcePathStyle,
@@ -75,7 +75,11 @@ export function createS3Store(config: S3StoreConfig): ArtifactStore {
     requestChecksumCalculation: checksums,
     responseChecksumValidation: checksums,
   });
-  return new S3Store(config, client);
+}
+
+/** Creates the store and its client. */
+export function createS3Store(config: S3StoreConfig): ArtifactStore {
+  return new S3Store(config, createS3Client(config));
 }
 
 class S3Store implements ArtifactStore {
