@@ -1,16 +1,20 @@
 # syntax=docker/dockerfile:1
-# The one image of pgbackup-operator: the controller, the backup runner and the CLI share
-# its entrypoint (`pgbackup`), e.g. `docker run IMAGE plan -f policy.yaml ...`.
+# The images of pgbackup-operator. The controller, the backup runner and the CLI share one
+# entrypoint (`pgbackup`), e.g. `docker run IMAGE plan -f policy.yaml ...`.
 #
-# It carries the PostgreSQL client programs (pg_basebackup, pg_dump, pg_dumpall,
-# pg_verifybackup, pg_amcheck, ...) and the server (postgres, with the amcheck extension) of
-# every major version the runner supports, from the PostgreSQL project's Debian repository,
-# under /usr/lib/postgresql/<major>/bin where the runner looks for them
-# (src/postgres/locate-tool.ts). The server is there for the restore drill (`pgbackup
-# verify`), which starts each backup's own major on a restored copy; no cluster is created.
-# It runs as user 65532 and writes nothing outside /tmp (and the drill's work volume), so it
-# works with a read-only root filesystem (the chart and the runner's pods mount an emptyDir
-# at /tmp).
+#   docker build -t pgbackup-operator:TAG .                          # runtime (the default)
+#   docker build --target drill -t pgbackup-operator:TAG-drill .     # + the servers, for drills
+#
+# `runtime` carries the PostgreSQL client programs (pg_basebackup, pg_dump, pg_dumpall,
+# pg_verifybackup, pg_amcheck, ...) of every major version the runner supports, from the
+# PostgreSQL project's Debian repository, under /usr/lib/postgresql/<major>/bin where the
+# runner looks for them (src/postgres/locate-tool.ts). `drill` adds the server of each major
+# (postgres, with the amcheck extension, ≈ 450 MB) for the restore drill (`pgbackup verify`),
+# which starts each backup's own major on a restored copy; the controller runs drills in
+# the runner image's tag + "-drill" (--verify-image), so backups never pull the servers.
+# Both run as user 65532 and write nothing outside /tmp (and the drill's work volume), so
+# they work with a read-only root filesystem (the chart and the runner's pods mount an
+# emptyDir at /tmp).
 
 ARG NODE_IMAGE=node:20-bookworm-slim
 
@@ -26,39 +30,28 @@ COPY scripts/bundle.ts ./scripts/bundle.ts
 COPY src ./src
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
-# --- 2. Runtime: Node 20, the PostgreSQL clients and servers, compressors, and the built
-# operator. ---
-FROM ${NODE_IMAGE} AS runtime
-# The majors the runner supports; the image carries each one's client programs and server.
+# --- 2. Base: Node 20, the PostgreSQL clients, compressors, and the built operator. ---
+FROM ${NODE_IMAGE} AS base
+# The majors the runner supports; the image carries each one's client programs.
 ARG PG_MAJORS="13 14 15 16 17"
 # postgresql-common (from Debian) ships the PostgreSQL project's repository signing key;
-# apt trusts that key for that repository only (signed-by). Installing a server package
-# would create a "main" cluster of that major in /var/lib/postgresql: createcluster.conf
-# says not to, since the drill starts servers only on restored copies in its work volume.
+# apt trusts that key for that repository only (signed-by).
 RUN set -eux; \
     export DEBIAN_FRONTEND=noninteractive; \
     apt-get update; \
     apt-get install -y --no-install-recommends ca-certificates postgresql-common; \
-    sed -ri 's/^#?\s*create_main_cluster\s*=.*$/create_main_cluster = false/' \
-      /etc/postgresql-common/createcluster.conf; \
-    grep -qx 'create_main_cluster = false' /etc/postgresql-common/createcluster.conf; \
     . /etc/os-release; \
     echo "deb [signed-by=/usr/share/postgresql-common/pgdg/apt.postgresql.org.asc] https://apt.postgresql.org/pub/repos/apt ${VERSION_CODENAME}-pgdg main" \
       > /etc/apt/sources.list.d/pgdg.list; \
     apt-get update; \
     packages=""; \
-    for major in ${PG_MAJORS}; do \
-      packages="${packages} postgresql-client-${major} postgresql-${major}"; \
-    done; \
+    for major in ${PG_MAJORS}; do packages="${packages} postgresql-client-${major}"; done; \
     apt-get install -y --no-install-recommends ${packages} zstd lz4 tini; \
     for major in ${PG_MAJORS}; do \
       test -x "/usr/lib/postgresql/${major}/bin/pg_basebackup"; \
       test -x "/usr/lib/postgresql/${major}/bin/pg_dump"; \
       test -x "/usr/lib/postgresql/${major}/bin/pg_verifybackup"; \
-      test -x "/usr/lib/postgresql/${major}/bin/postgres"; \
-      test -f "/usr/share/postgresql/${major}/extension/amcheck.control"; \
       if [ "${major}" -ge 14 ]; then test -x "/usr/lib/postgresql/${major}/bin/pg_amcheck"; fi; \
-      test ! -e "/var/lib/postgresql/${major}/main"; \
     done; \
     rm -rf /var/lib/apt/lists/* /var/cache/apt/*; \
     mkdir -p /var/lib/pgbackup/local; \
@@ -85,3 +78,30 @@ USER 65532:65532
 # runner starts about 0.3 s sooner than from the compiled modules under dist/cli.
 ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/dist/bin/pgbackup.mjs"]
 CMD ["help"]
+
+# --- 3. Drill: the base and the server of every major, for `pgbackup verify`. Installing a
+# server package would create a "main" cluster of that major in /var/lib/postgresql:
+# createcluster.conf says not to, since the drill starts servers only on restored copies in
+# its work volume. ---
+FROM base AS drill
+ARG PG_MAJORS="13 14 15 16 17"
+USER root
+RUN set -eux; \
+    export DEBIAN_FRONTEND=noninteractive; \
+    sed -ri 's/^#?\s*create_main_cluster\s*=.*$/create_main_cluster = false/' \
+      /etc/postgresql-common/createcluster.conf; \
+    grep -qx 'create_main_cluster = false' /etc/postgresql-common/createcluster.conf; \
+    apt-get update; \
+    packages=""; \
+    for major in ${PG_MAJORS}; do packages="${packages} postgresql-${major}"; done; \
+    apt-get install -y --no-install-recommends ${packages}; \
+    for major in ${PG_MAJORS}; do \
+      test -x "/usr/lib/postgresql/${major}/bin/postgres"; \
+      test -f "/usr/share/postgresql/${major}/extension/amcheck.control"; \
+      test ! -e "/var/lib/postgresql/${major}/main"; \
+    done; \
+    rm -rf /var/lib/apt/lists/* /var/cache/apt/*
+USER 65532:65532
+
+# --- 4. Runtime (the default target): the base, without the servers. ---
+FROM base AS runtime

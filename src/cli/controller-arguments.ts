@@ -14,6 +14,9 @@ options:
       --namespaces NS[,NS…]        namespaces to watch (default: all)
       --metrics-address HOST:PORT  /metrics, /healthz and /readyz (default 0.0.0.0:8080)
       --runner-image IMAGE         image of the backup runs (default: $PGBACKUP_RUNNER_IMAGE)
+      --verify-image IMAGE         image of the restore drills, with the PostgreSQL servers
+                                   (default: $PGBACKUP_VERIFY_IMAGE, else the runner image's
+                                   tag + "-drill")
       --lease-namespace NS         namespace of the leader Lease (default: $POD_NAMESPACE or default)
       --lease-name NAME            name of the leader Lease (default pgbackup-operator)
       --identity ID                this replica's identity (default: the host name and a random suffix)
@@ -33,6 +36,7 @@ export interface ControllerArguments {
   readonly namespaces: string[];
   readonly metricsAddress: string;
   readonly runnerImage: string | undefined;
+  readonly verifyImage: string | undefined;
   readonly leaseNamespace: string | undefined;
   readonly leaseName: string;
   readonly identity: string;
@@ -60,6 +64,7 @@ const OPTIONS = {
   namespaces: { type: 'string', default: '' },
   'metrics-address': { type: 'string', default: '0.0.0.0:8080' },
   'runner-image': { type: 'string' },
+  'verify-image': { type: 'string' },
   'lease-namespace': { type: 'string' },
   'lease-name': { type: 'string', default: 'pgbackup-operator' },
   identity: { type: 'string' },
@@ -92,6 +97,7 @@ export function parseControllerArguments(argv: readonly string[]): ControllerArg
       .filter(Boolean),
     metricsAddress: text('metrics-address') ?? '0.0.0.0:8080',
     runnerImage: text('runner-image'),
+    verifyImage: text('verify-image'),
     leaseNamespace: text('lease-namespace'),
     leaseName: text('lease-name') ?? 'pgbackup-operator',
     identity: text('identity') ?? `${hostname()}-${Math.random().toString(36).slice(2, 8)}`,

@@ -6,13 +6,29 @@
 import { pino } from 'pino';
 import { Controller, serveEndpoints } from '../controller/index.js';
 import { type KubeConnection, loadKubeConnection } from '../kube/index.js';
-import { DEFAULT_RUN_SETTINGS } from '../render/index.js';
+import { DEFAULT_RUN_SETTINGS, drillImageOf } from '../render/index.js';
 import type { Command } from './command.js';
 import {
   CONTROLLER_USAGE,
   type ControllerArguments,
   parseControllerArguments,
 } from './controller-arguments.js';
+
+/**
+ * The images of backup runs and of restore drills, from the flags, the environment, or the
+ * defaults. A runner image named by digest has no drill image to derive: the drills then use
+ * the runner image (and say that it has no server) unless --verify-image names one.
+ */
+export function imagesOf(
+  options: Pick<ControllerArguments, 'runnerImage' | 'verifyImage'>,
+  env: NodeJS.ProcessEnv,
+): { defaultImage: string; verifyImage: string } {
+  const defaultImage =
+    options.runnerImage ?? env.PGBACKUP_RUNNER_IMAGE ?? DEFAULT_RUN_SETTINGS.defaultImage;
+  const verifyImage =
+    options.verifyImage ?? env.PGBACKUP_VERIFY_IMAGE ?? drillImageOf(defaultImage) ?? defaultImage;
+  return { defaultImage, verifyImage };
+}
 
 function controllerOf(
   options: ControllerArguments,
@@ -24,10 +40,7 @@ function controllerOf(
     namespaces: options.namespaces,
     settings: {
       ...DEFAULT_RUN_SETTINGS,
-      defaultImage:
-        options.runnerImage ??
-        process.env.PGBACKUP_RUNNER_IMAGE ??
-        DEFAULT_RUN_SETTINGS.defaultImage,
+      ...imagesOf(options, process.env),
       runDeadlineSeconds: options.runDeadlineSeconds,
     },
     resyncMs: options.resyncSeconds * 1000,

@@ -60,7 +60,12 @@ export async function locatePgTool(input: LocateToolInput): Promise<string> {
   const newer = input.orNewer === true ? await oldestNewerTool(root, input) : undefined;
   if (newer !== undefined) return newer;
   const wanted = input.orNewer === true ? `${input.major} or newer` : String(input.major);
+  // The server is only in the restore drill's image (the Dockerfile's drill target).
+  const image =
+    input.tool === 'postgres'
+      ? `the restore drill's image (the release's tag + "-drill", the controller's --verify-image), which carries PostgreSQL ${input.major}'s server`
+      : `a runner image that carries PostgreSQL ${input.major}'s client tools`;
   throw new ToolNotFoundError(
-    `no ${input.tool} for PostgreSQL ${wanted}: ${path} does not exist or is not executable. Use a runner image that carries PostgreSQL ${input.major}'s client tools, or point --pg-root at a directory holding ${input.major}/bin/${input.tool}`,
+    `no ${input.tool} for PostgreSQL ${wanted}: ${path} does not exist or is not executable. Use ${image}, or point --pg-root at a directory holding ${input.major}/bin/${input.tool}`,
   );
 }

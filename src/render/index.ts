@@ -4,6 +4,7 @@
  * No client, no clock, no I/O.
  */
 
+export { drillImageOf } from './drill-image.js';
 export { LABELS, MANAGED_SELECTOR, MANAGER_NAME, policyLabels } from './labels.js';
 export { type Manifest, type Owner, type OwnerReference, ownerReferenceOf } from './manifest.js';
 export { boundedName, CRON_JOB_NAME_MAX, shortHashOf } from './object-name.js';

@@ -121,6 +121,8 @@ describe('the Helm chart', () => {
       leaseNamespace: 'ops',
       leaseName: 'rel-controller',
       runnerImage: 'pgbackup-operator:0.1.0',
+      // The controller derives the drill image, pgbackup-operator:0.1.0-drill.
+      verifyImage: undefined,
     });
     expect(container.ports).toEqual([{ name: 'metrics', containerPort: 8080, protocol: 'TCP' }]);
     expect(container.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'metrics' });
@@ -137,6 +139,14 @@ describe('the Helm chart', () => {
     expect(container.volumeMounts).toEqual([{ name: 'tmp', mountPath: '/tmp' }]);
     expect(container.resources?.requests).toBeDefined();
     expect(pod.serviceAccountName).toBe('rel-controller');
+  });
+
+  it('passes a drill image when one is set', async () => {
+    const { container } = controllerPod(
+      await rendered<V1Deployment>('Deployment', { verifyImage: 'mirror.local/drill:7' }),
+    );
+    const parsed = parseControllerArguments(container.args?.slice(1) ?? []);
+    expect(parsed).toMatchObject({ verifyImage: 'mirror.local/drill:7' });
   });
 
   it('spreads two replicas, which share one Lease', async () => {

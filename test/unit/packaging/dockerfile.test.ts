@@ -15,6 +15,7 @@ import { fixtureYaml } from '../../harness/fixtures.js';
 /** The shell variables of the Dockerfile's install loop, as written there. */
 const MAJOR = ['$', '{major}'].join('');
 const CODENAME = ['$', '{VERSION_CODENAME}'].join('');
+const NODE_IMAGE = ['$', '{NODE_IMAGE}'].join('');
 
 /** The majors the runner supports (DESIGN §4; issue 8: "13 to 17"). */
 const SUPPORTED_MAJORS = [13, 14, 15, 16, 17];
@@ -51,11 +52,44 @@ function argDefault(name: string): string {
   return arg.slice(name.length + 1).replace(/^"|"$/g, '');
 }
 
-/** The instructions of the last stage (the image that ships). */
+interface Stage {
+  readonly name: string;
+  /** The image or stage it starts from. */
+  readonly from: string;
+  readonly instructions: Instruction[];
+}
+
+/** The Dockerfile's stages, in order. */
+function stages(): Stage[] {
+  const result: Stage[] = [];
+  for (const instruction of instructions()) {
+    if (instruction.keyword === 'FROM') {
+      const [from = '', , name = ''] = instruction.value.split(' ');
+      result.push({ name, from, instructions: [instruction] });
+    } else {
+      result.at(-1)?.instructions.push(instruction);
+    }
+  }
+  return result;
+}
+
+/** The instructions an image built with `--target name` runs: its stage and those it is built on. */
+function stageChain(name: string): Instruction[] {
+  const all = stages();
+  const stage = all.find((candidate) => candidate.name === name);
+  if (stage === undefined) throw new Error(`the Dockerfile has no stage ${name}`);
+  const parent = all.find((candidate) => candidate.name === stage.from);
+  return [...(parent === undefined ? [] : stageChain(parent.name)), ...stage.instructions];
+}
+
+/** The image that ships by default: the last stage, with the stages it is built on. */
 function runtimeStage(): Instruction[] {
-  const all = instructions();
-  const start = all.map((instruction) => instruction.keyword).lastIndexOf('FROM');
-  return all.slice(start);
+  return stageChain(stages().at(-1)?.name ?? '');
+}
+
+/** What the drill image adds to the runtime's base. */
+function drillStage(): Instruction[] {
+  return stages().find((stage) => stage.name === 'drill')?.instructions ?? [];
 }
 
 /** The runtime stage's ENV instructions, joined. */
@@ -67,10 +101,14 @@ function runtimeEnv(): string {
 }
 
 describe('the Dockerfile', () => {
-  it('builds in one stage and ships Node 20 from another', () => {
-    const stages = valuesOf('FROM');
-    expect(stages.length).toBeGreaterThanOrEqual(2);
-    expect(stages.at(-1)).toMatch(/^\$\{NODE_IMAGE\} AS runtime$/);
+  it('builds in one stage and ships Node 20 from another: runtime by default, drill on request', () => {
+    const all = stages();
+    expect(all.map((stage) => `${stage.name} from ${stage.from}`)).toEqual([
+      `build from ${NODE_IMAGE}`,
+      `base from ${NODE_IMAGE}`,
+      'drill from base',
+      'runtime from base',
+    ]);
     expect(argDefault('NODE_IMAGE')).toMatch(/^node:20-/);
   });
 
@@ -95,21 +133,32 @@ describe('the Dockerfile', () => {
     expect(run).toContain(`test -x "${DEFAULT_PG_ROOT}/${MAJOR}/bin/pg_dump"`);
   });
 
-  it('carries the server of every major for the restore drill, with amcheck, and creates no cluster', () => {
-    const run = runtimeStage()
+  it('carries the server of every major in the drill image only, with amcheck, and creates no cluster', () => {
+    const runtime = runtimeStage()
+      .filter((instruction) => instruction.keyword === 'RUN')
+      .map((instruction) => instruction.value)
+      .join('\n');
+    expect(runtime).not.toContain(`postgresql-${MAJOR}`);
+    const run = drillStage()
       .filter((instruction) => instruction.keyword === 'RUN')
       .map((instruction) => instruction.value)
       .join('\n');
     expect(run).toContain(`postgresql-${MAJOR}`);
     expect(run).toContain("create_main_cluster = false' /etc/postgresql-common/createcluster.conf");
-    // The build fails unless each major's drill programs are where `pgbackup verify` looks.
-    for (const program of ['pg_verifybackup', 'postgres']) {
-      expect(run).toContain(`test -x "${DEFAULT_PG_ROOT}/${MAJOR}/bin/${program}"`);
-    }
+    // The build fails unless each major's drill programs are where `pgbackup verify` looks
+    // (pg_verifybackup and pg_amcheck come with the clients, which the drill image has too).
+    expect(run).toContain(`test -x "${DEFAULT_PG_ROOT}/${MAJOR}/bin/postgres"`);
     expect(run).toContain(`test -f "/usr/share/postgresql/${MAJOR}/extension/amcheck.control"`);
-    // pg_amcheck exists from PostgreSQL 14 on; the drill skips it for 13.
-    expect(run).toContain(`test -x "${DEFAULT_PG_ROOT}/${MAJOR}/bin/pg_amcheck"`);
     expect(run).toContain(`test ! -e "/var/lib/postgresql/${MAJOR}/main"`);
+    expect(runtime).toContain(`test -x "${DEFAULT_PG_ROOT}/${MAJOR}/bin/pg_verifybackup"`);
+    // pg_amcheck exists from PostgreSQL 14 on; the drill skips it for 13.
+    expect(runtime).toContain(`test -x "${DEFAULT_PG_ROOT}/${MAJOR}/bin/pg_amcheck"`);
+    // It installs as root and runs as the runtime's user again.
+    expect(
+      drillStage()
+        .filter((instruction) => instruction.keyword === 'USER')
+        .at(-1)?.value,
+    ).toBe('65532:65532');
   });
 
   // Debian's PostgreSQL packages use the same layout as the image; unit tests need only Node.

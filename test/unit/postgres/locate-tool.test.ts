@@ -52,4 +52,11 @@ describe('locatePgTool', () => {
       'no pg_basebackup for PostgreSQL 15:',
     );
   });
+
+  it("sends a drill missing the server to the drill's image", async () => {
+    await install(15, 'pg_dump');
+    await expect(locatePgTool({ tool: 'postgres', major: 15, root })).rejects.toThrow(
+      `no postgres for PostgreSQL 15: ${join(root, '15', 'bin', 'postgres')} does not exist or is not executable. Use the restore drill's image (the release's tag + "-drill", the controller's --verify-image), which carries PostgreSQL 15's server, or point --pg-root at a directory holding 15/bin/postgres`,
+    );
+  });
 });

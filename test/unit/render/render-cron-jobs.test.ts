@@ -53,6 +53,23 @@ describe('renderCronJobs', () => {
     );
   });
 
+  it("runs backups in the release's image and drills in its drill image, unless the policy names one", () => {
+    const { policy, uid } = policyFixture('every-field');
+    const settings = { ...DEFAULT_RUN_SETTINGS, defaultImage: 'op:1', verifyImage: 'op:1-drill' };
+    const imageOf = (manifest: unknown) => at(podOf(manifest), 'containers', 0, 'image');
+    const released = {
+      ...policy,
+      spec: { ...policy.spec, jobTemplate: { ...policy.spec.jobTemplate, image: '' } },
+    };
+    for (const { manifest, status } of renderCronJobs({ policy: released, uid, settings })) {
+      expect(imageOf(manifest)).toBe(status.type === 'verify' ? 'op:1-drill' : 'op:1');
+    }
+    // The policy's own image serves both: the user says it carries what the drill needs.
+    for (const { manifest } of renderCronJobs({ policy, uid, settings })) {
+      expect(imageOf(manifest)).toBe('registry.example.com/pgbackup:1.2.3');
+    }
+  });
+
   it("takes each line's schedule and time zone from the retention engine", () => {
     const { policy } = policyFixture('every-field');
     const plan = retentionPlanOf(policy.spec);
