@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { stateDir } from '../test/harness/env/layout.js';
 import {
   type Column,
@@ -52,9 +53,17 @@ function serverPids(servers: readonly ServerName[]): number[] {
 }
 
 /**
+ * How long after the command ends its server processes are given to end: a backend or
+ * walsender counts in its postmaster's CPU only once the postmaster has reaped it, which can
+ * be just after its client (pg_dump, pg_basebackup) exited.
+ */
+const SERVERS_SETTLE_MS = 300;
+
+/**
  * {@link timed}, and the CPU seconds the run cost: this process's children (the measured
- * command and what it started) plus the servers'. The bench's own CPU (polling, logging)
- * counts too, but is tiny next to a backup's.
+ * command and what it started) plus the servers', read after the servers' sessions of the
+ * run have ended. The bench's own CPU (polling, logging) counts too, but is tiny next to a
+ * backup's.
  */
 export function timedWithCpuOf(servers: readonly ServerName[]) {
   const cpuSecondsNow = () =>
@@ -66,6 +75,7 @@ export function timedWithCpuOf(servers: readonly ServerName[]) {
   ): Promise<MeasuredWithCpu> => {
     const before = cpuSecondsNow();
     const measured = await timed(command, args, options);
+    await sleep(SERVERS_SETTLE_MS);
     return { ...measured, cpuSeconds: cpuSecondsNow() - before };
   };
 }
