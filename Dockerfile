@@ -9,9 +9,10 @@
 # pg_verifybackup, pg_amcheck, ...) of every major version the runner supports, from the
 # PostgreSQL project's Debian repository, under /usr/lib/postgresql/<major>/bin where the
 # runner looks for them (src/postgres/locate-tool.ts). `drill` adds the server of each major
-# (postgres, with the amcheck extension, ≈ 450 MB) for the restore drill (`pgbackup verify`),
-# which starts each backup's own major on a restored copy; the controller runs drills in
-# the runner image's tag + "-drill" (--verify-image), so backups never pull the servers.
+# (postgres, with the amcheck extension, ≈ 450 MB) and every locale (≈ 230 MB) for the
+# restore drill (`pgbackup verify`), which starts each backup's own major on a restored
+# copy; the controller runs drills in the runner image's tag + "-drill" (--verify-image),
+# so backups never pull the servers.
 # Both run as user 65532 and write nothing outside /tmp (and the drill's work volume), so
 # they work with a read-only root filesystem (the chart and the runner's pods mount an
 # emptyDir at /tmp).
@@ -82,7 +83,9 @@ CMD ["help"]
 # --- 3. Drill: the base and the server of every major, for `pgbackup verify`. Installing a
 # server package would create a "main" cluster of that major in /var/lib/postgresql:
 # createcluster.conf says not to, since the drill starts servers only on restored copies in
-# its work volume. ---
+# its work volume. locales-all (≈ 230 MB): a restored database can only be connected to
+# when its locale exists, and many are en_US.UTF-8 (the official postgres image's, Bitnami's,
+# Spilo's default), not the C, C.UTF-8 and POSIX a slim image has. ---
 FROM base AS drill
 ARG PG_MAJORS="13 14 15 16 17"
 USER root
@@ -94,7 +97,8 @@ RUN set -eux; \
     apt-get update; \
     packages=""; \
     for major in ${PG_MAJORS}; do packages="${packages} postgresql-${major}"; done; \
-    apt-get install -y --no-install-recommends ${packages}; \
+    apt-get install -y --no-install-recommends ${packages} locales-all; \
+    locale -a | grep -qx 'en_US.utf8'; \
     for major in ${PG_MAJORS}; do \
       test -x "/usr/lib/postgresql/${major}/bin/postgres"; \
       test -f "/usr/share/postgresql/${major}/extension/amcheck.control"; \

@@ -150,6 +150,9 @@ describe('the Dockerfile', () => {
     expect(run).toContain(`test -x "${DEFAULT_PG_ROOT}/${MAJOR}/bin/postgres"`);
     expect(run).toContain(`test -f "/usr/share/postgresql/${MAJOR}/extension/amcheck.control"`);
     expect(run).toContain(`test ! -e "/var/lib/postgresql/${MAJOR}/main"`);
+    // Every glibc locale, so a restored en_US.UTF-8 (or any other) database accepts connections.
+    expect(run).toMatch(/\blocales-all\b/);
+    expect(run).toContain("locale -a | grep -qx 'en_US.utf8'");
     expect(runtime).toContain(`test -x "${DEFAULT_PG_ROOT}/${MAJOR}/bin/pg_verifybackup"`);
     // pg_amcheck exists from PostgreSQL 14 on; the drill skips it for 13.
     expect(runtime).toContain(`test -x "${DEFAULT_PG_ROOT}/${MAJOR}/bin/pg_amcheck"`);
