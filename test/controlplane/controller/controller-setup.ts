@@ -4,11 +4,11 @@
  * that namespace, and a kubeconfig of the chart's service account.
  */
 import { type KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
-import { vi } from 'vitest';
-import { stringify } from 'yaml';
+import { afterAll, beforeAll, vi } from 'vitest';
 import { API_VERSION, BACKUP_POLICY_PLURAL, GROUP, VERSION } from '../../../src/api/index.js';
 import { connectionOfKubeConfig, KubeClient, type KubeObject } from '../../../src/kube/index.js';
 import { renderChartObjects } from '../../harness/chart.js';
+import { environmentSecrets, kubectlApply } from '../../harness/cluster-objects.js';
 import {
   type ControllerProcess,
   startControllerProcess,
@@ -19,9 +19,10 @@ import {
   adminKubeConfig,
   createTestNamespace,
   restrictedPodSecurity,
-  runKubectl,
   serviceAccountKubeConfig,
 } from '../../harness/kube.js';
+import { testBucket, testPrefix } from '../../harness/s3.js';
+import { requireEnv } from '../../harness/variables.js';
 import { installCrds } from '../api/install-crds.js';
 
 /** A namespace prepared for a controller running as the chart's service account. */
@@ -38,20 +39,15 @@ export interface ControllerTestEnv {
   cleanUp(): Promise<void>;
 }
 
-async function kubectlApply(objects: readonly unknown[], namespace?: string): Promise<void> {
-  const input = objects.map((object) => stringify(object)).join('---\n');
-  const args = ['apply', '-f', '-', ...(namespace !== undefined ? ['-n', namespace] : [])];
-  const result = await runKubectl(args, { input });
-  if (result.code !== 0) throw new Error(`kubectl apply failed: ${result.stderr}`);
-}
-
 /** Prepares a namespace and the chart's RBAC; the controller is started by the test. */
 export async function prepareControllerTest(): Promise<ControllerTestEnv> {
   await installCrds();
   const admin = adminKubeConfig();
   const namespace = await createTestNamespace(admin, restrictedPodSecurity);
   const release = `pgb-${namespace}`;
+  // The cluster-scoped RBAC and the namespaced ServiceAccount of the release.
   await kubectlApply(
+    namespace,
     await renderChartObjects('controller-rbac.yaml', { name: release, namespace }),
   );
   const account = { namespace, name: `${release}-controller` };
@@ -68,7 +64,7 @@ export async function prepareControllerTest(): Promise<ControllerTestEnv> {
     { timeout: 30_000, interval: 200 },
   );
   asController.close();
-  await kubectlApply(fixtureYaml<unknown[]>('controller/secrets.yaml'), namespace);
+  await kubectlApply(namespace, fixtureYaml<unknown[]>('controller/secrets.yaml'));
   const client = await KubeClient.create(connectionOfKubeConfig(admin));
   return {
     admin,
@@ -109,6 +105,53 @@ export function startController(
     '--lease-namespace',
     env.namespace,
     ...args,
+  ]);
+}
+
+/**
+ * A controller for the whole test file: prepared and started before its tests, stopped and
+ * cleaned up after them. Its `env` is there once the tests run.
+ */
+export function useRunningController(args: readonly string[] = []): { env: ControllerTestEnv } {
+  const running = {} as { env: ControllerTestEnv; controller?: ControllerProcess };
+  beforeAll(async () => {
+    running.env = await prepareControllerTest();
+    running.controller = await startController(running.env, args);
+  });
+  afterAll(async () => {
+    await running.controller?.stop();
+    await running.env?.cleanUp();
+  });
+  return running;
+}
+
+/**
+ * Applies the environment's Secrets and `controller/runner-policy.yaml` aimed at the test
+ * bucket under a prefix of its own, with `spec` merged into the policy's spec.
+ */
+export async function applyRunnerPolicy(
+  env: ControllerTestEnv,
+  spec: Record<string, unknown>,
+): Promise<void> {
+  const policy = fixtureYaml<KubeObject & { spec: Record<string, Record<string, unknown>> }>(
+    'controller/runner-policy.yaml',
+  );
+  const s3 = {
+    bucket: testBucket(),
+    prefix: testPrefix(),
+    endpoint: requireEnv('PGBACKUP_S3_ENDPOINT'),
+    region: requireEnv('AWS_REGION'),
+  };
+  await kubectlApply(env.namespace, [
+    ...environmentSecrets(),
+    {
+      ...policy,
+      spec: {
+        ...policy.spec,
+        ...spec,
+        storage: { s3: { ...(policy.spec.storage?.s3 as object), ...s3 } },
+      },
+    },
   ]);
 }
 

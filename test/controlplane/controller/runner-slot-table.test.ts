@@ -1,25 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { BACKUP_POLICY_PLURAL } from '../../../src/api/index.js';
 import type { KubeObject } from '../../../src/kube/index.js';
-import {
-  createPostgresPod,
-  environmentSecrets,
-  kubectlApply,
-} from '../../harness/cluster-objects.js';
-import { type ControllerProcess, writeKubeConfigFile } from '../../harness/controller-process.js';
-import { fixtureYaml } from '../../harness/fixtures.js';
+import { createPostgresPod } from '../../harness/cluster-objects.js';
+import { writeKubeConfigFile } from '../../harness/controller-process.js';
 import { serviceAccountKubeConfig } from '../../harness/kube.js';
 import { runEnvironment, startPgbackupRun } from '../../harness/pgbackup-run.js';
-import { testBucket, testPrefix } from '../../harness/s3.js';
 import { requireEnv } from '../../harness/variables.js';
 import {
+  applyRunnerPolicy,
   type ControllerTestEnv,
   createBackup,
   cronJobsIn,
   pgbackupPath,
   policyCondition,
-  prepareControllerTest,
-  startController,
+  useRunningController,
   waitForJob,
 } from './controller-setup.js';
 
@@ -73,42 +67,13 @@ async function runLikeThePod(env: ControllerTestEnv, jobSpec: unknown) {
 }
 
 describe('the real runner, started with the commands the controller wrote', () => {
-  let env: ControllerTestEnv;
-  let controller: ControllerProcess;
-
-  beforeAll(async () => {
-    env = await prepareControllerTest();
-    controller = await startController(env);
-  });
-
-  afterAll(async () => {
-    await controller?.stop();
-    await env?.cleanUp();
-  });
+  const running = useRunningController();
 
   it('records the backup the runner took in the policy status', async () => {
-    const policy = fixtureYaml<KubeObject & { spec: Record<string, Record<string, unknown>> }>(
-      'controller/runner-policy.yaml',
-    );
+    const { env } = running;
     // A few minutes ago, so the run is on time for today's fire instant.
     const fire = new Date(Date.now() - 120_000).toISOString().slice(11, 16);
-    const s3 = {
-      bucket: testBucket(),
-      prefix: testPrefix(),
-      endpoint: requireEnv('PGBACKUP_S3_ENDPOINT'),
-      region: requireEnv('AWS_REGION'),
-    };
-    await kubectlApply(env.namespace, [
-      ...environmentSecrets(),
-      {
-        ...policy,
-        spec: {
-          ...policy.spec,
-          schedule: { time: fire },
-          storage: { s3: { ...(policy.spec.storage?.s3 as object), ...s3 } },
-        },
-      },
-    ]);
+    await applyRunnerPolicy(env, { schedule: { time: fire } });
     await createPostgresPod(env.namespace, {
       fixture: 'controller/postgres-pod.yaml',
       address: requireEnv('PGBACKUP_REPLICA'),
@@ -147,6 +112,7 @@ describe('the real runner, started with the commands the controller wrote', () =
   });
 
   it("completes an on-demand Backup run with its Job's own command", async () => {
+    const { env } = running;
     await createBackup(env, 'before-upgrade', { type: 'binary' });
     const job = await waitForJob(env, 'before-upgrade-run');
     const run = await runLikeThePod(env, job.spec);

@@ -1,22 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { KubeObject } from '../../../src/kube/index.js';
 import {
+  applyRunnerPolicy,
   type ControllerTestEnv,
   cronJobsIn,
   pgbackupPath,
-  prepareControllerTest,
-  startController,
+  useRunningController,
 } from '../../controlplane/controller/controller-setup.js';
-import {
-  createPostgresPod,
-  environmentSecrets,
-  kubectlApply,
-} from '../../harness/cluster-objects.js';
-import { type ControllerProcess, writeKubeConfigFile } from '../../harness/controller-process.js';
-import { fixtureYaml } from '../../harness/fixtures.js';
+import { createPostgresPod } from '../../harness/cluster-objects.js';
+import { writeKubeConfigFile } from '../../harness/controller-process.js';
 import { serviceAccountKubeConfig } from '../../harness/kube.js';
 import { runEnvironment, startPgbackupRun } from '../../harness/pgbackup-run.js';
-import { testBucket, testPrefix } from '../../harness/s3.js';
 import { requireEnv } from '../../harness/variables.js';
 import { giveToDrillUser, runVerify } from './verify-run.js';
 
@@ -41,40 +35,11 @@ async function runnerEnvironment(env: ControllerTestEnv): Promise<NodeJS.Process
 }
 
 describe('the verify CronJob the controller writes', () => {
-  let env: ControllerTestEnv;
-  let controller: ControllerProcess;
-
-  beforeAll(async () => {
-    env = await prepareControllerTest();
-    controller = await startController(env);
-  });
-
-  afterAll(async () => {
-    await controller?.stop();
-    await env?.cleanUp();
-  });
+  const running = useRunningController();
 
   it('runs the drill as the runner service account and records Passed in the Backup', async () => {
-    const policy = fixtureYaml<KubeObject & { spec: Record<string, Record<string, unknown>> }>(
-      'controller/runner-policy.yaml',
-    );
-    const s3 = {
-      bucket: testBucket(),
-      prefix: testPrefix(),
-      endpoint: requireEnv('PGBACKUP_S3_ENDPOINT'),
-      region: requireEnv('AWS_REGION'),
-    };
-    await kubectlApply(env.namespace, [
-      ...environmentSecrets(),
-      {
-        ...policy,
-        spec: {
-          ...policy.spec,
-          verify: { schedule: 'daily' },
-          storage: { s3: { ...(policy.spec.storage?.s3 as object), ...s3 } },
-        },
-      },
-    ]);
+    const { env } = running;
+    await applyRunnerPolicy(env, { verify: { schedule: 'daily' } });
     for (const address of [requireEnv('PGBACKUP_REPLICA'), requireEnv('PGBACKUP_PRIMARY')]) {
       await createPostgresPod(env.namespace, { fixture: 'controller/postgres-pod.yaml', address });
     }
