@@ -172,7 +172,7 @@ export function runTool(
 export async function waitUntil<T>(
   what: string,
   check: () => Promise<T | false | undefined>,
-  options: { timeoutMs: number; log?: string },
+  options: { timeoutMs: number; log?: string; intervalMs?: number },
 ): Promise<T> {
   const deadline = Date.now() + options.timeoutMs;
   let lastError: unknown;
@@ -183,7 +183,7 @@ export async function waitUntil<T>(
     } catch (error) {
       lastError = error;
     }
-    await sleep(200);
+    await sleep(options.intervalMs ?? 200);
   }
   const tail =
     options.log !== undefined && existsSync(options.log)

@@ -1,5 +1,5 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitUntil } from '../../harness/env/processes.js';
 import { startPgbackupRun } from '../../harness/pgbackup-run.js';
 import { withClient } from '../../harness/postgres.js';
 import { listCommitted } from '../binary/policy-file.js';
@@ -38,19 +38,21 @@ describe('a logical dump that the replica cancels for a recovery conflict', () =
   });
 
   /** The pid of a dump's session on the replica once it copies `big`, other than `seen`. */
-  async function copyingDump(seen: readonly number[]): Promise<number> {
-    let pid: number | undefined;
-    await waitUntil(async () => {
-      pid = await withClient(pair.replica.client('postgres'), async (client) => {
-        const result = await client.query<{ pid: number }>(
-          "SELECT pid FROM pg_stat_activity WHERE application_name LIKE 'pgbackup-logical-%' AND query LIKE 'COPY public.big %' AND pid <> ALL($1)",
-          [seen],
-        );
-        return result.rows[0]?.pid;
-      });
-      return pid !== undefined;
-    }, 20);
-    return pid ?? 0;
+  function copyingDump(seen: readonly number[]): Promise<number> {
+    // Polled often: the window in which the dump copies `big` is short. A minute (of wall
+    // time, queries included) ends the wait well before the test's own timeout.
+    return waitUntil(
+      'a dump copying table big on the replica',
+      () =>
+        withClient(pair.replica.client('postgres'), async (client) => {
+          const result = await client.query<{ pid: number }>(
+            "SELECT pid FROM pg_stat_activity WHERE application_name LIKE 'pgbackup-logical-%' AND query LIKE 'COPY public.big %' AND pid <> ALL($1)",
+            [seen],
+          );
+          return result.rows[0]?.pid;
+        }),
+      { timeoutMs: 60_000, intervalMs: 20 },
+    );
   }
 
   /** A change on the primary whose replay needs the lock the dump holds on `big`. */
@@ -90,11 +92,3 @@ describe('a logical dump that the replica cancels for a recovery conflict', () =
     expect(await listCommitted(`${policy.logicalPrefix}weekly/`)).toHaveLength(1);
   });
 });
-
-async function waitUntil(check: () => Promise<boolean>, intervalMs = 200): Promise<void> {
-  for (let waitedMs = 0; waitedMs < 120_000; waitedMs += intervalMs) {
-    if (await check()) return;
-    await sleep(intervalMs);
-  }
-  throw new Error('gave up waiting after two minutes');
-}
