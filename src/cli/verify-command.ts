@@ -11,7 +11,7 @@ import { s3StoreConfigOf } from '../runner/index.js';
 import { type VerifyOutcome, verifyNewestBackup } from '../runner/verify-backup.js';
 import { verifyInCluster } from '../runner/verify-in-cluster.js';
 import { createS3Store } from '../storage/index.js';
-import { createObjectDownloader } from '../storage/s3-object-download.js';
+import { createObjectDownloader } from '../storage/object-download.js';
 import { type Command, type CommandIo, UsageError } from './command.js';
 import { readPolicyFile } from './plan-policy-file.js';
 import { requestChecksumFrom } from './run-file-mode.js';
@@ -41,13 +41,14 @@ async function verifyFromFile(args: VerifyArguments, file: string, io: CommandIo
     },
     requestChecksumFrom(process.env),
   );
+  const store = createS3Store(config);
   const login = process.env.PGUSER;
   const outcome = await verifyNewestBackup({
     namespace: policy.metadata.namespace ?? 'default',
     policy: name,
     prefix: s3.prefix,
-    store: createS3Store(config),
-    downloader: createObjectDownloader(config),
+    store,
+    downloader: createObjectDownloader(store),
     workDir: args.workDir,
     pgRoot: args.pgRoot,
     roles: [...(login === undefined || login === '' ? [] : [login]), 'postgres'],

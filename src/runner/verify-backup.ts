@@ -16,7 +16,7 @@ import {
   type CatalogEntry,
   policyKeyPrefix,
 } from '../storage/index.js';
-import type { ObjectDownloader } from '../storage/s3-object-download.js';
+import type { ObjectDownloader } from '../storage/object-download.js';
 import { RunError } from './errors.js';
 import { describeFailure } from './record-status.js';
 import { describeCounts, findSuperuser, runAmcheck } from './verify-amcheck.js';

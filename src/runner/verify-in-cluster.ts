@@ -11,7 +11,7 @@ import { adoptBackupRecord } from '../kube/backup-record.js';
 import type { KubeClient } from '../kube/kube-client.js';
 import { RESOURCES, resourcePath } from '../kube/resource.js';
 import { createS3Store, type RequestChecksumCalculation } from '../storage/index.js';
-import { createObjectDownloader } from '../storage/s3-object-download.js';
+import { createObjectDownloader } from '../storage/object-download.js';
 import { readCredentials, readPolicy, readS3Credentials } from './cluster-sources.js';
 import { RunError } from './errors.js';
 import { s3StoreConfigOf } from './store-config.js';
@@ -75,12 +75,8 @@ async function storesOf(input: ClusterVerifyInput, policy: BackupPolicy) {
     );
   }
   const credentials = await readS3Credentials(input.client, input.namespace, policy);
-  const config = s3StoreConfigOf(s3, credentials, input.requestChecksumCalculation);
-  return {
-    prefix: s3.prefix,
-    store: createS3Store(config),
-    downloader: createObjectDownloader(config),
-  };
+  const store = createS3Store(s3StoreConfigOf(s3, credentials, input.requestChecksumCalculation));
+  return { prefix: s3.prefix, store, downloader: createObjectDownloader(store) };
 }
 
 /** The verification a Backup's status records. */

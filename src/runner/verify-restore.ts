@@ -9,7 +9,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { locatePgTool } from '../postgres/index.js';
 import type { BackupManifest, CatalogEntry } from '../storage/index.js';
-import type { ObjectDownloader } from '../storage/s3-object-download.js';
+import type { ObjectDownloader } from '../storage/object-download.js';
 import { VerificationError } from './verify-errors.js';
 import { describeExit, lastLines, runProgram } from './verify-programs.js';
 

@@ -1,5 +1,5 @@
 /** What the runner needs of a place that keeps backups: the S3 bucket, or a local volume. */
-import type { Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import type { BackupManifest, CatalogEntry } from './manifest.js';
 
 /** An object being written. */
@@ -26,6 +26,8 @@ export interface ArtifactStore {
   check(): Promise<void>;
   /** Starts writing the object `key`. */
   openObject(key: string, options: { readonly partSizeBytes: number }): ObjectWriter;
+  /** Streams the object `key`; fails with a StorageError naming it when it cannot be read. */
+  readObject(key: string): Promise<Readable>;
   /** Commits a backup: writes `<backupKey>manifest.json`; returns the manifest's SHA-256. */
   commit(backupKey: string, manifest: BackupManifest): Promise<string>;
   /** The committed backups under a prefix. */

@@ -4,7 +4,8 @@
  * temporary name and renamed, so it appears whole or not at all.
  */
 import { createHash } from 'node:crypto';
-import { createWriteStream, type Dirent, mkdirSync } from 'node:fs';
+import { once } from 'node:events';
+import { createReadStream, createWriteStream, type Dirent, mkdirSync } from 'node:fs';
 import {
   access,
   constants,
@@ -17,6 +18,7 @@ import {
   writeFile,
 } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { ArtifactStore, CleanupReport, ObjectWriter } from './artifact-store.js';
 import { StorageError } from './errors.js';
@@ -100,6 +102,15 @@ class LocalStore implements ArtifactStore {
         await rm(path, { force: true });
       },
     };
+  }
+
+  readObject(key: string): Promise<Readable> {
+    return this.attempt(`read ${key}`, async () => {
+      const stream = createReadStream(this.pathOf(key));
+      // A missing or unreadable file fails here, not in the middle of the caller's pipeline.
+      await once(stream, 'open');
+      return stream;
+    });
   }
 
   async commit(backupKey: string, manifest: BackupManifest): Promise<string> {

@@ -3,7 +3,7 @@
  * `@aws-sdk/lib-storage`, memory bounded by part size × queue size.
  */
 import { createHash } from 'node:crypto';
-import { PassThrough } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
   DeleteObjectCommand,
@@ -64,10 +64,10 @@ function reasonOf(error: unknown): string {
   return error.message === '' || error.message === 'UnknownError' ? error.name : error.message;
 }
 
-/** A client for the bucket of `config`: its endpoint, path style, credentials and checksums. */
-export function createS3Client(config: S3StoreConfig): S3Client {
+/** Creates the store and its client. */
+export function createS3Store(config: S3StoreConfig): ArtifactStore {
   const checksums = config.requestChecksumCalculation ?? 'WHEN_REQUIRED';
-  return new S3Client({
+  const client = new S3Client({
     region: config.region,
     ...(config.endpoint === '' ? {} : { endpoint: config.endpoint }),
     forcePathStyle: config.forcePathStyle,
@@ -75,11 +75,7 @@ export function createS3Client(config: S3StoreConfig): S3Client {
     requestChecksumCalculation: checksums,
     responseChecksumValidation: checksums,
   });
-}
-
-/** Creates the store and its client. */
-export function createS3Store(config: S3StoreConfig): ArtifactStore {
-  return new S3Store(config, createS3Client(config));
+  return new S3Store(config, client);
 }
 
 class S3Store implements ArtifactStore {
@@ -214,11 +210,20 @@ class S3Store implements ArtifactStore {
     return keys;
   }
 
-  private async readText(key: string): Promise<string> {
-    const object = await this.send(`read ${key}`, () =>
+  private getObject(key: string) {
+    return this.send(`read ${key}`, () =>
       this.client.send(new GetObjectCommand({ Bucket: this.config.bucket, Key: key })),
     );
+  }
+
+  private async readText(key: string): Promise<string> {
+    const object = await this.getObject(key);
     return (await object.Body?.transformToString('utf8')) ?? '';
+  }
+
+  async readObject(key: string): Promise<Readable> {
+    // In Node the SDK's body is a Readable (an IncomingMessage).
+    return (await this.getObject(key)).Body as Readable;
   }
 
   async listBackups(prefix: string): Promise<CatalogEntry[]> {

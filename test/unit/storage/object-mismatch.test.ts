@@ -1,5 +1,14 @@
-import { describe, expect, it } from 'vitest';
-import { describeMismatch } from '../../../src/storage/s3-object-download.js';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createLocalStore, StorageError } from '../../../src/storage/index.js';
+import {
+  createObjectDownloader,
+  describeMismatch,
+  ObjectMismatchError,
+} from '../../../src/storage/object-download.js';
 
 const EXPECTED = { sizeBytes: 100, sha256: 'a'.repeat(64) };
 
@@ -22,5 +31,41 @@ describe('an object read back against its manifest', () => {
     expect(describeMismatch('k/base.tar.zst', EXPECTED, actual)).toContain(
       '(60 bytes where the manifest says 100)',
     );
+  });
+});
+
+describe('downloading an object through a store (a local volume here)', () => {
+  const data = Buffer.from('base backup bytes');
+  const recorded = {
+    sizeBytes: data.length,
+    sha256: createHash('sha256').update(data).digest('hex'),
+  };
+  let dir: string;
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'pgbackup-download-'));
+    await mkdir(join(dir, 'store', 'k'), { recursive: true });
+    await writeFile(join(dir, 'store', 'k', 'base.tar.zst'), data);
+  });
+
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('writes the object and accepts it when it matches its manifest', async () => {
+    const downloader = createObjectDownloader(createLocalStore(join(dir, 'store')));
+    await downloader.download('k/base.tar.zst', join(dir, 'copy'), recorded);
+    expect(await readFile(join(dir, 'copy'))).toEqual(data);
+  });
+
+  it('fails naming the object when it differs, and with a StorageError when it is missing', async () => {
+    const downloader = createObjectDownloader(createLocalStore(join(dir, 'store')));
+    const other = { ...recorded, sha256: 'd'.repeat(64) };
+    await expect(downloader.download('k/base.tar.zst', join(dir, 'copy'), other)).rejects.toThrow(
+      ObjectMismatchError,
+    );
+    const missing = downloader.download('k/gone.tar.zst', join(dir, 'copy'), recorded);
+    await expect(missing).rejects.toThrow(StorageError);
+    await expect(missing).rejects.toThrow('could not read k/gone.tar.zst');
   });
 });

@@ -1,22 +1,20 @@
 /**
- * Reading a committed backup's objects back from the bucket: each object streamed to a file
+ * Reading a committed backup's objects back from a store: each object streamed to a file
  * while its size and SHA-256 are computed, then compared with what the manifest recorded. The
  * restore drill starts here; an object that does not match is named with both checksums.
  */
 import { createWriteStream } from 'node:fs';
-import type { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
+import type { ArtifactStore } from './artifact-store.js';
 import { createDigestTee, type StreamDigest } from './digest-tee.js';
 import { StorageError } from './errors.js';
-import { createS3Client, type S3StoreConfig } from './s3-store.js';
 
 /** An object whose bytes are not the ones its manifest recorded. */
 export class ObjectMismatchError extends Error {
   override readonly name = 'ObjectMismatchError';
 }
 
-/** Downloads objects of one bucket. */
+/** Downloads objects of one store. */
 export interface ObjectDownloader {
   /**
    * Writes the object `key` to `path` and checks it against `expected`.
@@ -43,23 +41,21 @@ export function describeMismatch(
   return `object ${key} does not match its manifest: SHA-256 ${actual.sha256} where the manifest says ${expected.sha256} (${size}). The stored backup is damaged; take a new backup, and check the bucket's storage`;
 }
 
-/** Creates a downloader for the bucket of `config`. */
-export function createObjectDownloader(config: S3StoreConfig): ObjectDownloader {
-  const client = createS3Client(config);
-  const where = `bucket "${config.bucket}" at ${config.endpoint === '' ? 'AWS S3' : config.endpoint}`;
+/** Creates a downloader reading through `store` (its client, and its messages on failure). */
+export function createObjectDownloader(store: ArtifactStore): ObjectDownloader {
   return {
     download: async (key, path, expected) => {
+      const body = await store.readObject(key);
       const file = createWriteStream(path);
       const tee = createDigestTee({ targets: [file] });
       try {
-        const object = await client.send(new GetObjectCommand({ Bucket: config.bucket, Key: key }));
-        await pipeline(object.Body as Readable, tee.writable);
+        await pipeline(body, tee.writable);
         // The tee ends the file; its last bytes are on disk once it finished.
         await finished(file);
       } catch (error) {
         file.destroy();
         const reason = error instanceof Error ? error.message || error.name : String(error);
-        throw new StorageError(`could not read ${key} from ${where}: ${reason}`, {
+        throw new StorageError(`could not read ${key} from ${store.description}: ${reason}`, {
           cause: error,
         });
       }
