@@ -6,21 +6,19 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { pino } from 'pino';
 import type { BackupPolicy } from '../api/index.js';
-import { KubeClient } from '../kube/kube-client.js';
-import { loadKubeConnection } from '../kube/kube-config.js';
 import {
   isOnDemand,
   type RunResult,
   runBinaryBackup,
   runInCluster,
   runLogicalBackup,
-  s3StoreConfigOf,
 } from '../runner/index.js';
-import { createLocalStore, createS3Store } from '../storage/index.js';
+import { createLocalStore } from '../storage/index.js';
+import { withClusterClient } from './cluster-client.js';
 import { type Command, type CommandIo, UsageError } from './command.js';
 import { readPolicyFile } from './plan-policy-file.js';
 import { parseRunArguments, RUN_USAGE, type RunArguments } from './run-arguments.js';
-import { fileModeTarget, requestChecksumFrom } from './run-file-mode.js';
+import { fileModeS3Store, fileModeTarget, requestChecksumFrom } from './run-file-mode.js';
 
 function describeResult(result: RunResult): string {
   if (result.outcome === 'skipped') {
@@ -50,10 +48,6 @@ async function runFromFile(args: RunArguments, file: string, io: CommandIo): Pro
       ? { store: createLocalStore(args.localDir), keep: spec.binary.local.keep }
       : undefined;
   const name = policy.metadata.name ?? 'unnamed';
-  const s3Credentials = {
-    source:
-      "the AWS SDK's default chain (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile or a role)",
-  };
   const input = {
     namespace: policy.metadata.namespace ?? 'default',
     policy: name,
@@ -61,7 +55,7 @@ async function runFromFile(args: RunArguments, file: string, io: CommandIo): Pro
     line: args.line,
     atMs: args.atMs,
     ...target,
-    remote: createS3Store(s3StoreConfigOf(s3, s3Credentials, requestChecksumFrom(process.env))),
+    remote: fileModeS3Store(s3, process.env),
     local,
     pgRoot: args.pgRoot,
     logger: loggerFor(name),
@@ -78,21 +72,22 @@ async function runFromCluster(
   policy: { namespace: string; name: string },
   io: CommandIo,
 ): Promise<number> {
-  const client = await KubeClient.create(await loadKubeConnection(process.env));
-  const result = await runInCluster({
-    client,
-    namespace: policy.namespace,
-    policy: policy.name,
-    type: args.type,
-    ...(args.backup === undefined ? { line: args.line } : { backup: args.backup }),
-    atMs: args.atMs,
-    localDir: args.localDir,
-    pgRoot: args.pgRoot,
-    identity: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
-    requestChecksumCalculation: requestChecksumFrom(process.env),
-    logger: loggerFor(policy.name),
-    clock: Date.now,
-  }).finally(() => client.close());
+  const result = await withClusterClient((client) =>
+    runInCluster({
+      client,
+      namespace: policy.namespace,
+      policy: policy.name,
+      type: args.type,
+      ...(args.backup === undefined ? { line: args.line } : { backup: args.backup }),
+      atMs: args.atMs,
+      localDir: args.localDir,
+      pgRoot: args.pgRoot,
+      identity: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
+      requestChecksumCalculation: requestChecksumFrom(process.env),
+      logger: loggerFor(policy.name),
+      clock: Date.now,
+    }),
+  );
   io.stdout.write(describeResult(result));
   return 0;
 }

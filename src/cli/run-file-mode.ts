@@ -3,9 +3,14 @@
  * spec.target.hosts, the PostgreSQL login from libpq's environment (or its password file),
  * S3 credentials from the AWS SDK's default chain.
  */
-import type { BackupPolicy } from '../api/index.js';
+import type { BackupPolicy, BackupPolicySpec } from '../api/index.js';
 import { type Credentials, parseEndpoint } from '../postgres/index.js';
-import type { RequestChecksumCalculation } from '../storage/index.js';
+import { s3StoreConfigOf } from '../runner/index.js';
+import {
+  type ArtifactStore,
+  createS3Store,
+  type RequestChecksumCalculation,
+} from '../storage/index.js';
 import { UsageError } from './command.js';
 
 /** The PostgreSQL side of a run outside a cluster. */
@@ -68,4 +73,19 @@ export function requestChecksumFrom(env: NodeJS.ProcessEnv): RequestChecksumCalc
   return env.AWS_REQUEST_CHECKSUM_CALCULATION?.toUpperCase() === 'WHEN_SUPPORTED'
     ? 'WHEN_SUPPORTED'
     : 'WHEN_REQUIRED';
+}
+
+/**
+ * The policy's bucket outside a cluster: S3 credentials from the AWS SDK's default chain,
+ * request checksums from {@link requestChecksumFrom}.
+ */
+export function fileModeS3Store(
+  s3: NonNullable<BackupPolicySpec['storage']>['s3'],
+  env: NodeJS.ProcessEnv,
+): ArtifactStore {
+  const credentials = {
+    source:
+      "the AWS SDK's default chain (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile or a role)",
+  };
+  return createS3Store(s3StoreConfigOf(s3, credentials, requestChecksumFrom(env)));
 }

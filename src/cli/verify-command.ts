@@ -5,16 +5,13 @@
  */
 import { pino } from 'pino';
 import type { BackupPolicy } from '../api/index.js';
-import { KubeClient } from '../kube/kube-client.js';
-import { loadKubeConnection } from '../kube/kube-config.js';
-import { s3StoreConfigOf } from '../runner/index.js';
 import { type VerifyOutcome, verifyNewestBackup } from '../runner/verify-backup.js';
 import { verifyInCluster } from '../runner/verify-in-cluster.js';
-import { createS3Store } from '../storage/index.js';
 import { createObjectDownloader } from '../storage/object-download.js';
+import { withClusterClient } from './cluster-client.js';
 import { type Command, type CommandIo, UsageError } from './command.js';
 import { readPolicyFile } from './plan-policy-file.js';
-import { requestChecksumFrom } from './run-file-mode.js';
+import { fileModeS3Store, requestChecksumFrom } from './run-file-mode.js';
 import { parseVerifyArguments, VERIFY_USAGE, type VerifyArguments } from './verify-arguments.js';
 
 function loggerFor(policy: string) {
@@ -33,15 +30,7 @@ async function verifyFromFile(args: VerifyArguments, file: string, io: CommandIo
     throw new UsageError(`${file}: spec.storage.s3 is required to find the backups to verify`);
   }
   const name = policy.metadata.name ?? 'unnamed';
-  const config = s3StoreConfigOf(
-    s3,
-    {
-      source:
-        "the AWS SDK's default chain (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile or a role)",
-    },
-    requestChecksumFrom(process.env),
-  );
-  const store = createS3Store(config);
+  const store = fileModeS3Store(s3, process.env);
   const login = process.env.PGUSER;
   const outcome = await verifyNewestBackup({
     namespace: policy.metadata.namespace ?? 'default',
@@ -64,19 +53,20 @@ async function verifyFromCluster(
   policy: { namespace: string; name: string },
   io: CommandIo,
 ): Promise<number> {
-  const client = await KubeClient.create(await loadKubeConnection(process.env));
-  const result = await verifyInCluster({
-    client,
-    namespace: policy.namespace,
-    policy: policy.name,
-    scheduled: args.scheduled,
-    workDir: args.workDir,
-    pgRoot: args.pgRoot,
-    uid: process.getuid?.(),
-    requestChecksumCalculation: requestChecksumFrom(process.env),
-    logger: loggerFor(policy.name),
-    clock: Date.now,
-  }).finally(() => client.close());
+  const result = await withClusterClient((client) =>
+    verifyInCluster({
+      client,
+      namespace: policy.namespace,
+      policy: policy.name,
+      scheduled: args.scheduled,
+      workDir: args.workDir,
+      pgRoot: args.pgRoot,
+      uid: process.getuid?.(),
+      requestChecksumCalculation: requestChecksumFrom(process.env),
+      logger: loggerFor(policy.name),
+      clock: Date.now,
+    }),
+  );
   if (result.outcome === 'skipped') {
     io.stdout.write(`skipped: ${result.message}\n`);
     return 0;
