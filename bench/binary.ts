@@ -23,6 +23,8 @@ import { serverAddress, superuserClient, withClient } from '../test/harness/post
 import {
   cpuColumns,
   cpuMedians,
+  describeRound,
+  loadSince,
   loadText,
   type MeasuredWithCpu,
   timedWithCpuOf,
@@ -88,8 +90,7 @@ async function benchSize(scale: number, rounds: number, dir: string) {
       ours: (round) => runOurs(dir, round + 1),
       baseline: (round) => runBaseline(dir, round + 1),
       warmUpRound: 27,
-      describe: ({ ours, baseline }) =>
-        `: ours ${ours.seconds.toFixed(2)} s, pg_basebackup ${baseline.seconds.toFixed(2)} s, load ${loadText()}`,
+      describe: describeRound('pg_basebackup'),
     });
     return {
       scale,
@@ -105,7 +106,7 @@ const RUNNER = await prepareRunnerBench();
 const loadAtStart = loadText();
 const { rounds, rows } = await benchEachScale('pgbackup-bench-', benchSize);
 console.log(
-  `bench/binary: medians of ${rounds} rounds, zstd, checkpoint fast; load average ${loadAtStart} at the start, ${loadText()} at the end`,
+  `bench/binary: medians of ${rounds} rounds, zstd, checkpoint fast; ${loadSince(loadAtStart)}`,
 );
 printTable(
   [

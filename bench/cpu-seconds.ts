@@ -87,6 +87,17 @@ export function loadText(): string {
     .join(' ');
 }
 
+/** The load averages at a bench's start (`loadText()` then) and now, for its header. */
+export function loadSince(atStart: string): string {
+  return `load average ${atStart} at the start, ${loadText()} at the end`;
+}
+
+/** What follows "round N/M": both sides' wall times (the baseline named) and the load now. */
+export function describeRound(baseline: string): (round: Round<Measured>) => string {
+  return ({ ours, baseline: theirs }) =>
+    `: ours ${ours.seconds.toFixed(2)} s, ${baseline} ${theirs.seconds.toFixed(2)} s, load ${loadText()}`;
+}
+
 /** The medians of both sides' CPU seconds. */
 export interface CpuMedians {
   readonly oursCpuSeconds: number;

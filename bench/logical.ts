@@ -22,6 +22,8 @@ import { waitForReplica } from '../test/integration/logical/source-databases.js'
 import {
   cpuColumns,
   cpuMedians,
+  describeRound,
+  loadSince,
   loadText,
   type MeasuredWithCpu,
   timedWithCpuOf,
@@ -93,8 +95,7 @@ async function benchSize(scale: number, rounds: number, dir: string) {
       ours: () => runOurs(dir, database),
       baseline: (round) => runBaseline(dir, database, round),
       warmUpRound: rounds,
-      describe: ({ ours, baseline }) =>
-        `: ours ${ours.seconds.toFixed(2)} s, pg_dump ${baseline.seconds.toFixed(2)} s, load ${loadText()}`,
+      describe: describeRound('pg_dump'),
     });
     const sizeBytes = await databaseSizeBytes(database);
     return {
@@ -110,7 +111,7 @@ const RUNNER = await prepareRunnerBench();
 const loadAtStart = loadText();
 const { rounds, rows } = await benchEachScale('pgbackup-bench-logical-', benchSize);
 console.log(
-  `bench/logical: medians of ${rounds} rounds, pg_dump -Fc of the replica; load average ${loadAtStart} at the start, ${loadText()} at the end`,
+  `bench/logical: medians of ${rounds} rounds, pg_dump -Fc of the replica; ${loadSince(loadAtStart)}`,
 );
 printTable(
   [
