@@ -73,13 +73,9 @@ function material(fields: Fields, key: string, base: string): Buffer | undefined
 
 /** Which step of the lookup order named a kubeconfig file, for the error that says how to fix it. */
 type KubeconfigSource =
-  | { readonly kind: 'named'; readonly flag: string | undefined }
-  | { readonly kind: 'KUBECONFIG'; readonly flag: string | undefined }
-  | {
-      readonly kind: 'default';
-      readonly flag: string | undefined;
-      readonly serviceAccountDir: string;
-    };
+  | { readonly kind: 'named' }
+  | { readonly kind: 'KUBECONFIG' }
+  | { readonly kind: 'default'; readonly serviceAccountDir: string };
 
 function reasonOf(error: unknown): string {
   const code = (error as NodeJS.ErrnoException).code;
@@ -88,9 +84,11 @@ function reasonOf(error: unknown): string {
   return error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
 }
 
-/** What to do about an unreadable kubeconfig, naming only what the command accepts. */
-function adviceFor(source: KubeconfigSource): string {
-  const { flag } = source;
+/**
+ * What to do about an unreadable kubeconfig, naming only what the command accepts (`flag`, its
+ * kubeconfig option, if it has one).
+ */
+function adviceFor(source: KubeconfigSource, flag: string | undefined): string {
   switch (source.kind) {
     case 'named':
       return flag === undefined ? '' : `; give ${flag} a readable kubeconfig file`;
@@ -105,13 +103,14 @@ function adviceFor(source: KubeconfigSource): string {
   }
 }
 
-function readKubeconfig(file: string, source: KubeconfigSource): Fields {
+/** Reads a kubeconfig; `advice` (from {@link adviceFor}) ends the message of a failure. */
+function readKubeconfig(file: string, advice: string): Fields {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
     throw new KubeConnectionError(
-      `cannot read the kubeconfig ${file} (${reasonOf(error)})${adviceFor(source)}`,
+      `cannot read the kubeconfig ${file} (${reasonOf(error)})${advice}`,
       { cause: error },
     );
   }
@@ -120,17 +119,14 @@ function readKubeconfig(file: string, source: KubeconfigSource): Fields {
     return (parse(text) ?? {}) as Fields;
   } catch (error) {
     throw new KubeConnectionError(
-      `the kubeconfig ${file} is not valid YAML (${reasonOf(error)})${adviceFor(source)}`,
+      `the kubeconfig ${file} is not valid YAML (${reasonOf(error)})${advice}`,
       { cause: error },
     );
   }
 }
 
-function kubeconfigConnection(
-  file: string,
-  source: KubeconfigSource,
-): KubeConnection | 'needs-plugin' {
-  const config = readKubeconfig(file, source);
+function kubeconfigConnection(file: string, advice: string): KubeConnection | 'needs-plugin' {
+  const config = readKubeconfig(file, advice);
   const contextName = config['current-context'];
   const context = entryOf(config.contexts, 'context', contextName);
   const cluster = entryOf(config.clusters, 'cluster', context?.cluster);
@@ -211,16 +207,16 @@ export async function loadKubeConnection(
   let source: KubeconfigSource;
   if (kubeconfigPath !== undefined) {
     file = kubeconfigPath;
-    source = { kind: 'named', flag };
+    source = { kind: 'named' };
   } else if (fromEnv !== undefined) {
     file = fromEnv;
-    source = { kind: 'KUBECONFIG', flag };
+    source = { kind: 'KUBECONFIG' };
   } else {
     const inCluster = inClusterConnection(env);
     if (inCluster !== undefined) return inCluster;
     file = join(env.HOME || homedir(), '.kube', 'config');
-    source = { kind: 'default', flag, serviceAccountDir: serviceAccountDirOf(env) };
+    source = { kind: 'default', serviceAccountDir: serviceAccountDirOf(env) };
   }
-  const connection = kubeconfigConnection(file, source);
+  const connection = kubeconfigConnection(file, adviceFor(source, flag));
   return connection === 'needs-plugin' ? pluginConnection(file) : connection;
 }
