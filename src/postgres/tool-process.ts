@@ -58,15 +58,25 @@ export function startToolProcess(input: ToolProcessInput): ToolProcess {
         resolve(stderr);
         return;
       }
-      reject(input.failureOf(stderr, signal === null ? `exit status ${code}` : `signal ${signal}`));
+      reject(input.failureOf(stderr, describeExit(code, signal)));
     });
   });
   return { stdout: child.stdout, exited, kill: () => child.kill('SIGTERM') };
 }
 
+/** How a program ended, for a message: `exit status 2` or `signal SIGKILL`. */
+export function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
+  return signal === null ? `exit status ${code}` : `signal ${signal}`;
+}
+
+/** The last `count` lines of a program's output, for a message. */
+export function lastLines(text: string, count: number): string {
+  return text.trim().split('\n').slice(-count).join('\n');
+}
+
 /** The last lines of a program's stderr, for an error message. */
 export function stderrTail(stderr: string): string {
-  return stderr.trim().split('\n').slice(-6).join('\n');
+  return lastLines(stderr, 6);
 }
 
 /** Whether the program's stderr says the server refused the login. */

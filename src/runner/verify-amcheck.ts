@@ -5,9 +5,10 @@
  * the result says how much it checked.
  */
 import type { ThrowawayServer } from '../postgres/throwaway-server.js';
+import { lastLines } from '../postgres/tool-process.js';
 import { RunError } from './errors.js';
 import { VerificationError } from './verify-errors.js';
-import { describeExit, lastLines, runProgram } from './verify-programs.js';
+import { runProgram } from './verify-programs.js';
 
 /** pg_amcheck's exit status when it found corruption (1 is any other failure). */
 const CORRUPTION_FOUND = 2;
@@ -99,7 +100,7 @@ export async function runAmcheck(
   }
   if (outcome.status !== 0) {
     throw new VerificationError(
-      `pg_amcheck could not check the restored backup (${describeExit(outcome)}):\n${lastLines(`${outcome.stdout}\n${outcome.stderr}`)}`,
+      `pg_amcheck could not check the restored backup (${outcome.exit}):\n${lastLines(`${outcome.stdout}\n${outcome.stderr}`, 10)}`,
     );
   }
   return counts;

@@ -6,6 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { describeExit } from '../postgres/tool-process.js';
 
 /** How much of a program's stdout and stderr is kept. */
 const KEEP_CHARS = 16 * 1024;
@@ -14,7 +15,8 @@ const KEEP_CHARS = 16 * 1024;
 export interface ProgramOutcome {
   /** Exit status, or undefined when a signal ended it. */
   readonly status: number | undefined;
-  readonly signal: string | undefined;
+  /** How it ended, for a message: `exit status 2` or `signal SIGKILL`. */
+  readonly exit: string;
   /** The last lines of stdout and stderr. */
   readonly stdout: string;
   readonly stderr: string;
@@ -48,22 +50,10 @@ export function runProgram(
     child.on('close', (code, signal) =>
       resolve({
         status: code ?? undefined,
-        signal: signal ?? undefined,
+        exit: describeExit(code, signal),
         stdout: stdout.trimEnd(),
         stderr: stderr.trimEnd(),
       }),
     );
   });
-}
-
-/** `exit status 2` or `signal SIGKILL`. */
-export function describeExit(outcome: ProgramOutcome): string {
-  return outcome.signal === undefined
-    ? `exit status ${outcome.status}`
-    : `signal ${outcome.signal}`;
-}
-
-/** The last lines of a program's output, for a message. */
-export function lastLines(text: string, count = 10): string {
-  return text.trim().split('\n').slice(-count).join('\n');
 }

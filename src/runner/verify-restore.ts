@@ -8,10 +8,11 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { locatePgTool } from '../postgres/index.js';
+import { lastLines } from '../postgres/tool-process.js';
 import type { BackupManifest, CatalogEntry } from '../storage/index.js';
 import type { ObjectDownloader } from '../storage/object-download.js';
 import { VerificationError } from './verify-errors.js';
-import { describeExit, lastLines, runProgram } from './verify-programs.js';
+import { runProgram } from './verify-programs.js';
 
 /** The program GNU tar runs (with `-d`) to decompress each compression the runner writes. */
 const DECOMPRESSORS: Readonly<Record<string, string | undefined>> = {
@@ -57,7 +58,7 @@ async function extract(compression: string, archive: string, dataDir: string, na
   const outcome = await runProgram('tar', extractArguments(compression, archive, dataDir));
   if (outcome.status !== 0) {
     throw new VerificationError(
-      `could not extract ${name} (${compression}) into ${dataDir} (${describeExit(outcome)}):\n${lastLines(outcome.stderr)}`,
+      `could not extract ${name} (${compression}) into ${dataDir} (${outcome.exit}):\n${lastLines(outcome.stderr, 10)}`,
     );
   }
 }
@@ -71,7 +72,7 @@ async function verifyBackup(input: RestoreInput): Promise<void> {
   const outcome = await runProgram(binary, [input.dataDir]);
   if (outcome.status !== 0) {
     throw new VerificationError(
-      `pg_verifybackup found the restored backup inconsistent with its backup_manifest (${describeExit(outcome)}):\n${lastLines(outcome.stderr)}`,
+      `pg_verifybackup found the restored backup inconsistent with its backup_manifest (${outcome.exit}):\n${lastLines(outcome.stderr, 10)}`,
     );
   }
 }
