@@ -6,9 +6,14 @@ import { type BackupPolicy, formatIssues, parseBackupPolicy } from '../api/index
 import type { KubeClient } from '../kube/kube-client.js';
 import { RESOURCES, resourcePath } from '../kube/resource.js';
 import { type Credentials, type Endpoint, parseEndpoint } from '../postgres/index.js';
+import {
+  type ArtifactStore,
+  createS3Store,
+  type RequestChecksumCalculation,
+} from '../storage/index.js';
 import { RunError } from './errors.js';
 import { labelSelectorOf } from './pod-selector.js';
-import type { S3Credentials } from './store-config.js';
+import { type S3Credentials, type S3Spec, s3StoreConfigOf } from './store-config.js';
 
 /** Reads and validates the policy. */
 export async function readPolicy(
@@ -65,11 +70,48 @@ export async function readSecretPair<A extends string, B extends string>(
   return Object.fromEntries(keys.map((key) => [key, data[key] ?? ''])) as Record<A | B, string>;
 }
 
+/** Which policy an in-cluster command works for, and how it reaches the API and the bucket. */
+export interface ClusterPolicyInput {
+  readonly client: KubeClient;
+  readonly namespace: string;
+  /** The policy's name. */
+  readonly policy: string;
+  readonly requestChecksumCalculation: RequestChecksumCalculation;
+}
+
+/** The policy's bucket settings, or an error saying the policy needs them. */
+export function s3SpecOf(
+  input: Pick<ClusterPolicyInput, 'namespace' | 'policy'>,
+  policy: BackupPolicy,
+): S3Spec {
+  const s3 = policy.spec.storage?.s3;
+  if (s3 === undefined) {
+    throw new RunError(
+      `BackupPolicy ${input.namespace}/${input.policy} has no spec.storage.s3: add the bucket`,
+    );
+  }
+  return s3;
+}
+
+/**
+ * The policy's bucket: its key prefix, and a store with the credentials
+ * {@link readS3Credentials} finds.
+ */
+export async function openPolicyBucket(
+  input: ClusterPolicyInput,
+  policy: BackupPolicy,
+): Promise<{ readonly prefix: string; readonly store: ArtifactStore }> {
+  const s3 = s3SpecOf(input, policy);
+  const credentials = await readS3Credentials(input.client, input.namespace, policy);
+  const config = s3StoreConfigOf(s3, credentials, input.requestChecksumCalculation);
+  return { prefix: s3.prefix, store: createS3Store(config) };
+}
+
 /**
  * The S3 credentials of a policy's bucket: its Secret's "accessKeyId" and "secretAccessKey",
  * or, with no Secret named, the AWS SDK's default chain.
  */
-export async function readS3Credentials(
+async function readS3Credentials(
   client: KubeClient,
   namespace: string,
   policy: BackupPolicy,

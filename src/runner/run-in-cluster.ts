@@ -11,22 +11,21 @@ import { acquireLease } from '../kube/lease-queue.js';
 import { boundedName, LABELS, policyLabels } from '../render/index.js';
 import {
   createLocalStore,
-  createS3Store,
   formatKeyTimestamp,
   type RequestChecksumCalculation,
 } from '../storage/index.js';
 import {
   listTargetEndpoints,
+  openPolicyBucket,
   readCredentials,
   readPolicy,
-  readS3Credentials,
+  s3SpecOf,
 } from './cluster-sources.js';
 import { RunError } from './errors.js';
 import { failedStatusOf, runningStatusOf, statusOf } from './record-status.js';
 import { type BinaryRunInput, runBinaryBackup } from './run-binary-backup.js';
 import { runLogicalBackup } from './run-logical-backup.js';
 import type { RunResult } from './run-types.js';
-import { s3StoreConfigOf } from './store-config.js';
 
 /** Longest name of a Backup (a DNS subdomain). */
 const OBJECT_NAME_MAX = 253;
@@ -61,12 +60,8 @@ async function resolveRunInput(
   policy: BackupPolicy,
 ): Promise<BinaryRunInput> {
   const { spec } = policy;
-  const s3 = spec.storage?.s3;
-  if (s3 === undefined) {
-    throw new RunError(
-      `BackupPolicy ${input.namespace}/${input.policy} has no spec.storage.s3: add the bucket`,
-    );
-  }
+  // A policy without a bucket fails before any Secret is read.
+  s3SpecOf(input, policy);
   const credentials = await readCredentials(
     input.client,
     input.namespace,
@@ -79,13 +74,7 @@ async function resolveRunInput(
       ? credentials
       : await readCredentials(input.client, input.namespace, replicationSecret);
   const { endpoints, selection } = await listTargetEndpoints(input.client, policy);
-  const remote = createS3Store(
-    s3StoreConfigOf(
-      s3,
-      await readS3Credentials(input.client, input.namespace, policy),
-      input.requestChecksumCalculation,
-    ),
-  );
+  const { store: remote } = await openPolicyBucket(input, policy);
   const local =
     input.type === 'binary' && spec.binary.local !== undefined && input.line === 'daily'
       ? { store: createLocalStore(input.localDir), keep: spec.binary.local.keep }

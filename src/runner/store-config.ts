@@ -2,7 +2,8 @@
 import type { BackupPolicySpec } from '../api/index.js';
 import type { RequestChecksumCalculation, S3StoreConfig } from '../storage/index.js';
 
-type S3Spec = NonNullable<BackupPolicySpec['storage']>['s3'];
+/** A policy's bucket settings. */
+export type S3Spec = NonNullable<BackupPolicySpec['storage']>['s3'];
 
 /** Where the S3 credentials come from. */
 export interface S3Credentials {

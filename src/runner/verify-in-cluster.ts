@@ -10,11 +10,9 @@ import type { BackupPolicy, BackupStatus } from '../api/index.js';
 import { adoptBackupRecord } from '../kube/backup-record.js';
 import type { KubeClient } from '../kube/kube-client.js';
 import { RESOURCES, resourcePath } from '../kube/resource.js';
-import { createS3Store, type RequestChecksumCalculation } from '../storage/index.js';
+import type { RequestChecksumCalculation } from '../storage/index.js';
 import { createObjectDownloader } from '../storage/object-download.js';
-import { readCredentials, readPolicy, readS3Credentials } from './cluster-sources.js';
-import { RunError } from './errors.js';
-import { s3StoreConfigOf } from './store-config.js';
+import { openPolicyBucket, readCredentials, readPolicy } from './cluster-sources.js';
 import { type VerifyOutcome, verifyNewestBackup } from './verify-backup.js';
 import { scheduledDrillSkip } from './verify-schedule.js';
 
@@ -68,15 +66,8 @@ async function findBackupName(input: ClusterVerifyInput, key: string): Promise<s
 }
 
 async function storesOf(input: ClusterVerifyInput, policy: BackupPolicy) {
-  const s3 = policy.spec.storage?.s3;
-  if (s3 === undefined) {
-    throw new RunError(
-      `BackupPolicy ${input.namespace}/${input.policy} has no spec.storage.s3: add the bucket`,
-    );
-  }
-  const credentials = await readS3Credentials(input.client, input.namespace, policy);
-  const store = createS3Store(s3StoreConfigOf(s3, credentials, input.requestChecksumCalculation));
-  return { prefix: s3.prefix, store, downloader: createObjectDownloader(store) };
+  const { prefix, store } = await openPolicyBucket(input, policy);
+  return { prefix, store, downloader: createObjectDownloader(store) };
 }
 
 /** The verification a Backup's status records. */
