@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { PostgresError } from './errors.js';
+import { describeExit, lastLines } from './tool-process.js';
 
 /** The port number only names the socket file (`.s.PGSQL.5432`): nothing listens on TCP. */
 const SOCKET_PORT = 5432;
@@ -95,8 +96,7 @@ async function ensureFile(path: string, text: string): Promise<void> {
 }
 
 async function tailOf(path: string): Promise<string> {
-  const text = await readFile(path, 'utf8').catch(() => '');
-  return text.trimEnd().split('\n').slice(-LOG_TAIL_LINES).join('\n');
+  return lastLines(await readFile(path, 'utf8').catch(() => ''), LOG_TAIL_LINES);
 }
 
 /**
@@ -125,7 +125,7 @@ export async function startThrowawayServer(input: ThrowawayServerInput): Promise
       resolve();
     });
     child.on('exit', (code, signal) => {
-      exitedWith = signal === null ? `exit status ${code}` : `signal ${signal}`;
+      exitedWith = describeExit(code, signal);
       resolve();
     });
   });
