@@ -19,8 +19,8 @@ export interface DigestTeeInput {
   readonly targets: readonly Writable[];
   /**
    * Awaited after the last chunk, before the last batch is written and the targets are
-   * ended. A rejection fails the stream without ending the targets, so no destination mistakes a failed stream for a
-   * complete one (an S3 upload completes when its body ends).
+   * ended. A rejection fails the stream without ending the targets, so no destination
+   * mistakes a failed stream for a complete one (an S3 upload completes when its body ends).
    */
   readonly beforeEnd?: () => Promise<void>;
   /**
