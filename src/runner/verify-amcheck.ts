@@ -60,11 +60,12 @@ export async function findSuperuser(
   server: ThrowawayServer,
   candidates: readonly string[],
 ): Promise<string> {
-  for (const role of new Set(candidates)) {
+  const roles = [...new Set(candidates)];
+  for (const role of roles) {
     if (await isSuperuser(server, role)) return role;
   }
   throw new RunError(
-    `none of the roles ${[...new Set(candidates)].map((role) => `"${role}"`).join(', ')} is a superuser that can log in to the restored server; pg_amcheck needs one. Give the policy's credentials a superuser (e.g. postgres), or run pgbackup verify -f with PGUSER set to one`,
+    `none of the roles ${roles.map((role) => `"${role}"`).join(', ')} is a superuser that can log in to the restored server; pg_amcheck needs one. Give the policy's credentials a superuser (e.g. postgres), or run pgbackup verify -f with PGUSER set to one`,
   );
 }
 
