@@ -103,28 +103,6 @@ function argsOf(policyKey: string, purpose: CronJobPurpose): string[] {
   return ['run', '--policy', policyKey, '--type', purpose.type, '--line', purpose.line];
 }
 
-interface PodSpecVolumes {
-  readonly volumes: readonly unknown[];
-  readonly containers: readonly { readonly volumeMounts: readonly unknown[] }[];
-}
-
-/**
- * The drill's pod spec: the runner's, plus an emptyDir for the restored copy. It has no size
- * limit because the copy is as large as the database; the node's disk bounds it.
- */
-function withVerifyWorkVolume(podSpec: Record<string, unknown>): Record<string, unknown> {
-  const { volumes, containers } = podSpec as unknown as PodSpecVolumes;
-  const mount = { name: 'verify-work', mountPath: VERIFY_WORK_MOUNT_PATH };
-  return {
-    ...podSpec,
-    containers: containers.map((container) => ({
-      ...container,
-      volumeMounts: [...container.volumeMounts, mount],
-    })),
-    volumes: [...volumes, { name: 'verify-work', emptyDir: {} }],
-  };
-}
-
 function scheduleOf(policy: BackupPolicy, purpose: CronJobPurpose) {
   const plan = retentionPlanOf(policy.spec);
   // The drill runs on the calendar of the line its schedule is named after (the monthly
@@ -147,14 +125,14 @@ function renderCronJob(input: RenderCronJobsInput, purpose: CronJobPurpose): Des
   const name = cronJobNameOf(owner.name, purpose);
   const labels = { ...policyLabels(owner.name), ...purposeLabels(purpose) };
   const { cron, plan } = scheduleOf(policy, purpose);
-  const runnerPodSpec = renderRunnerPodSpec({
+  const podSpec = renderRunnerPodSpec({
     policy,
     defaultImage: purpose.type === 'verify' ? settings.verifyImage : settings.defaultImage,
     serviceAccountName: runnerServiceAccountNameOf(owner.name),
     args: argsOf(`${owner.namespace}/${owner.name}`, purpose),
     mountLocalCopy: purpose.type === 'binary' && purpose.line === 'daily',
+    workVolumePath: purpose.type === 'verify' ? VERIFY_WORK_MOUNT_PATH : undefined,
   });
-  const podSpec = purpose.type === 'verify' ? withVerifyWorkVolume(runnerPodSpec) : runnerPodSpec;
   const manifest: Manifest = {
     apiVersion: 'batch/v1',
     kind: 'CronJob',

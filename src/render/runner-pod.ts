@@ -31,6 +31,11 @@ export interface RunnerPodInput {
   readonly args: readonly string[];
   /** Mount the policy's local-copy volume (binary daily runs). */
   readonly mountLocalCopy: boolean;
+  /**
+   * Where to mount a work volume (the restore drill's copy of the backup): an emptyDir with no
+   * size limit, as the copy is as large as the database and the node's disk bounds it.
+   */
+  readonly workVolumePath?: string | undefined;
 }
 
 interface EnvVar {
@@ -75,16 +80,23 @@ function runnerEnv(policy: BackupPolicy): EnvVar[] {
 
 function volumesOf(input: RunnerPodInput) {
   const claimName = input.policy.spec.binary.local?.claimName;
-  const tmp = { name: 'tmp', emptyDir: {} };
-  if (!input.mountLocalCopy || claimName === undefined) {
-    return { volumes: [tmp], mounts: [{ name: 'tmp', mountPath: '/tmp' }] };
-  }
+  const wanted = [
+    { volume: { name: 'tmp', emptyDir: {} }, mountPath: '/tmp' },
+    ...(input.mountLocalCopy && claimName !== undefined
+      ? [
+          {
+            volume: { name: 'local-copy', persistentVolumeClaim: { claimName } },
+            mountPath: LOCAL_COPY_MOUNT_PATH,
+          },
+        ]
+      : []),
+    ...(input.workVolumePath === undefined
+      ? []
+      : [{ volume: { name: 'verify-work', emptyDir: {} }, mountPath: input.workVolumePath }]),
+  ];
   return {
-    volumes: [tmp, { name: 'local-copy', persistentVolumeClaim: { claimName } }],
-    mounts: [
-      { name: 'tmp', mountPath: '/tmp' },
-      { name: 'local-copy', mountPath: LOCAL_COPY_MOUNT_PATH },
-    ],
+    volumes: wanted.map(({ volume }) => volume),
+    mounts: wanted.map(({ volume, mountPath }) => ({ name: volume.name, mountPath })),
   };
 }
 
