@@ -16,8 +16,8 @@ export interface LocateToolInput {
     | 'pg_amcheck'
     | 'postgres';
   readonly major: number;
-  /** Directory holding `<major>/bin/<tool>`; default {@link DEFAULT_PG_ROOT}. */
-  readonly root?: string;
+  /** Directory holding `<major>/bin/<tool>`; when undefined, {@link DEFAULT_PG_ROOT}. */
+  readonly root?: string | undefined;
   /**
    * Accept a newer major version when the server's own is missing (pg_dump reads older
    * servers; pg_basebackup must match). The server's own version is still preferred, so the

@@ -114,9 +114,9 @@ interface Tools {
 }
 
 async function locateTools(input: RunInput, session: ServerSession): Promise<Tools> {
-  const root = input.pgRoot === undefined ? {} : { root: input.pgRoot };
+  const root = input.pgRoot;
   const locate = (tool: 'pg_dump' | 'pg_dumpall') =>
-    locatePgTool({ tool, major: session.major, orNewer: true, ...root });
+    locatePgTool({ tool, major: session.major, orNewer: true, root });
   return { pgDump: await locate('pg_dump'), pgDumpall: await locate('pg_dumpall') };
 }
 

@@ -49,7 +49,7 @@ async function prepare(input: BinaryRunInput, primary: Primary): Promise<Prepare
   const binary = await locatePgTool({
     tool: 'pg_basebackup',
     major: primary.major,
-    ...(input.pgRoot === undefined ? {} : { root: input.pgRoot }),
+    root: input.pgRoot,
   });
   return {
     binary,

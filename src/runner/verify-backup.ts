@@ -89,8 +89,8 @@ async function checkWithServer(
   dirs: { data: string; run: string },
 ): Promise<string> {
   const major = majorOf(entry.manifest);
-  const root = input.pgRoot === undefined ? {} : { root: input.pgRoot };
-  const postgres = await locatePgTool({ tool: 'postgres', major, ...root });
+  const root = input.pgRoot;
+  const postgres = await locatePgTool({ tool: 'postgres', major, root });
   input.logger.info({ key: entry.key }, 'starting a throwaway server on the restored backup');
   const server = await startThrowawayServer({
     postgres,
@@ -102,7 +102,7 @@ async function checkWithServer(
     if (major < AMCHECK_MIN_MAJOR) {
       return `pg_amcheck was not run: PostgreSQL ${major}'s amcheck cannot check tables (it needs ${AMCHECK_MIN_MAJOR} or newer)`;
     }
-    const amcheck = await locatePgTool({ tool: 'pg_amcheck', major, orNewer: true, ...root });
+    const amcheck = await locatePgTool({ tool: 'pg_amcheck', major, orNewer: true, root });
     const role = await findSuperuser(server, input.roles);
     input.logger.info({ role }, 'running pg_amcheck --all --install-missing');
     const counts = await runAmcheck(amcheck, server, role);

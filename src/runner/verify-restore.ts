@@ -67,7 +67,7 @@ async function verifyBackup(input: RestoreInput): Promise<void> {
   const binary = await locatePgTool({
     tool: 'pg_verifybackup',
     major: majorOf(input.entry.manifest),
-    ...(input.pgRoot === undefined ? {} : { root: input.pgRoot }),
+    root: input.pgRoot,
   });
   const outcome = await runProgram(binary, [input.dataDir]);
   if (outcome.status !== 0) {
