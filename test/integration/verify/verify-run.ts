@@ -15,19 +15,22 @@ export interface VerifyRun extends RunOutcome {
   readonly leftInWorkDir: string[];
 }
 
-/** Gives a file (a kubeconfig) and its directory to the drill's user, who must read them. */
-export async function giveToDrillUser(file: string): Promise<void> {
+/** Makes the drill's user (postgres, when the tests run as root) the owner of the paths. */
+async function chownToDrillUser(...paths: string[]): Promise<void> {
   const runAs = postgresRunAs();
   if (runAs === undefined) return;
-  await chown(dirname(file), runAs.uid, runAs.gid);
-  await chown(file, runAs.uid, runAs.gid);
+  for (const path of paths) await chown(path, runAs.uid, runAs.gid);
+}
+
+/** Gives a file (a kubeconfig) and its directory to the drill's user, who must read them. */
+export function giveToDrillUser(file: string): Promise<void> {
+  return chownToDrillUser(dirname(file), file);
 }
 
 /** A fresh work directory the drill's user owns. */
 export async function verifyWorkDir(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'pgbackup-verify-test-'));
-  const runAs = postgresRunAs();
-  if (runAs !== undefined) await chown(dir, runAs.uid, runAs.gid);
+  await chownToDrillUser(dir);
   return dir;
 }
 
