@@ -20,7 +20,7 @@ import type { ObjectDownloader } from '../storage/object-download.js';
 import { RunError } from './errors.js';
 import { describeFailure } from './record-status.js';
 import { describeCounts, findSuperuser, runAmcheck } from './verify-amcheck.js';
-import { newestBackupOf } from './verify-newest.js';
+import { newestBackupOf } from './backup-choice.js';
 import { majorOf, restoreBackup } from './verify-restore.js';
 
 /** The oldest major whose amcheck extension checks tables (verify_heapam), which pg_amcheck needs. */

@@ -1,0 +1,72 @@
+/**
+ * Which committed backup a command works on: the newest one (the one a restore reaches for
+ * first), the newest of a line, or the one a person named by its key. Pure: the catalog is
+ * read by the caller.
+ */
+import type { CatalogEntry } from '../storage/index.js';
+import { RunError } from './errors.js';
+import { isOnDemand } from './on-demand.js';
+
+/** Orders backups newest first: by commit time, then by key (which starts with the start time). */
+export function compareNewestFirst(a: CatalogEntry, b: CatalogEntry): number {
+  const byCommit = Date.parse(b.manifest.committedAt) - Date.parse(a.manifest.committedAt);
+  if (byCommit !== 0) return byCommit;
+  return a.key < b.key ? 1 : a.key > b.key ? -1 : 0;
+}
+
+/**
+ * The newest of the committed backups, whatever its line: on-demand backups count too, since
+ * the newest backup is the one a restore would reach for first.
+ */
+export function newestBackupOf(entries: readonly CatalogEntry[]): CatalogEntry | undefined {
+  return [...entries].sort(compareNewestFirst)[0];
+}
+
+/** The line a backup belongs to, as commands name it: `on-demand` for one that has none. */
+export function lineOf(entry: CatalogEntry): string {
+  return isOnDemand(entry.manifest) ? 'on-demand' : entry.manifest.line;
+}
+
+/** How a person picks a backup: by key, else the newest of a line, else the newest. */
+export interface BackupChoice {
+  /** A backup's key as `pgbackup list` prints it (with or without the trailing `/`). */
+  readonly key?: string | undefined;
+  /** A line (`daily`, …, or `on-demand`): its newest backup. */
+  readonly line?: string | undefined;
+}
+
+/**
+ * The backup `choice` names among `entries` (one policy's backups of one type).
+ *
+ * @param where what the entries are, for messages, e.g. `binary backups of BackupPolicy db/orders in s3://b`
+ * @throws RunError naming what was looked for and what there is instead
+ */
+export function chooseBackup(
+  entries: readonly CatalogEntry[],
+  choice: BackupChoice,
+  where: string,
+): CatalogEntry {
+  if (choice.key !== undefined) {
+    const wanted = choice.key.endsWith('/') ? choice.key : `${choice.key}/`;
+    const found = entries.find((entry) => entry.key === wanted);
+    if (found === undefined) {
+      throw new RunError(
+        `no committed backup has the key ${wanted} among the ${entries.length} ${where}: copy a key from \`pgbackup list\` (a backup whose manifest.json is missing was never committed and cannot be restored)`,
+      );
+    }
+    return found;
+  }
+  const candidates =
+    choice.line === undefined ? entries : entries.filter((entry) => lineOf(entry) === choice.line);
+  const newest = newestBackupOf(candidates);
+  if (newest === undefined) {
+    const lines = [...new Set(entries.map(lineOf))].sort();
+    const what = choice.line === undefined ? '' : ` of line ${choice.line}`;
+    throw new RunError(
+      entries.length === 0
+        ? `there are no committed ${where}: take a backup first (\`pgbackup run\`, or an on-demand Backup)`
+        : `there is no committed backup${what} among the ${where}; there are backups of ${lines.join(', ')}`,
+    );
+  }
+  return newest;
+}
