@@ -16,6 +16,8 @@ const commands: ReadonlyMap<string, () => Promise<Command>> = new Map<
   ['run', async () => (await import('./run-command.js')).runRunCommand],
   ['controller', async () => (await import('./controller-command.js')).runControllerCommand],
   ['verify', async () => (await import('./verify-command.js')).runVerifyCommand],
+  ['list', async () => (await import('./list-command.js')).runListCommand],
+  ['restore', async () => (await import('./restore-command.js')).runRestoreCommand],
 ]);
 
 function readVersion(): string {

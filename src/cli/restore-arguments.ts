@@ -1,0 +1,168 @@
+/** The command line of `pgbackup restore`. */
+import { tmpdir } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import type { BackupChoice } from '../runner/backup-choice.js';
+import { parseOptions, usageError } from './command.js';
+import { type PolicySource, parseSource } from './run-arguments.js';
+
+/** How `pgbackup restore` is called. */
+export const RESTORE_USAGE = `usage: pgbackup restore (-f POLICY.yaml | --policy NAMESPACE/NAME) [--type binary]
+                        [--backup KEY | --line LINE] [--local-dir DIR] --target-dir DIR
+                        [--work-dir DIR] [--pg-root DIR]
+       pgbackup restore (-f POLICY.yaml | --policy NAMESPACE/NAME) --type logical
+                        [--backup KEY | --line LINE] [--database NAME] [--into NAME]
+                        [--no-owner] [--jobs N] [--work-dir DIR] [--pg-root DIR]
+
+Restores a committed backup of the policy: by default the newest one of any line (on-demand
+backups included); --line LINE takes that line's newest, --backup KEY the one \`pgbackup list\`
+printed. Every object is downloaded and checked against the manifest (size and SHA-256)
+before anything is restored; nothing in the bucket is changed.
+
+binary: the archive is extracted into --target-dir (which must not exist or be empty) and
+checked with pg_verifybackup; start PostgreSQL on it and it replays the WAL the backup holds.
+logical: one database of the backup is restored with pg_restore into a new database on the
+server libpq's environment names (PGHOST, PGPORT, PGUSER, PGPASSWORD or a password file).
+
+options:
+  -f, --filename FILE     the BackupPolicy manifest: its bucket, reached with the AWS SDK's
+                          default credentials chain (the cluster need not exist)
+      --policy NS/NAME    the BackupPolicy in a cluster: its bucket Secret is read with your kubeconfig
+      --type TYPE         binary (default) or logical
+      --backup KEY        the backup's key, as \`pgbackup list\` prints it
+      --line LINE         the newest backup of this line (daily, weekly, ..., or on-demand)
+      --local-dir DIR     read binary backups from this local volume instead of the bucket
+      --target-dir DIR    binary: the data directory to create (must not exist, or be empty)
+      --database NAME     logical: the database of the backup to restore (needed when it holds
+                          several; \`pgbackup list -o json\` shows them)
+      --into NAME         logical: the database to create and restore into (default: --database);
+                          it must not exist yet
+      --no-owner          logical: restore without the dump's owners and grants (pg_restore
+                          --no-owner --no-acl), for a server that lacks the dump's roles
+      --jobs N            logical: pg_restore's parallel jobs (default 1)
+      --work-dir DIR      where objects are downloaded before they are restored (binary: the
+                          target's parent directory; logical: the temporary directory, ${tmpdir()})
+      --pg-root DIR       directory holding <major>/bin/pg_verifybackup, pg_restore
+                          (default /usr/lib/postgresql)
+  -h, --help              show this help
+`;
+
+/** What every restore has. */
+interface CommonRestoreArguments {
+  readonly source: PolicySource;
+  readonly choice: BackupChoice;
+  readonly workDir: string;
+  readonly pgRoot: string | undefined;
+}
+
+/** A binary restore into a data directory. */
+export interface BinaryRestoreArguments extends CommonRestoreArguments {
+  readonly type: 'binary';
+  readonly localDir: string | undefined;
+  /** Absolute. */
+  readonly targetDir: string;
+}
+
+/** A logical restore of one database into a new database. */
+export interface LogicalRestoreArguments extends CommonRestoreArguments {
+  readonly type: 'logical';
+  readonly database: string | undefined;
+  readonly into: string | undefined;
+  readonly noOwner: boolean;
+  readonly jobs: number;
+}
+
+/** The options of one `pgbackup restore` invocation. */
+export type RestoreArguments = BinaryRestoreArguments | LogicalRestoreArguments;
+
+const OPTIONS = {
+  filename: { type: 'string', short: 'f' },
+  policy: { type: 'string' },
+  type: { type: 'string', default: 'binary' },
+  backup: { type: 'string' },
+  line: { type: 'string' },
+  'local-dir': { type: 'string' },
+  'target-dir': { type: 'string' },
+  database: { type: 'string' },
+  into: { type: 'string' },
+  'no-owner': { type: 'boolean', default: false },
+  jobs: { type: 'string' },
+  'work-dir': { type: 'string' },
+  'pg-root': { type: 'string' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+const usage = (message: string) => usageError(message, RESTORE_USAGE);
+
+type Values = ReturnType<typeof parseOptions<typeof OPTIONS>>;
+
+/** Options that only one type takes, named by the type that takes them. */
+const ONLY_BINARY = ['local-dir', 'target-dir'] as const;
+const ONLY_LOGICAL = ['database', 'into', 'no-owner', 'jobs'] as const;
+
+function refuseOptions(values: Values, names: readonly (keyof Values)[], type: string): void {
+  const given = names.filter((name) => values[name] !== undefined && values[name] !== false);
+  if (given.length > 0) {
+    throw usage(
+      `${given.map((name) => `--${String(name)}`).join(', ')} only go with --type ${type}`,
+    );
+  }
+}
+
+function parseJobs(text: string | undefined): number {
+  if (text === undefined) return 1;
+  const jobs = Number(text);
+  if (!/^\d+$/.test(text) || jobs < 1 || jobs > 64) {
+    throw usage(`--jobs "${text}" must be a whole number from 1 to 64`);
+  }
+  return jobs;
+}
+
+/**
+ * Parses the arguments of `pgbackup restore`.
+ *
+ * @returns the options, or `'help'` when help was asked for.
+ * @throws UsageError when an argument is missing or wrong.
+ */
+export function parseRestoreArguments(argv: readonly string[]): RestoreArguments | 'help' {
+  const values = parseOptions(argv, OPTIONS, RESTORE_USAGE);
+  if (values.help) return 'help';
+  const source = parseSource(values.filename, values.policy, RESTORE_USAGE);
+  if (values.backup !== undefined && values.line !== undefined) {
+    throw usage('give --backup KEY or --line LINE, not both');
+  }
+  const common = {
+    source,
+    choice: { key: values.backup, line: values.line },
+    pgRoot: values['pg-root'],
+  };
+  if (values.type === 'binary') {
+    refuseOptions(values, ONLY_LOGICAL, 'logical');
+    const target = values['target-dir'];
+    if (target === undefined || target === '') {
+      throw usage(
+        '--target-dir DIR is required: the data directory to restore into (it must not exist, or be empty)',
+      );
+    }
+    const targetDir = resolve(target);
+    return {
+      ...common,
+      type: 'binary',
+      localDir: values['local-dir'],
+      targetDir,
+      workDir: resolve(values['work-dir'] ?? dirname(targetDir)),
+    };
+  }
+  if (values.type === 'logical') {
+    refuseOptions(values, ONLY_BINARY, 'binary');
+    return {
+      ...common,
+      type: 'logical',
+      database: values.database,
+      into: values.into,
+      noOwner: values['no-owner'],
+      jobs: parseJobs(values.jobs),
+      workDir: resolve(values['work-dir'] ?? tmpdir()),
+    };
+  }
+  throw usage(`--type "${values.type}" is not supported; use binary or logical`);
+}
