@@ -17,10 +17,10 @@ import {
   policyKeyPrefix,
 } from '../storage/index.js';
 import type { ObjectDownloader } from '../storage/object-download.js';
+import { newestBackupOf } from './backup-choice.js';
 import { RunError } from './errors.js';
 import { describeFailure } from './record-status.js';
 import { describeCounts, findSuperuser, runAmcheck } from './verify-amcheck.js';
-import { newestBackupOf } from './backup-choice.js';
 import { majorOf, restoreBackup } from './verify-restore.js';
 
 /** The oldest major whose amcheck extension checks tables (verify_heapam), which pg_amcheck needs. */
@@ -119,6 +119,7 @@ async function drill(input: VerifyInput, entry: CatalogEntry, workDir: string): 
     run: join(workDir, 'run'),
   };
   await mkdir(dirs.run, { mode: 0o700 });
+  await mkdir(dirs.data, { mode: 0o700 });
   input.logger.info({ key: entry.key }, 'downloading and checking the backup');
   await restoreBackup({
     entry,

@@ -1,7 +1,7 @@
 /**
  * The first half of the restore drill: every object of a committed binary backup downloaded
  * and checked against its manifest (size and SHA-256), the tar archive decompressed and
- * extracted into a fresh data directory, and `pg_verifybackup` of the backup's major version
+ * extracted into an empty data directory, and `pg_verifybackup` of the backup's major version
  * run on it, which checks every file against the backup's own `backup_manifest` and parses the
  * WAL the backup needs.
  */
@@ -28,7 +28,7 @@ export interface RestoreInput {
   readonly downloader: ObjectDownloader;
   /** Where the objects are downloaded to (removed once extracted). */
   readonly downloadDir: string;
-  /** The data directory to create and fill. */
+  /** The data directory to fill: it exists and is empty (the caller creates it, or checked it). */
   readonly dataDir: string;
   readonly pgRoot: string | undefined;
 }
@@ -78,7 +78,10 @@ async function verifyBackup(input: RestoreInput): Promise<void> {
 }
 
 /**
- * Downloads, checks, extracts and verifies the backup into `dataDir`.
+ * Downloads, checks, extracts and verifies the backup into `dataDir`. Each object is checked
+ * before it is extracted, and its archive removed once extracted; on failure what was already
+ * extracted stays for the caller to remove (the drill removes its work directory, a restore
+ * what it put in its target).
  *
  * @throws ObjectMismatchError when an object differs from its manifest; VerificationError when
  *   the archive does not extract or pg_verifybackup fails; StorageError, ToolNotFoundError
@@ -86,7 +89,6 @@ async function verifyBackup(input: RestoreInput): Promise<void> {
 export async function restoreBackup(input: RestoreInput): Promise<void> {
   const { entry } = input;
   await mkdir(input.downloadDir, { recursive: true, mode: 0o700 });
-  await mkdir(input.dataDir, { mode: 0o700 });
   for (const object of entry.manifest.objects) {
     const archive = join(input.downloadDir, object.name);
     await input.downloader.download(`${entry.key}${object.name}`, archive, object);
