@@ -1,8 +1,72 @@
-/** `pgbackup list` — placeholder, being written. */
+/**
+ * `pgbackup list`: the catalog of a policy's committed backups, read from its bucket (or a
+ * runner's local volume) alone, newest first. A backup exists iff its manifest.json does, so
+ * what a dead run left behind is not listed.
+ */
+import { stat } from 'node:fs/promises';
+import type { BackupType } from '../api/index.js';
+import { compareNewestFirst, lineOf } from '../runner/backup-choice.js';
+import { type CatalogEntry, policyKeyPrefix } from '../storage/index.js';
+import { type BackupSource, openBackupSource } from './backup-source.js';
 import type { Command } from './command.js';
+import { LIST_USAGE, type ListArguments, parseListArguments } from './list-arguments.js';
+import { renderListJson, renderListText } from './list-output.js';
 
-/** Runs `pgbackup list ...`. */
-export const runListCommand: Command = async (_argv, io) => {
-  io.stderr.write('pgbackup list: not built yet\n');
-  return 1;
+/** Refuses a local volume that is not there: it would list nothing and look like an empty catalog. */
+async function checkLocalDir(localDir: string): Promise<void> {
+  const found = await stat(localDir).catch(() => undefined);
+  if (found === undefined || !found.isDirectory()) {
+    throw new Error(
+      `--local-dir ${localDir} is not a directory: give the directory the runner's local volume is mounted at`,
+    );
+  }
+}
+
+/** Every committed backup of the listed types (and line), newest first. */
+async function readCatalog(args: ListArguments, source: BackupSource): Promise<CatalogEntry[]> {
+  const { prefix, namespace, policy, store } = source;
+  const perType = await Promise.all(
+    args.types.map((type) =>
+      store.listBackups(policyKeyPrefix({ prefix, namespace, policy, type })),
+    ),
+  );
+  return perType
+    .flat()
+    .filter((entry) => args.line === undefined || lineOf(entry) === args.line)
+    .sort(compareNewestFirst);
+}
+
+/** Where the listed backups would be: the type's key prefix, or the policy's for both types. */
+function listedPrefix(types: readonly BackupType[], source: BackupSource): string {
+  const [first] = types;
+  const typePrefix = policyKeyPrefix({ ...source, type: first ?? 'binary' });
+  return types.length === 1 ? typePrefix : typePrefix.slice(0, -`${first}/`.length);
+}
+
+function emptyMessage(args: ListArguments, source: BackupSource): string {
+  const what = [
+    ...(args.types.length === 1 ? [args.types[0]] : []),
+    'backups',
+    ...(args.line === undefined ? [] : [`of line ${args.line}`]),
+  ].join(' ');
+  const where = `${source.store.description} under ${listedPrefix(args.types, source)}`;
+  return `no committed ${what} of BackupPolicy ${source.namespace}/${source.policy} in ${where}\n`;
+}
+
+/** Runs `pgbackup list ...`; see {@link LIST_USAGE}. */
+export const runListCommand: Command = async (argv, io) => {
+  const args = parseListArguments(argv);
+  if (args === 'help') {
+    io.stdout.write(LIST_USAGE);
+    return 0;
+  }
+  if (args.localDir !== undefined) await checkLocalDir(args.localDir);
+  const source = await openBackupSource(args.source, args.localDir);
+  const entries = await readCatalog(args, source);
+  if (args.format === 'json') {
+    io.stdout.write(renderListJson(entries));
+  } else {
+    io.stdout.write(entries.length === 0 ? emptyMessage(args, source) : renderListText(entries));
+  }
+  return 0;
 };
