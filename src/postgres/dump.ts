@@ -38,7 +38,7 @@ export interface DumpProcess {
 }
 
 /** A conninfo value in single quotes, with `\` and `'` escaped as libpq wants. */
-function quoteConninfo(value: string): string {
+export function quoteConninfo(value: string): string {
   return `'${value.replace(/[\\']/g, (character) => `\\${character}`)}'`;
 }
 

@@ -12,6 +12,7 @@ export interface LocateToolInput {
     | 'pg_basebackup'
     | 'pg_dump'
     | 'pg_dumpall'
+    | 'pg_restore'
     | 'pg_verifybackup'
     | 'pg_amcheck'
     | 'postgres';
