@@ -1,6 +1,10 @@
-/** `pgbackup restore` — placeholder, being written. */
+/**
+ * `pgbackup restore`: a committed backup of a policy, binary into a data directory or logical
+ * into a new database (DESIGN.md §5), found in the bucket alone (§3) or in a local volume.
+ */
 import type { Command } from './command.js';
 import { parseRestoreArguments, RESTORE_USAGE } from './restore-arguments.js';
+import { runBinaryRestore } from './restore-binary-command.js';
 import { runLogicalRestore } from './restore-logical-command.js';
 
 /** Runs `pgbackup restore ...`; see {@link RESTORE_USAGE}. */
@@ -10,7 +14,5 @@ export const runRestoreCommand: Command = async (argv, io) => {
     io.stdout.write(RESTORE_USAGE);
     return 0;
   }
-  if (args.type === 'logical') return runLogicalRestore(args, io);
-  io.stderr.write('pgbackup restore --type binary: not built yet\n');
-  return 1;
+  return args.type === 'logical' ? runLogicalRestore(args, io) : runBinaryRestore(args, io);
 };
