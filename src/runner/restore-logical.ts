@@ -168,7 +168,7 @@ export async function restoreLogicalBackup(
   const where = formatEndpoint(input.target.endpoint);
   input.logger.info({ key: entry.key, database: database.name, into, server: where }, 'restoring');
   const server = await checkTarget(input, into);
-  // A dump restores with pg_restore of its own version or newer, and so does the server.
+  // pg_restore reads archives of its own and older versions, and speaks to older servers.
   const major = Math.max(majorOf(entry.manifest), Math.floor(server.versionNumber / 10_000));
   const binary = await locatePgTool({
     tool: 'pg_restore',
