@@ -92,7 +92,7 @@ async function checkWorkDir(workDir: string, targetDir: string): Promise<void> {
 async function checkPreconditions(input: BinaryRestoreInput): Promise<RestoreTarget> {
   if (input.uid === 0) {
     throw new RunError(
-      `pgbackup restore runs as root: the restored files would belong to root, and PostgreSQL refuses to start as root or on a data directory it does not own. Run it as the user that will run the server, e.g. \`su postgres -c "pgbackup restore ..."\`, with a --target-dir that user may create`,
+      `refusing to restore as root: the restored files would belong to root, and PostgreSQL refuses to start as root or on a data directory it does not own. Run it as the user that will run the server, e.g. \`su postgres -c "pgbackup restore ..."\`, with a --target-dir that user may create`,
     );
   }
   const target = await inspectRestoreTarget(input.targetDir, input.uid);

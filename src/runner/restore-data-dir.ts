@@ -4,7 +4,7 @@
  * downloaded and left as it is; a failed restore takes back exactly what it put there, and
  * never anything that was there before.
  */
-import { chmod, mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { access, chmod, constants, mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { RunError } from './errors.js';
 
@@ -38,6 +38,15 @@ async function inspectNewTarget(dir: string): Promise<RestoreTarget> {
   if (parentStats === undefined || !parentStats.isDirectory()) {
     throw new RunError(
       `the target directory ${dir} cannot be created: its parent ${parent} does not exist or is not a directory. Create the parent first (restore creates only the last directory), or give another --target-dir`,
+    );
+  }
+  const writable = await access(parent, constants.W_OK | constants.X_OK).then(
+    () => true,
+    () => false,
+  );
+  if (!writable) {
+    throw new RunError(
+      `the target directory ${dir} cannot be created: its parent ${parent} is not writable by the user running the restore. Run the restore as a user who may write there (the one that will run the server), or create ${dir} empty and give it to that user`,
     );
   }
   return { dir, existingMode: undefined };
