@@ -6,7 +6,7 @@
  * downloaded otherwise; on failure the restore takes back everything it wrote. Nothing in the
  * store changes.
  */
-import { access, mkdtemp, rm, stat } from 'node:fs/promises';
+import { access, constants, mkdtemp, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { type ArtifactStore, type CatalogEntry, policyKeyPrefix } from '../storage/index.js';
@@ -76,15 +76,18 @@ async function checkWorkDir(workDir: string, targetDir: string): Promise<void> {
     );
   }
   const stats = await stat(workDir).catch(() => undefined);
-  const usable =
-    stats?.isDirectory() === true &&
-    (await access(workDir).then(
-      () => true,
-      () => false,
-    ));
-  if (!usable) {
+  if (stats?.isDirectory() !== true) {
     throw new RunError(
       `the work directory ${workDir} does not exist or is not a directory: create it (with room for the largest compressed object of the backup), or point --work-dir elsewhere`,
+    );
+  }
+  const writable = await access(workDir, constants.W_OK | constants.X_OK).then(
+    () => true,
+    () => false,
+  );
+  if (!writable) {
+    throw new RunError(
+      `the work directory ${workDir} is not writable by the user running the restore, who downloads the backup there (by default into the target's parent): point --work-dir at a directory that user may write, with room for the largest compressed object of the backup`,
     );
   }
 }
@@ -124,6 +127,7 @@ async function fill(input: BinaryRestoreInput, entry: CatalogEntry, target: Rest
       });
     } catch (error) {
       input.logger.error({ err: error, key: entry.key }, 'the restore failed; taking it back');
+      await rm(downloadDir, { recursive: true, force: true });
       const undone = await undoRestoreTarget(target);
       const reason = error instanceof Error ? error.message : String(error);
       throw new RestoreFailedError(
