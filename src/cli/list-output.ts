@@ -3,30 +3,13 @@
  * for scripts. Pure: the entries are read by the caller.
  */
 import { lineOf } from '../runner/backup-choice.js';
-import { GLOBALS_OBJECT } from '../runner/dump-databases.js';
+import { dumpedDatabasesOf } from '../runner/logical-databases.js';
 import { isOnDemand } from '../runner/on-demand.js';
 import type { BackupManifest, CatalogEntry } from '../storage/index.js';
 
-const DUMP_SUFFIX = '.dump';
-
-/**
- * The database a logical backup's object holds, decoded from its percent-encoded
- * `<name>.dump`; `undefined` for any other object (`globals.sql` holds no database).
- */
-export function databaseOfObject(objectName: string): string | undefined {
-  if (objectName === GLOBALS_OBJECT || !objectName.endsWith(DUMP_SUFFIX)) return undefined;
-  const encoded = objectName.slice(0, -DUMP_SUFFIX.length);
-  try {
-    return decodeURIComponent(encoded);
-  } catch {
-    // Not written by us (a malformed escape): show the name as it is stored.
-    return encoded;
-  }
-}
-
-/** The databases a logical backup holds, in the manifest's order. */
-export function databasesOf(manifest: BackupManifest): string[] {
-  return manifest.objects.flatMap(({ name }) => databaseOfObject(name) ?? []);
+/** The databases a logical backup holds, decoded, in the manifest's order. */
+function databasesOf(manifest: BackupManifest): string[] {
+  return dumpedDatabasesOf(manifest).map((database) => database.name);
 }
 
 /** The bytes a backup occupies: the sum of its objects (the manifest aside). */

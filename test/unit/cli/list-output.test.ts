@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import {
-  databaseOfObject,
   formatInstant,
   formatSize,
   listedBackupOf,
@@ -60,15 +59,6 @@ describe('pgbackup list cells', () => {
     expect(shortVersion(server)).toBe('16.4');
     expect(shortVersion({ ...server, version: '9.6.24', versionNumber: 90624 })).toBe('9.6.24');
     expect(shortVersion({ ...server, versionNumber: 0 })).toBe('16.4');
-  });
-
-  it('decodes database names from dump objects, globals.sql and other objects aside', () => {
-    expect(databaseOfObject('orders.dump')).toBe('orders');
-    expect(databaseOfObject('caf%C3%A9.dump')).toBe('café');
-    expect(databaseOfObject('a%2Fb%25.dump')).toBe('a/b%');
-    expect(databaseOfObject('bad%E9.dump')).toBe('bad%E9');
-    expect(databaseOfObject('globals.sql')).toBeUndefined();
-    expect(databaseOfObject('base.tar.zst')).toBeUndefined();
   });
 });
 
