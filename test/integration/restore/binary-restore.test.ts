@@ -117,8 +117,10 @@ describe('pgbackup restore --type binary', () => {
     expect((await stat(target)).mode & 0o777).toBe(0o700);
     // Logs are JSON on stderr, and no secret is printed anywhere.
     for (const line of run.stderr.trim().split('\n')) expect(() => JSON.parse(line)).not.toThrow();
-    const password = process.env.PGPASSWORD ?? '';
-    expect(`${run.stdout}${run.stderr}`).not.toContain(password);
+    for (const secret of [process.env.PGPASSWORD, process.env.AWS_SECRET_ACCESS_KEY]) {
+      expect(secret).toBeTruthy();
+      expect(`${run.stdout}${run.stderr}`).not.toContain(secret);
+    }
 
     expect(await tablesOfRestored(target, database)).toEqual(weekly.tables);
   });
