@@ -3,6 +3,7 @@
  * policy file (with the cluster gone, the bucket alone is the catalog) or of a policy in a
  * cluster, or a runner's local volume laid out the same way.
  */
+import { stat } from 'node:fs/promises';
 import type { BackupPolicy } from '../api/index.js';
 import { openPolicyBucket, readPolicy } from '../runner/cluster-sources.js';
 import { type ArtifactStore, createLocalStore } from '../storage/index.js';
@@ -21,6 +22,16 @@ export interface BackupSource {
   readonly store: ArtifactStore;
 }
 
+/** Refuses a local volume that is not there: it would list nothing and look like an empty catalog. */
+async function checkLocalDir(localDir: string): Promise<void> {
+  const found = await stat(localDir).catch(() => undefined);
+  if (found === undefined || !found.isDirectory()) {
+    throw new Error(
+      `--local-dir ${localDir} is not a directory: give the directory the runner's local volume is mounted at`,
+    );
+  }
+}
+
 function localSource(policy: BackupPolicy, namespace: string, localDir: string): BackupSource {
   return {
     namespace,
@@ -35,12 +46,14 @@ function localSource(policy: BackupPolicy, namespace: string, localDir: string):
  * volume at that path. A policy file's bucket is reached with the AWS SDK's default chain; a
  * cluster policy's with the Secret it names, read through the caller's kubeconfig.
  *
- * @throws UsageError when a policy file names no bucket and no local directory is given
+ * @throws UsageError when a policy file names no bucket and no local directory is given;
+ *   Error when the local directory is not one
  */
 export async function openBackupSource(
   source: PolicySource,
   localDir: string | undefined,
 ): Promise<BackupSource> {
+  if (localDir !== undefined) await checkLocalDir(localDir);
   if (source.kind === 'file') {
     const policy = await readPolicyFile(source.file);
     const namespace = policy.metadata.namespace ?? 'default';

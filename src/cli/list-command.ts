@@ -3,7 +3,6 @@
  * runner's local volume) alone, newest first. A backup exists iff its manifest.json does, so
  * what a dead run left behind is not listed.
  */
-import { stat } from 'node:fs/promises';
 import type { BackupType } from '../api/index.js';
 import { compareNewestFirst, lineOf } from '../runner/backup-choice.js';
 import { type CatalogEntry, policyKeyPrefix } from '../storage/index.js';
@@ -11,16 +10,6 @@ import { type BackupSource, openBackupSource } from './backup-source.js';
 import type { Command } from './command.js';
 import { LIST_USAGE, type ListArguments, parseListArguments } from './list-arguments.js';
 import { renderListJson, renderListText } from './list-output.js';
-
-/** Refuses a local volume that is not there: it would list nothing and look like an empty catalog. */
-async function checkLocalDir(localDir: string): Promise<void> {
-  const found = await stat(localDir).catch(() => undefined);
-  if (found === undefined || !found.isDirectory()) {
-    throw new Error(
-      `--local-dir ${localDir} is not a directory: give the directory the runner's local volume is mounted at`,
-    );
-  }
-}
 
 /** Every committed backup of the listed types (and line), newest first. */
 async function readCatalog(args: ListArguments, source: BackupSource): Promise<CatalogEntry[]> {
@@ -60,7 +49,6 @@ export const runListCommand: Command = async (argv, io) => {
     io.stdout.write(LIST_USAGE);
     return 0;
   }
-  if (args.localDir !== undefined) await checkLocalDir(args.localDir);
   const source = await openBackupSource(args.source, args.localDir);
   const entries = await readCatalog(args, source);
   if (args.format === 'json') {

@@ -103,7 +103,7 @@ function refuseOptions(values: Values, names: readonly (keyof Values)[], type: s
   const given = names.filter((name) => values[name] !== undefined && values[name] !== false);
   if (given.length > 0) {
     throw usage(
-      `${given.map((name) => `--${String(name)}`).join(', ')} only go with --type ${type}`,
+      `${given.map((name) => `--${String(name)}`).join(', ')} ${given.length === 1 ? 'goes' : 'go'} only with --type ${type}`,
     );
   }
 }

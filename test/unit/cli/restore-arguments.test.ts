@@ -157,14 +157,14 @@ describe('pgbackup restore arguments', () => {
     expect(
       usageErrorOf(['-f', 'p.yaml', '--target-dir', '/d', '--database', 'orders', '--jobs', '2'])
         .message,
-    ).toContain('--database, --jobs only go with --type logical');
+    ).toContain('--database, --jobs go only with --type logical');
     expect(usageErrorOf(['-f', 'p.yaml', '--target-dir', '/d', '--no-owner']).message).toContain(
-      '--no-owner only go with --type logical',
+      '--no-owner goes only with --type logical',
     );
     expect(
       usageErrorOf(['-f', 'p.yaml', '--type', 'logical', '--local-dir', '/l', '--target-dir', '/d'])
         .message,
-    ).toContain('--local-dir, --target-dir only go with --type binary');
+    ).toContain('--local-dir, --target-dir go only with --type binary');
   });
 
   it('wants --jobs a whole number from 1 to 64', () => {
