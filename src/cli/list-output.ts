@@ -6,6 +6,7 @@ import { lineOf } from '../runner/backup-choice.js';
 import { dumpedDatabasesOf } from '../runner/logical-databases.js';
 import { isOnDemand } from '../runner/on-demand.js';
 import type { BackupManifest, CatalogEntry } from '../storage/index.js';
+import { renderColumns } from './text-columns.js';
 
 /** The databases a logical backup holds, decoded, in the manifest's order. */
 function databasesOf(manifest: BackupManifest): string[] {
@@ -102,16 +103,7 @@ export function renderListText(entries: readonly CatalogEntry[]): string {
   const withDatabases = entries.some((entry) => entry.manifest.type === 'logical');
   const header = COLUMNS.filter((column) => withDatabases || column !== 'DATABASES');
   const rows = [[...header], ...entries.map((entry) => rowOf(entry, withDatabases))];
-  const widths = header.map((_, column) =>
-    Math.max(...rows.map((row) => (row[column] ?? '').length)),
-  );
-  const lines = rows.map((row) =>
-    row
-      .map((cell, column) => cell.padEnd(widths[column] ?? 0))
-      .join('   ')
-      .trimEnd(),
-  );
-  return `${lines.join('\n')}\n`;
+  return renderColumns(rows);
 }
 
 /** One backup as `pgbackup list -o json` prints it; the fields in this order. */

@@ -1,6 +1,7 @@
 /** The slot table of `pgbackup plan`: every slot of every line, and what occupies it. */
 import { BACKUP_TYPES } from '../api/index.js';
 import type { PlannedBackup, RetentionPlan } from '../retention/index.js';
+import { renderColumns } from './text-columns.js';
 
 const COLUMNS = ['TYPE', 'LINE', 'SLOT', 'LABEL', 'DATE'] as const;
 
@@ -23,14 +24,5 @@ function slotRows(plan: RetentionPlan, retained: readonly PlannedBackup[]): stri
  */
 export function renderSlotTable(plan: RetentionPlan, retained: readonly PlannedBackup[]): string {
   const rows = [[...COLUMNS], ...slotRows(plan, retained)];
-  const widths = COLUMNS.map((_, column) =>
-    Math.max(...rows.map((row) => (row[column] ?? '').length)),
-  );
-  const lines = rows.map((row) =>
-    row
-      .map((cell, column) => cell.padEnd(widths[column] ?? 0))
-      .join('   ')
-      .trimEnd(),
-  );
-  return `${lines.join('\n')}\n`;
+  return renderColumns(rows);
 }
