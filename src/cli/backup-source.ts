@@ -5,8 +5,9 @@
  */
 import { stat } from 'node:fs/promises';
 import type { BackupPolicy } from '../api/index.js';
+import type { PolicyBackups } from '../runner/backup-choice.js';
 import { openPolicyBucket, readPolicy } from '../runner/cluster-sources.js';
-import { type ArtifactStore, createLocalStore } from '../storage/index.js';
+import { createLocalStore } from '../storage/index.js';
 import { withClusterClient } from './cluster-client.js';
 import { UsageError } from './command.js';
 import { readPolicyFile } from './plan-policy-file.js';
@@ -14,13 +15,7 @@ import type { PolicySource } from './run-arguments.js';
 import { fileModeS3Store, requestChecksumFrom } from './run-file-mode.js';
 
 /** A policy's backups: where they are kept and under which key prefix. */
-export interface BackupSource {
-  readonly namespace: string;
-  readonly policy: string;
-  /** `spec.storage.s3.prefix` (the local volume uses the same layout). */
-  readonly prefix: string;
-  readonly store: ArtifactStore;
-}
+export type BackupSource = PolicyBackups;
 
 /** Refuses a local volume that is not there: it would list nothing and look like an empty catalog. */
 async function checkLocalDir(localDir: string): Promise<void> {

@@ -1,11 +1,22 @@
 /**
  * Which committed backup a command works on: the newest one (the one a restore reaches for
- * first), the newest of a line, or the one a person named by its key. Pure: the catalog is
- * read by the caller.
+ * first), the newest of a line, or the one a person named by its key. The choice is pure;
+ * {@link findBackup} reads the catalog for it.
  */
-import type { CatalogEntry } from '../storage/index.js';
+import type { BackupType } from '../api/index.js';
+import { type ArtifactStore, type CatalogEntry, policyKeyPrefix } from '../storage/index.js';
 import { RunError } from './errors.js';
 import { isOnDemand } from './on-demand.js';
+
+/** Where a policy's backups are: a store, and the key prefix its layout starts at. */
+export interface PolicyBackups {
+  readonly namespace: string;
+  /** The policy's name. */
+  readonly policy: string;
+  /** `spec.storage.s3.prefix` (a local volume uses the same layout). */
+  readonly prefix: string;
+  readonly store: ArtifactStore;
+}
 
 /** Orders backups newest first: by commit time, then by key (which starts with the start time). */
 export function compareNewestFirst(a: CatalogEntry, b: CatalogEntry): number {
@@ -69,4 +80,20 @@ export function chooseBackup(
     );
   }
   return newest;
+}
+
+/**
+ * Lists the policy's committed backups of `type` and returns the one `choice` names.
+ *
+ * @throws RunError as {@link chooseBackup} does; StorageError when the store cannot be listed
+ */
+export async function findBackup(
+  backups: PolicyBackups,
+  type: BackupType,
+  choice: BackupChoice,
+): Promise<CatalogEntry> {
+  const prefix = policyKeyPrefix({ ...backups, type });
+  const entries = await backups.store.listBackups(prefix);
+  const where = `${type} backups of BackupPolicy ${backups.namespace}/${backups.policy} under ${prefix} in ${backups.store.description}`;
+  return chooseBackup(entries, choice, where);
 }

@@ -9,9 +9,9 @@
 import { access, constants, mkdtemp, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { type ArtifactStore, type CatalogEntry, policyKeyPrefix } from '../storage/index.js';
+import type { CatalogEntry } from '../storage/index.js';
 import type { ObjectDownloader } from '../storage/object-download.js';
-import { type BackupChoice, chooseBackup } from './backup-choice.js';
+import { type BackupChoice, findBackup, type PolicyBackups } from './backup-choice.js';
 import { RunError } from './errors.js';
 import {
   claimRestoreTarget,
@@ -37,13 +37,7 @@ export class RestoreFailedError extends Error {
 }
 
 /** What {@link restoreBinaryBackup} needs. */
-export interface BinaryRestoreInput {
-  readonly namespace: string;
-  readonly policy: string;
-  /** `spec.storage.s3.prefix`. */
-  readonly prefix: string;
-  /** Lists the committed backups. */
-  readonly store: ArtifactStore;
+export interface BinaryRestoreInput extends PolicyBackups {
   readonly downloader: ObjectDownloader;
   readonly choice: BackupChoice;
   /** The data directory to fill (absolute): it must not exist, or be empty. */
@@ -103,16 +97,6 @@ async function checkPreconditions(input: BinaryRestoreInput): Promise<RestoreTar
   return target;
 }
 
-async function chooseEntry(input: BinaryRestoreInput): Promise<CatalogEntry> {
-  const prefix = policyKeyPrefix({ ...input, type: 'binary' });
-  const entries = await input.store.listBackups(prefix);
-  return chooseBackup(
-    entries,
-    input.choice,
-    `binary backups of BackupPolicy ${input.namespace}/${input.policy} under ${prefix} in ${input.store.description}`,
-  );
-}
-
 async function fill(input: BinaryRestoreInput, entry: CatalogEntry, target: RestoreTarget) {
   const downloadDir = await mkdtemp(join(input.workDir, 'pgbackup-restore-download-'));
   try {
@@ -153,7 +137,7 @@ export async function restoreBinaryBackup(
   input: BinaryRestoreInput,
 ): Promise<BinaryRestoreOutcome> {
   const target = await checkPreconditions(input);
-  const entry = await chooseEntry(input);
+  const entry = await findBackup(input, 'binary', input.choice);
   input.logger.info({ key: entry.key, targetDir: target.dir }, 'restoring the backup');
   await fill(input, entry, target);
   const previousMode = await tightenTargetMode(target);

@@ -20,21 +20,15 @@ import {
   readServerVersion,
   withMaintenanceSession,
 } from '../postgres/restore-target.js';
-import { type ArtifactStore, type CatalogEntry, policyKeyPrefix } from '../storage/index.js';
+import type { CatalogEntry } from '../storage/index.js';
 import type { ObjectDownloader } from '../storage/object-download.js';
-import { type BackupChoice, chooseBackup } from './backup-choice.js';
+import { type BackupChoice, findBackup, type PolicyBackups } from './backup-choice.js';
 import { RunError } from './errors.js';
 import { chooseDatabase, type DumpedDatabase, dumpedDatabasesOf } from './logical-databases.js';
 import { majorOf } from './verify-restore.js';
 
 /** What {@link restoreLogicalBackup} needs. */
-export interface LogicalRestoreInput {
-  readonly namespace: string;
-  readonly policy: string;
-  /** `spec.storage.s3.prefix`. */
-  readonly prefix: string;
-  /** Lists the committed backups. */
-  readonly store: ArtifactStore;
+export interface LogicalRestoreInput extends PolicyBackups {
   readonly downloader: ObjectDownloader;
   readonly choice: BackupChoice;
   /** The database of the backup to restore; undefined: its only one. */
@@ -69,13 +63,6 @@ export interface LogicalRestoreResult {
 /** The database to create exists already: nothing was downloaded or changed. */
 export class TargetExistsError extends Error {
   override readonly name = 'TargetExistsError';
-}
-
-async function chooseEntry(input: LogicalRestoreInput): Promise<CatalogEntry> {
-  const prefix = policyKeyPrefix({ ...input, type: 'logical' });
-  const entries = await input.store.listBackups(prefix);
-  const where = `logical backups of BackupPolicy ${input.namespace}/${input.policy} under ${prefix} in ${input.store.description}`;
-  return chooseBackup(entries, input.choice, where);
 }
 
 async function checkWorkDir(workDir: string): Promise<void> {
@@ -162,7 +149,7 @@ export async function restoreLogicalBackup(
   input: LogicalRestoreInput,
 ): Promise<LogicalRestoreResult> {
   await checkWorkDir(input.workDir);
-  const entry = await chooseEntry(input);
+  const entry = await findBackup(input, 'logical', input.choice);
   const database = chooseDatabase(dumpedDatabasesOf(entry.manifest), input.database, entry.key);
   const into = input.into ?? database.name;
   const where = formatEndpoint(input.target.endpoint);
