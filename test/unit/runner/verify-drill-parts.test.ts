@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseBackupPolicy } from '../../../src/api/index.js';
+import { newestBackupOf } from '../../../src/runner/backup-choice.js';
 import { countAmcheckLine, describeCounts } from '../../../src/runner/verify-amcheck.js';
 import { verificationStatusOf } from '../../../src/runner/verify-in-cluster.js';
-import { newestBackupOf } from '../../../src/runner/backup-choice.js';
 import { extractArguments, majorOf } from '../../../src/runner/verify-restore.js';
 import { scheduledDrillSkip } from '../../../src/runner/verify-schedule.js';
 import type { BackupManifest, CatalogEntry } from '../../../src/storage/index.js';
