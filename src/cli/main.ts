@@ -18,6 +18,7 @@ const commands: ReadonlyMap<string, () => Promise<Command>> = new Map<
   ['verify', async () => (await import('./verify-command.js')).runVerifyCommand],
   ['list', async () => (await import('./list-command.js')).runListCommand],
   ['restore', async () => (await import('./restore-command.js')).runRestoreCommand],
+  ['backup', async () => (await import('./backup-command.js')).runBackupCommand],
 ]);
 
 function readVersion(): string {

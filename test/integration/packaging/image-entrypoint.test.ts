@@ -50,7 +50,9 @@ describe.skipIf(!isRoot)(
       chownSync(scratch, IMAGE_UID, IMAGE_UID);
       const help = await runAsImageUser(['help']);
       expect(help).toMatchObject({ code: 0, stderr: '' });
-      expect(help.stdout).toContain('commands: plan, run, controller, verify, list, restore');
+      expect(help.stdout).toContain(
+        'commands: plan, run, controller, verify, list, restore, backup',
+      );
       // The bundle finds the package.json two directories above it, as in the image.
       const { version } = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8'));
       await expect(runAsImageUser(['version'])).resolves.toEqual({
@@ -58,7 +60,7 @@ describe.skipIf(!isRoot)(
         stdout: `pgbackup ${version}\n`,
         stderr: '',
       });
-      for (const command of ['plan', 'run', 'controller', 'verify', 'list', 'restore']) {
+      for (const command of ['plan', 'run', 'controller', 'verify', 'list', 'restore', 'backup']) {
         const result = await runAsImageUser([command, '--help']);
         expect(result.code, `${command} --help: ${result.stderr}`).toBe(0);
         expect(result.stdout, command).toContain(`usage: pgbackup ${command}`);

@@ -1,0 +1,158 @@
+/**
+ * `pgbackup backup`: an on-demand backup. Creates a Backup without a line (as a user would with
+ * kubectl) after checking that its policy exists and takes that type of backup; the controller
+ * starts its Job. With `--wait` it polls the Backup until the run ends and prints the outcome.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  API_VERSION,
+  BACKUP_KIND,
+  type BackupStatus,
+  type BackupType,
+  formatIssues,
+  parseBackupPolicy,
+} from '../api/index.js';
+import type { KubeClient } from '../kube/kube-client.js';
+import { isConflict, isNotFound } from '../kube/kube-errors.js';
+import { RESOURCES, resourcePath } from '../kube/resource.js';
+import {
+  BACKUP_USAGE,
+  type BackupArguments,
+  defaultBackupName,
+  parseBackupArguments,
+} from './backup-arguments.js';
+import { type BackupOutcome, describeOutcome, formatWait, isEndPhase } from './backup-outcome.js';
+import { withClusterClient } from './cluster-client.js';
+import type { Command, CommandIo } from './command.js';
+
+/** How often `--wait` reads the Backup. */
+const POLL_INTERVAL_MS = 2000;
+
+/** A refusal or an unfinished wait: printed as `pgbackup backup: MESSAGE`, exit status 1. */
+class BackupCommandError extends Error {
+  override readonly name = 'BackupCommandError';
+}
+
+/** Reads the policy and refuses one that does not exist, is not valid or lacks the type. */
+async function checkPolicy(client: KubeClient, args: BackupArguments): Promise<void> {
+  const { namespace, policy, type } = args;
+  let object: unknown;
+  try {
+    object = await client.request<unknown>({
+      verb: 'get',
+      path: resourcePath(RESOURCES.backupPolicy, { namespace, name: policy }),
+      what: `get BackupPolicy ${namespace}/${policy}`,
+    });
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+    throw new BackupCommandError(
+      `BackupPolicy ${namespace}/${policy} does not exist; no Backup was created. Check the name with "kubectl get backuppolicies -n ${namespace}"`,
+    );
+  }
+  const parsed = parseBackupPolicy(object);
+  if (!parsed.ok) {
+    throw new BackupCommandError(
+      `BackupPolicy ${namespace}/${policy} is not valid; no Backup was created. Fix it first:\n${formatIssues('BackupPolicy', policy, parsed.issues)}`,
+    );
+  }
+  if (!parsed.value.spec[type].enabled) {
+    throw new BackupCommandError(
+      `BackupPolicy ${namespace}/${policy} does not take ${type} backups (spec.${type}.enabled is false); no Backup was created. Enable ${type} backups in the policy or use --type ${otherType(type)}`,
+    );
+  }
+}
+
+function otherType(type: BackupType): BackupType {
+  return type === 'binary' ? 'logical' : 'binary';
+}
+
+/** Creates the Backup; an existing one of that name is refused, never adopted. */
+async function createBackup(client: KubeClient, args: BackupArguments, name: string) {
+  const { namespace } = args;
+  try {
+    await client.request({
+      verb: 'create',
+      path: resourcePath(RESOURCES.backup, { namespace }),
+      body: {
+        apiVersion: API_VERSION,
+        kind: BACKUP_KIND,
+        metadata: { name, namespace },
+        spec: { policy: args.policy, type: args.type },
+      },
+      what: `create Backup ${namespace}/${name}`,
+    });
+  } catch (error) {
+    if (!isConflict(error)) throw error;
+    throw new BackupCommandError(
+      `Backup ${namespace}/${name} already exists; choose another --name (or omit it for a new timestamped one)`,
+    );
+  }
+}
+
+/** Polls the Backup until its run ends or `waitSeconds` pass. */
+async function waitForEnd(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+  waitSeconds: number,
+): Promise<BackupOutcome | { readonly phase: string | undefined; readonly timedOut: true }> {
+  const deadline = Date.now() + waitSeconds * 1000;
+  for (;;) {
+    let backup: { status?: BackupStatus };
+    try {
+      backup = await client.request<{ status?: BackupStatus }>({
+        verb: 'get',
+        path: resourcePath(RESOURCES.backup, { namespace, name }),
+        what: `get Backup ${namespace}/${name}`,
+      });
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      throw new BackupCommandError(
+        `Backup ${namespace}/${name} was deleted while waiting for its run; its outcome is unknown`,
+      );
+    }
+    const status = backup.status ?? {};
+    if (isEndPhase(status.phase)) return { ...status, phase: status.phase };
+    if (Date.now() >= deadline) return { phase: status.phase, timedOut: true };
+    await sleep(Math.min(POLL_INTERVAL_MS, Math.max(0, deadline - Date.now())));
+  }
+}
+
+function describeCommand(namespace: string, name: string): string {
+  return `kubectl describe backup ${name} -n ${namespace}`;
+}
+
+/** Runs `pgbackup backup ...`; see {@link BACKUP_USAGE}. */
+export const runBackupCommand: Command = async (argv, io) => {
+  const args = parseBackupArguments(argv);
+  if (args === 'help') {
+    io.stdout.write(BACKUP_USAGE);
+    return 0;
+  }
+  const name = args.name ?? defaultBackupName(args.policy, args.type, Date.now());
+  return withClusterClient(async (client) => {
+    await checkPolicy(client, args);
+    await createBackup(client, args, name);
+    io.stdout.write(`backup.pgbackup.dev/${name} created\n`);
+    if (args.waitSeconds === undefined) return 0;
+    return report(io, args, name, await waitForEnd(client, args.namespace, name, args.waitSeconds));
+  });
+};
+
+function report(
+  io: CommandIo,
+  args: BackupArguments,
+  name: string,
+  outcome: Awaited<ReturnType<typeof waitForEnd>>,
+): number {
+  const look = describeCommand(args.namespace, name);
+  if ('timedOut' in outcome) {
+    throw new BackupCommandError(
+      `Backup ${args.namespace}/${name} is still ${outcome.phase ?? 'waiting for its Job'} after ${formatWait(args.waitSeconds ?? 0)}; stopped waiting. The Backup is left as it is and its run goes on; see "${look}"`,
+    );
+  }
+  io.stdout.write(describeOutcome(name, outcome));
+  if (outcome.phase === 'Completed') return 0;
+  io.stdout.write(`The Backup is left as it is; see "${look}"\n`);
+  return 1;
+}
