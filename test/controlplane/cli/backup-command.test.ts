@@ -153,6 +153,30 @@ describe('pgbackup backup', () => {
     expect(backup.status.message).toContain('no primary found among the pods');
   });
 
+  it('stops waiting at --timeout, leaving the Backup as it is', async () => {
+    const { env } = running;
+    const result = await startBackupCommand(env, [
+      '--policy',
+      `${env.namespace}/orders`,
+      '--name',
+      'nobody-runs-it',
+      '--wait',
+      '--timeout',
+      '2s',
+    ]).outcome;
+    expect(result).toMatchObject({
+      code: 1,
+      stdout: 'backup.pgbackup.dev/nobody-runs-it created\n',
+    });
+    // Pending once the controller has seen the Backup, without a phase before that.
+    expect(result.stderr).toMatch(
+      new RegExp(
+        `^pgbackup backup: Backup ${env.namespace}/nobody-runs-it is still (Pending|waiting for its Job) after 2s; stopped waiting\\. The Backup is left as it is and its run goes on; see "kubectl describe backup nobody-runs-it -n ${env.namespace}"\n$`,
+      ),
+    );
+    expect(await backupNames(env)).toContain('nobody-runs-it');
+  });
+
   it('creates an on-demand Backup, waits for its run and prints the stored key', async () => {
     const { env } = running;
     for (const address of [requireEnv('PGBACKUP_REPLICA'), requireEnv('PGBACKUP_PRIMARY')]) {
