@@ -9,13 +9,7 @@ import { BACKUP_PLURAL } from '../../../src/api/index.js';
 import type { KubeObject } from '../../../src/kube/index.js';
 import { createPostgresPod } from '../../harness/cluster-objects.js';
 import { writeKubeConfigFile } from '../../harness/controller-process.js';
-import { serviceAccountKubeConfig } from '../../harness/kube.js';
-import {
-  type RunOutcome,
-  runEnvironment,
-  startPgbackup,
-  startPgbackupRun,
-} from '../../harness/pgbackup-run.js';
+import { runEnvironment, startPgbackup } from '../../harness/pgbackup-run.js';
 import { testBucket, testS3Client } from '../../harness/s3.js';
 import { requireEnv } from '../../harness/variables.js';
 import {
@@ -25,50 +19,7 @@ import {
   useRunningController,
   waitForJob,
 } from '../controller/controller-setup.js';
-
-interface EnvVar {
-  name: string;
-  valueFrom?: { secretKeyRef?: { name: string; key: string } };
-}
-
-interface JobSpec {
-  template: { spec: { containers: { args: string[]; env: EnvVar[] }[] } };
-}
-
-/** The environment variables of a container, with its Secret references resolved. */
-async function containerEnv(env: ControllerTestEnv, vars: readonly EnvVar[]) {
-  const resolved: Record<string, string> = {};
-  for (const variable of vars) {
-    const ref = variable.valueFrom?.secretKeyRef;
-    if (ref === undefined) continue;
-    const found = await env.client.request<{ data: Record<string, string> }>({
-      verb: 'get',
-      path: `/api/v1/namespaces/${env.namespace}/secrets/${ref.name}`,
-      what: 'get Secret',
-    });
-    resolved[variable.name] = Buffer.from(found.data[ref.key] ?? '', 'base64').toString();
-  }
-  return resolved;
-}
-
-/** Runs a Job's container as its pod would, as the runner service account the controller made. */
-async function runLikeThePod(env: ControllerTestEnv, jobSpec: unknown): Promise<RunOutcome> {
-  const container = (jobSpec as JobSpec).template.spec.containers[0];
-  if (container === undefined) throw new Error('the Job has no container');
-  const [command, ...args] = container.args;
-  expect(command).toBe('run');
-  const runner = await serviceAccountKubeConfig(env.admin, {
-    namespace: env.namespace,
-    name: 'orders-runner',
-  });
-  return startPgbackupRun(
-    args,
-    runEnvironment({
-      ...(await containerEnv(env, container.env)),
-      KUBECONFIG: writeKubeConfigFile(runner),
-    }),
-  ).outcome;
-}
+import { runLikeThePod } from '../controller/job-pod.js';
 
 /** Starts `pgbackup backup ARGS` as the test's (admin) user, through its kubeconfig file. */
 function startBackupCommand(env: ControllerTestEnv, args: readonly string[]) {

@@ -2,13 +2,9 @@ import { describe, expect, it, vi } from 'vitest';
 import { BACKUP_POLICY_PLURAL } from '../../../src/api/index.js';
 import type { KubeObject } from '../../../src/kube/index.js';
 import { createPostgresPod } from '../../harness/cluster-objects.js';
-import { writeKubeConfigFile } from '../../harness/controller-process.js';
-import { serviceAccountKubeConfig } from '../../harness/kube.js';
-import { runEnvironment, startPgbackupRun } from '../../harness/pgbackup-run.js';
 import { requireEnv } from '../../harness/variables.js';
 import {
   applyRunnerPolicy,
-  type ControllerTestEnv,
   createBackup,
   cronJobsIn,
   pgbackupPath,
@@ -16,55 +12,9 @@ import {
   useRunningController,
   waitForJob,
 } from './controller-setup.js';
+import { runLikeThePod } from './job-pod.js';
 
 const WAIT = { timeout: 60_000, interval: 250 };
-
-interface EnvVar {
-  name: string;
-  valueFrom?: { secretKeyRef?: { name: string; key: string } };
-}
-
-/** The environment variables of a container, with its Secret references resolved. */
-async function containerEnv(env: ControllerTestEnv, vars: readonly EnvVar[]) {
-  const resolved: Record<string, string> = {};
-  for (const variable of vars) {
-    const ref = variable.valueFrom?.secretKeyRef;
-    if (ref === undefined) continue;
-    const found = await env.client.request<{ data: Record<string, string> }>({
-      verb: 'get',
-      path: `/api/v1/namespaces/${env.namespace}/secrets/${ref.name}`,
-      what: 'get Secret',
-    });
-    resolved[variable.name] = Buffer.from(found.data[ref.key] ?? '', 'base64').toString();
-  }
-  return resolved;
-}
-
-interface JobSpec {
-  template: { spec: { containers: { args: string[]; env: EnvVar[] }[] } };
-}
-
-/**
- * Runs a Job's container as its pod would: its own arguments, the environment its Secret
- * references resolve to, and the runner service account the controller made.
- */
-async function runLikeThePod(env: ControllerTestEnv, jobSpec: unknown) {
-  const container = (jobSpec as JobSpec).template.spec.containers[0];
-  if (container === undefined) throw new Error('the Job has no container');
-  const [command, ...args] = container.args;
-  expect(command).toBe('run');
-  const runner = await serviceAccountKubeConfig(env.admin, {
-    namespace: env.namespace,
-    name: 'orders-runner',
-  });
-  return startPgbackupRun(
-    args,
-    runEnvironment({
-      ...(await containerEnv(env, container.env)),
-      KUBECONFIG: writeKubeConfigFile(runner),
-    }),
-  ).outcome;
-}
 
 describe('the real runner, started with the commands the controller wrote', () => {
   const running = useRunningController();
