@@ -5,15 +5,14 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  API_VERSION,
-  BACKUP_KIND,
   type BackupStatus,
   type BackupType,
   formatIssues,
   parseBackupPolicy,
 } from '../api/index.js';
+import { createBackupObject } from '../kube/backup-record.js';
 import type { KubeClient } from '../kube/kube-client.js';
-import { isConflict, isNotFound } from '../kube/kube-errors.js';
+import { isNotFound } from '../kube/kube-errors.js';
 import { RESOURCES, resourcePath } from '../kube/resource.js';
 import {
   BACKUP_USAGE,
@@ -69,20 +68,8 @@ function otherType(type: BackupType): BackupType {
 /** Creates the Backup; an existing one of that name is refused, never adopted. */
 async function createBackup(client: KubeClient, args: BackupArguments, name: string) {
   const { namespace } = args;
-  try {
-    await client.request({
-      verb: 'create',
-      path: resourcePath(RESOURCES.backup, { namespace }),
-      body: {
-        apiVersion: API_VERSION,
-        kind: BACKUP_KIND,
-        metadata: { name, namespace },
-        spec: { policy: args.policy, type: args.type },
-      },
-      what: `create Backup ${namespace}/${name}`,
-    });
-  } catch (error) {
-    if (!isConflict(error)) throw error;
+  const spec = { policy: args.policy, type: args.type };
+  if (!(await createBackupObject(client, { namespace, name, spec }))) {
     throw new BackupCommandError(
       `Backup ${namespace}/${name} already exists; choose another --name (or omit it for a new timestamped one)`,
     );

@@ -37,12 +37,21 @@ export interface BackupRecord {
   update(status: BackupStatusPatch): Promise<void>;
 }
 
-/**
- * Creates the Backup (or adopts it, when a retried Job created it already) and returns its
- * status writer.
- */
-export async function createBackupRecord(input: BackupRecordInput): Promise<BackupRecord> {
-  const { client, namespace, name } = input;
+/** What a new Backup says: where it is, and its spec (without a line: an on-demand one). */
+export interface NewBackup {
+  readonly namespace: string;
+  readonly name: string;
+  readonly labels?: Readonly<Record<string, string>> | undefined;
+  readonly spec: {
+    readonly policy: string;
+    readonly type: BackupType;
+    readonly line?: LineName | undefined;
+  };
+}
+
+/** Creates a Backup; returns false, changing nothing, when one of that name exists already. */
+export async function createBackupObject(client: KubeClient, backup: NewBackup): Promise<boolean> {
+  const { namespace, name } = backup;
   try {
     await client.request({
       verb: 'create',
@@ -50,14 +59,30 @@ export async function createBackupRecord(input: BackupRecordInput): Promise<Back
       body: {
         apiVersion: API_VERSION,
         kind: BACKUP_KIND,
-        metadata: { name, namespace, labels: { ...input.labels } },
-        spec: { policy: input.policy, type: input.type, line: input.line },
+        metadata: { name, namespace, labels: { ...backup.labels } },
+        spec: backup.spec,
       },
       what: `create Backup ${namespace}/${name}`,
     });
+    return true;
   } catch (error) {
     if (!isConflict(error)) throw error;
+    return false;
   }
+}
+
+/**
+ * Creates the Backup (or adopts it, when a retried Job created it already) and returns its
+ * status writer.
+ */
+export async function createBackupRecord(input: BackupRecordInput): Promise<BackupRecord> {
+  const { client, namespace, name } = input;
+  await createBackupObject(client, {
+    namespace,
+    name,
+    labels: input.labels,
+    spec: { policy: input.policy, type: input.type, line: input.line },
+  });
   return statusWriter(client, namespace, name);
 }
 
