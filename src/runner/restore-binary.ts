@@ -6,7 +6,7 @@
  * downloaded otherwise; on failure the restore takes back everything it wrote. Nothing in the
  * store changes.
  */
-import { access, constants, mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { CatalogEntry } from '../storage/index.js';
@@ -17,6 +17,7 @@ import {
   claimRestoreTarget,
   inspectRestoreTarget,
   isInside,
+  isWritableDir,
   type RestoreTarget,
   tightenTargetMode,
   undoRestoreTarget,
@@ -75,11 +76,7 @@ async function checkWorkDir(workDir: string, targetDir: string): Promise<void> {
       `the work directory ${workDir} does not exist or is not a directory: create it (with room for the largest compressed object of the backup), or point --work-dir elsewhere`,
     );
   }
-  const writable = await access(workDir, constants.W_OK | constants.X_OK).then(
-    () => true,
-    () => false,
-  );
-  if (!writable) {
+  if (!(await isWritableDir(workDir))) {
     throw new RunError(
       `the work directory ${workDir} is not writable by the user running the restore, who downloads the backup there (by default into the target's parent): point --work-dir at a directory that user may write, with room for the largest compressed object of the backup`,
     );
@@ -111,7 +108,7 @@ async function fill(input: BinaryRestoreInput, entry: CatalogEntry, target: Rest
       });
     } catch (error) {
       input.logger.error({ err: error, key: entry.key }, 'the restore failed; taking it back');
-      await rm(downloadDir, { recursive: true, force: true });
+      // The download directory goes in the finally below, before anyone reads this message.
       const undone = await undoRestoreTarget(target);
       const reason = error instanceof Error ? error.message : String(error);
       throw new RestoreFailedError(

@@ -32,6 +32,14 @@ async function statOrUndefined(path: string) {
   }
 }
 
+/** Whether the user running the restore may create entries in the directory `dir`. */
+export async function isWritableDir(dir: string): Promise<boolean> {
+  return access(dir, constants.W_OK | constants.X_OK).then(
+    () => true,
+    () => false,
+  );
+}
+
 async function inspectNewTarget(dir: string): Promise<RestoreTarget> {
   const parent = dirname(dir);
   const parentStats = await statOrUndefined(parent);
@@ -40,11 +48,7 @@ async function inspectNewTarget(dir: string): Promise<RestoreTarget> {
       `the target directory ${dir} cannot be created: its parent ${parent} does not exist or is not a directory. Create the parent first (restore creates only the last directory), or give another --target-dir`,
     );
   }
-  const writable = await access(parent, constants.W_OK | constants.X_OK).then(
-    () => true,
-    () => false,
-  );
-  if (!writable) {
+  if (!(await isWritableDir(parent))) {
     throw new RunError(
       `the target directory ${dir} cannot be created: its parent ${parent} is not writable by the user running the restore. Run the restore as a user who may write there (the one that will run the server), or create ${dir} empty and give it to that user`,
     );
