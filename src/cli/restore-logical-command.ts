@@ -8,6 +8,7 @@ import { userInfo } from 'node:os';
 import { pino } from 'pino';
 import type { Credentials, Endpoint } from '../postgres/index.js';
 import type { RestoreTarget } from '../postgres/restore-target.js';
+import { lineOf } from '../runner/backup-choice.js';
 import { GLOBALS_OBJECT } from '../runner/dump-databases.js';
 import { DatabaseChoiceError } from '../runner/logical-databases.js';
 import { type LogicalRestoreResult, restoreLogicalBackup } from '../runner/restore-logical.js';
@@ -15,6 +16,7 @@ import { createObjectDownloader } from '../storage/object-download.js';
 import { openBackupSource } from './backup-source.js';
 import { type CommandIo, UsageError } from './command.js';
 import type { LogicalRestoreArguments } from './restore-arguments.js';
+import { credentialsFrom } from './run-file-mode.js';
 
 /** libpq's default port, which pg_restore uses when PGPORT is unset. */
 const DEFAULT_PORT = 5432;
@@ -44,29 +46,25 @@ function endpointFrom(env: NodeJS.ProcessEnv): Endpoint {
   return { host, port };
 }
 
-function credentialsFrom(env: NodeJS.ProcessEnv): Credentials {
-  const fromEnv = env.PGUSER !== undefined && env.PGUSER !== '';
+function loginFrom(env: NodeJS.ProcessEnv): Credentials {
+  const fromEnv = credentialsFrom(env, 'PGUSER', 'PGPASSWORD');
+  if (fromEnv !== undefined) return fromEnv;
   // libpq's default role is the operating system's user name; pg_restore logs in as it too.
-  const username = fromEnv ? (env.PGUSER ?? '') : userInfo().username;
   const password = env.PGPASSWORD;
   const hasPassword = password !== undefined && password !== '';
-  const user = fromEnv ? 'environment variable PGUSER' : 'your user name (PGUSER is unset)';
   const secret = hasPassword
     ? 'environment variable PGPASSWORD'
     : 'the libpq password file (PGPASSFILE or ~/.pgpass)';
   return {
-    username,
+    username: userInfo().username,
     ...(hasPassword ? { password } : {}),
-    source:
-      fromEnv && hasPassword
-        ? 'environment variables PGUSER and PGPASSWORD'
-        : `${user} and ${secret}`,
+    source: `your user name (PGUSER is unset) and ${secret}`,
   };
 }
 
 /** The server to restore into and the login, as libpq reads them from `env`. */
 export function restoreTargetFrom(env: NodeJS.ProcessEnv): RestoreTarget {
-  return { endpoint: endpointFrom(env), credentials: credentialsFrom(env) };
+  return { endpoint: endpointFrom(env), credentials: loginFrom(env) };
 }
 
 function describeResult(
@@ -82,7 +80,7 @@ function describeResult(
     : '';
   return [
     `restored database "${database.name}" into the new database "${result.into}" on ${result.where} as "${login}" (PostgreSQL ${result.serverVersion})`,
-    `backup: ${key} (line ${manifest.line === '' ? 'on-demand' : manifest.line}, committed at ${manifest.committedAt}, dumped from PostgreSQL ${manifest.server.version} on ${manifest.server.host})`,
+    `backup: ${key} (line ${lineOf(result.entry)}, committed at ${manifest.committedAt}, dumped from PostgreSQL ${manifest.server.version} on ${manifest.server.host})`,
     `object: ${result.objectKey} matched its manifest (${database.sizeBytes} bytes, SHA-256 ${database.sha256})`,
     `${owners}Roles are not restored: they are in the backup's ${GLOBALS_OBJECT} (${key}${GLOBALS_OBJECT}); create the roles the dump names first, or restore with --no-owner when the server lacks them.\n`,
   ].join('\n');

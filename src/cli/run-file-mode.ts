@@ -21,7 +21,11 @@ export interface FileModeTarget {
   readonly replicationCredentials: Credentials;
 }
 
-function credentialsFrom(
+/**
+ * A login from libpq-style environment variables: the user from `userVariable`, the password
+ * from `passwordVariable` or else libpq's password file; `undefined` when the user is unset.
+ */
+export function credentialsFrom(
   env: NodeJS.ProcessEnv,
   userVariable: string,
   passwordVariable: string,

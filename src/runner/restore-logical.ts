@@ -74,17 +74,23 @@ async function checkWorkDir(workDir: string): Promise<void> {
   });
 }
 
-function existsMessage(into: string, where: string, given: boolean): string {
-  const option = given ? 'another --into NAME' : '--into NAME';
-  return `database "${into}" already exists on ${where}; nothing was downloaded or changed. Restore into a new database with ${option}, or drop "${into}" first if it may go`;
+/** Refuses a database to create that exists already, naming it and the fix. */
+async function refuseExisting(
+  input: LogicalRestoreInput,
+  session: MaintenanceSession,
+  into: string,
+): Promise<void> {
+  if (!(await databaseExists(session, into))) return;
+  const option = input.into !== undefined ? 'another --into NAME' : '--into NAME';
+  throw new TargetExistsError(
+    `database "${into}" already exists on ${session.where}; nothing was downloaded or changed. Restore into a new database with ${option}, or drop "${into}" first if it may go`,
+  );
 }
 
 /** The target's version, after checking that `into` is absent there. */
 async function checkTarget(input: LogicalRestoreInput, into: string) {
   return withMaintenanceSession(input.target, async (session) => {
-    if (await databaseExists(session, into)) {
-      throw new TargetExistsError(existsMessage(into, session.where, input.into !== undefined));
-    }
+    await refuseExisting(input, session, into);
     return readServerVersion(session);
   });
 }
@@ -92,9 +98,7 @@ async function checkTarget(input: LogicalRestoreInput, into: string) {
 async function createTarget(input: LogicalRestoreInput, into: string): Promise<void> {
   await withMaintenanceSession(input.target, async (session: MaintenanceSession) => {
     // Checked again: it may have appeared while the dump was downloading.
-    if (await databaseExists(session, into)) {
-      throw new TargetExistsError(existsMessage(into, session.where, input.into !== undefined));
-    }
+    await refuseExisting(input, session, into);
     await createDatabase(session, into);
   });
 }
