@@ -7,6 +7,17 @@ export const BACKUP_PHASES = ['Pending', 'Running', 'Completed', 'Failed', 'Skip
 /** One of {@link BACKUP_PHASES}. */
 export type BackupPhase = (typeof BACKUP_PHASES)[number];
 
+/** The phases a backup's run ends in. */
+export const BACKUP_END_PHASES = ['Completed', 'Failed', 'Skipped'] as const;
+
+/** One of {@link BACKUP_END_PHASES}. */
+export type BackupEndPhase = (typeof BACKUP_END_PHASES)[number];
+
+/** Whether a backup in `phase` has ended (Completed, Failed or Skipped). */
+export function isEndPhase(phase: string | undefined): phase is BackupEndPhase {
+  return (BACKUP_END_PHASES as readonly string[]).includes(phase ?? '');
+}
+
 /** A PostgreSQL log sequence number, e.g. `0/3000028`. */
 export const LSN_PATTERN = /^[0-9A-F]{1,8}\/[0-9A-F]{1,8}$/;
 

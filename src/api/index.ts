@@ -24,10 +24,13 @@ export {
 } from './backup-policy-status.js';
 export { type BackupSpec, backupSpecSchema } from './backup-spec.js';
 export {
+  BACKUP_END_PHASES,
   BACKUP_PHASES,
+  type BackupEndPhase,
   type BackupPhase,
   type BackupStatus,
   backupStatusSchema,
+  isEndPhase,
   LSN_PATTERN,
 } from './backup-status.js';
 export { CHECKPOINT_MODES, COMPRESSIONS } from './binary.js';

@@ -8,6 +8,7 @@ import {
   type BackupStatus,
   type BackupType,
   formatIssues,
+  isEndPhase,
   parseBackupPolicy,
 } from '../api/index.js';
 import { createBackupObject } from '../kube/backup-record.js';
@@ -20,7 +21,7 @@ import {
   defaultBackupName,
   parseBackupArguments,
 } from './backup-arguments.js';
-import { type BackupOutcome, describeOutcome, formatWait, isEndPhase } from './backup-outcome.js';
+import { type BackupOutcome, describeOutcome, formatWait } from './backup-outcome.js';
 import { withClusterClient } from './cluster-client.js';
 import type { Command, CommandIo } from './command.js';
 

@@ -1,20 +1,9 @@
 /** How `pgbackup backup --wait` prints the end of an on-demand Backup's run. */
-import type { BackupPhase, BackupStatus } from '../api/index.js';
+import type { BackupEndPhase, BackupStatus } from '../api/index.js';
 import { formatSize } from './list-output.js';
 
-/** The phases a run ends in. */
-export const END_PHASES = ['Completed', 'Failed', 'Skipped'] as const;
-
-/** One of {@link END_PHASES}. */
-export type EndPhase = (typeof END_PHASES)[number];
-
 /** The status of a Backup whose run has ended. */
-export type BackupOutcome = BackupStatus & { readonly phase: EndPhase };
-
-/** Whether a run in `phase` has ended (Completed, Failed or Skipped). */
-export function isEndPhase(phase: BackupPhase | undefined): phase is EndPhase {
-  return (END_PHASES as readonly string[]).includes(phase ?? '');
-}
+export type BackupOutcome = BackupStatus & { readonly phase: BackupEndPhase };
 
 /**
  * The outcome, one `field: value` line each after the phase: the artifact's bucket and key,

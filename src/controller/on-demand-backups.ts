@@ -10,6 +10,7 @@ import {
   type Backup,
   type BackupPolicy,
   type BackupStatus,
+  isEndPhase,
 } from '../api/index.js';
 import {
   applyManifest,
@@ -33,8 +34,6 @@ export interface BackupObject {
   readonly backup: Backup;
   readonly object: KubeObject;
 }
-
-const TERMINAL_PHASES = new Set(['Completed', 'Failed', 'Skipped']);
 
 interface JobCondition {
   readonly type?: string;
@@ -101,7 +100,7 @@ export async function reconcileOnDemandBackups(
     ({ backup, object }) =>
       backup.spec.line === undefined &&
       object.metadata.deletionTimestamp === undefined &&
-      !TERMINAL_PHASES.has(backup.status?.phase ?? ''),
+      !isEndPhase(backup.status?.phase),
   );
   for (const entry of pending) await runOnDemand(input, entry);
   return pending.length;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { describeOutcome, formatWait, isEndPhase } from '../../../src/cli/backup-outcome.js';
+import { isEndPhase } from '../../../src/api/index.js';
+import { describeOutcome, formatWait } from '../../../src/cli/backup-outcome.js';
 
 describe('the outcome pgbackup backup --wait prints', () => {
   it('prints a completed run with its bucket, key and size', () => {
