@@ -5,7 +5,7 @@
  */
 import { pino } from 'pino';
 import { Controller, serveEndpoints } from '../controller/index.js';
-import { type KubeConnection, loadKubeConnection } from '../kube/index.js';
+import { DEFAULT_QUEUE_BACKOFF, type KubeConnection, loadKubeConnection } from '../kube/index.js';
 import { DEFAULT_RUN_SETTINGS, drillImageOf } from '../render/index.js';
 import type { Command } from './command.js';
 import {
@@ -54,7 +54,7 @@ function controllerOf(
       renewDeadlineMs: options.renewDeadlineSeconds * 1000,
       retryPeriodMs: options.retryPeriodSeconds * 1000,
     },
-    queueBackoff: { baseMs: 1000, maxMs: 300_000 },
+    queueBackoff: DEFAULT_QUEUE_BACKOFF,
     log,
     now: () => new Date(),
   });

@@ -4,7 +4,7 @@
  * leader election. Imports only `api` of ours.
  */
 
-export { type BackoffPolicy, backoffDelayMs } from './backoff.js';
+export { type BackoffPolicy, backoffDelayMs, DEFAULT_JITTER_RATIO } from './backoff.js';
 export {
   type EventRecord,
   EventRecorder,

@@ -2,12 +2,16 @@
  * The work queue of controller-runtime in small: keys (`namespace/name`), not events. A key
  * added while it waits is not added twice; a key added while it is being processed is
  * processed again after, never by two workers at once. Failures come back with exponential
- * backoff, and a success resets it.
+ * backoff (with jitter), and a success resets it.
  */
 import { type BackoffPolicy, backoffDelayMs } from './backoff.js';
 
-/** Defaults: 1 s doubling to 5 minutes. */
-export const DEFAULT_QUEUE_BACKOFF: BackoffPolicy = { baseMs: 1000, maxMs: 300_000 };
+/** Defaults: 1 s doubling to 5 minutes, each delay shortened by up to a fifth at random. */
+export const DEFAULT_QUEUE_BACKOFF: BackoffPolicy = {
+  baseMs: 1000,
+  maxMs: 300_000,
+  jitterRatio: 0.2,
+};
 
 /** A de-duplicating queue of keys with delayed and rate-limited adds. */
 export class WorkQueue {
@@ -17,7 +21,8 @@ export class WorkQueue {
   readonly #dirty = new Set<string>();
   readonly #processing = new Set<string>();
   readonly #failures = new Map<string, number>();
-  readonly #timers = new Map<string, NodeJS.Timeout>();
+  /** Delayed adds: one timer per key, due at the earliest deadline asked for. */
+  readonly #timers = new Map<string, { timer: NodeJS.Timeout; dueMs: number }>();
   #waiters: ((key: string | undefined) => void)[] = [];
   #shutDown = false;
 
@@ -45,20 +50,28 @@ export class WorkQueue {
     this.#queue.push(key);
   }
 
-  /** Adds a key after a delay (a later call for the same key keeps the earlier deadline). */
+  /**
+   * Adds a key after a delay. Of several delayed adds of one key the earliest deadline wins:
+   * an error retry due in 1 s must not wait behind a recheck due in 30 s.
+   */
   addAfter(key: string, delayMs: number): void {
     if (this.#shutDown) return;
     if (delayMs <= 0) {
       this.add(key);
       return;
     }
-    if (this.#timers.has(key)) return;
+    const dueMs = Date.now() + delayMs;
+    const pending = this.#timers.get(key);
+    if (pending !== undefined) {
+      if (pending.dueMs <= dueMs) return;
+      clearTimeout(pending.timer);
+    }
     const timer = setTimeout(() => {
       this.#timers.delete(key);
       this.add(key);
     }, delayMs);
     timer.unref();
-    this.#timers.set(key, timer);
+    this.#timers.set(key, { timer, dueMs });
   }
 
   /** Adds a key after the backoff its failures so far call for, and counts one more. */
@@ -94,7 +107,7 @@ export class WorkQueue {
   /** Stops handing out keys; waiting `get` calls resolve with undefined. */
   shutDown(): void {
     this.#shutDown = true;
-    for (const timer of this.#timers.values()) clearTimeout(timer);
+    for (const { timer } of this.#timers.values()) clearTimeout(timer);
     this.#timers.clear();
     for (const waiter of this.#waiters) waiter(undefined);
     this.#waiters = [];

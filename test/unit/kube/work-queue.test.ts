@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelayMs } from '../../../src/kube/index.js';
 import { WorkQueue } from '../../../src/kube/work-queue.js';
 
 describe('WorkQueue', () => {
@@ -47,12 +46,5 @@ describe('WorkQueue', () => {
     queue.forget(key);
     queue.shutDown();
     expect(await queue.get()).toBeUndefined();
-  });
-
-  it('doubles the delay per failure up to the maximum', () => {
-    const policy = { baseMs: 1000, maxMs: 300_000 };
-    expect([0, 1, 2, 3, 9, 10, 50].map((failures) => backoffDelayMs(policy, failures))).toEqual([
-      0, 1000, 2000, 4000, 256_000, 300_000, 300_000,
-    ]);
   });
 });
