@@ -34,3 +34,24 @@ export function backoffDelayMs(
   const ratio = Math.min(Math.max(policy.jitterRatio ?? DEFAULT_JITTER_RATIO, 0), 1);
   return Math.round(delayMs * (1 - ratio * random()));
 }
+
+/**
+ * Waits `delayMs`, or less when `signal` aborts; resolves either way, never rejects. The abort
+ * listener is removed when the wait ends, so a loop that waits on one long-lived signal
+ * (an informer's retries) does not pile up one listener per wait.
+ */
+export function sleepUnlessAborted(delayMs: number, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (signal.aborted) {
+      resolve();
+      return;
+    }
+    const finish = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', finish);
+      resolve();
+    };
+    const timer = setTimeout(finish, delayMs);
+    signal.addEventListener('abort', finish, { once: true });
+  });
+}

@@ -5,7 +5,7 @@
  * only the object's key: the reconciler reads the cache itself.
  */
 import type { Logger } from 'pino';
-import { type BackoffPolicy, backoffDelayMs } from './backoff.js';
+import { type BackoffPolicy, backoffDelayMs, sleepUnlessAborted } from './backoff.js';
 import type { KubeClient } from './kube-client.js';
 import { isGone, KubeApiError } from './kube-errors.js';
 import { type KubeObject, objectKeyOf } from './kube-object.js';
@@ -35,16 +35,6 @@ interface ObjectList {
   readonly metadata: { readonly resourceVersion?: string; readonly continue?: string };
   readonly items: KubeObject[];
 }
-
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
 
 /**
  * The object without `metadata.managedFields`, which the controller never reads and which
@@ -152,7 +142,7 @@ export class Informer implements ObjectCache {
           { err: error, resource: this.#what(), delayMs },
           'list or watch failed; retrying',
         );
-        await sleep(delayMs, this.#stop.signal);
+        await sleepUnlessAborted(delayMs, this.#stop.signal);
       }
     }
   }

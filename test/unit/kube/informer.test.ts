@@ -123,4 +123,41 @@ describe('Informer', () => {
     expect(seen.watches).toEqual(['10', '20', '20', '21']);
     expect(changed).toEqual(['ns/a', 'ns/b', 'ns/c', 'ns/a']);
   });
+
+  it('leaves no abort listener behind per failed list (the retry sleep removes its own)', async () => {
+    // A 403 (RBAC not granted yet) is not retried by the client: each one is an informer retry.
+    let lists = 0;
+    const server = createServer((_request, response) => {
+      lists += 1;
+      response.writeHead(403, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ kind: 'Status', reason: 'Forbidden', message: 'not yet' }));
+    });
+    const live = new Set<unknown>();
+    const add = vi.spyOn(AbortSignal.prototype, 'addEventListener');
+    const remove = vi.spyOn(AbortSignal.prototype, 'removeEventListener');
+    add.mockImplementation(function (this: AbortSignal, type, listener, options) {
+      if (type === 'abort') live.add(listener);
+      return EventTarget.prototype.addEventListener.call(this, type, listener, options);
+    });
+    remove.mockImplementation(function (this: AbortSignal, type, listener, options) {
+      if (type === 'abort') live.delete(listener);
+      return EventTarget.prototype.removeEventListener.call(this, type, listener, options);
+    });
+    const { informer, client } = await informerFor(server);
+    informer.start();
+    cleanUps.push(async () => {
+      add.mockRestore();
+      remove.mockRestore();
+      await informer.stop();
+      client.close();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    });
+    await vi.waitFor(() => expect(lists).toBeGreaterThanOrEqual(12), {
+      timeout: 10_000,
+      interval: 20,
+    });
+    // At most the one sleep in progress holds a listener, however many retries came before.
+    expect(live.size).toBeLessThanOrEqual(1);
+  });
 });
