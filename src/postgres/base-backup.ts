@@ -9,7 +9,12 @@ import { promisify } from 'node:util';
 import type { Credentials, Endpoint } from './credentials.js';
 import { formatEndpoint } from './credentials.js';
 import { AuthenticationError, PostgresError } from './errors.js';
-import { isAuthenticationFailure, startToolProcess, stderrTail } from './tool-process.js';
+import {
+  isAuthenticationFailure,
+  startToolProcess,
+  stderrTail,
+  toolEnvironment,
+} from './tool-process.js';
 
 /** Compression of the stream, as `spec.binary.compression` names it. */
 export type BaseBackupCompression = 'zstd' | 'gzip' | 'lz4' | 'none';
@@ -99,6 +104,8 @@ export function startBaseBackup(input: BaseBackupInput): BaseBackupProcess {
 
 /** `pg_basebackup --version`, for the manifest. */
 export async function toolVersion(binary: string): Promise<string> {
-  const { stdout } = await promisify(execFile)(binary, ['--version']);
+  const { stdout } = await promisify(execFile)(binary, ['--version'], {
+    env: toolEnvironment(process.env, undefined),
+  });
   return stdout.trim();
 }

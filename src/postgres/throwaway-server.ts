@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { PostgresError } from './errors.js';
-import { describeExit, lastLines } from './tool-process.js';
+import { describeExit, lastLines, toolEnvironment } from './tool-process.js';
 
 /** The port number only names the socket file (`.s.PGSQL.5432`): nothing listens on TCP. */
 const SOCKET_PORT = 5432;
@@ -116,6 +116,7 @@ export async function startThrowawayServer(input: ThrowawayServerInput): Promise
   const settings = throwawaySettings(runDir).flatMap((setting) => ['-c', setting]);
   const child = spawn(input.postgres, ['-D', dataDir, ...settings], {
     stdio: ['ignore', log, log],
+    env: toolEnvironment(process.env, undefined),
   });
   closeSync(log);
   let exitedWith: string | undefined;

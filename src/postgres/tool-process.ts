@@ -1,6 +1,7 @@
 /**
- * A PostgreSQL client program (pg_basebackup, pg_dump, pg_dumpall) run as a stream: stdout
- * piped to the caller, the password in the child's environment (never on its command line),
+ * A PostgreSQL client program (pg_basebackup, pg_dump, pg_dumpall, pg_restore) run as a
+ * stream: stdout piped to the caller, the password in the child's environment (never on its
+ * command line) and nothing else of the caller's secrets there ({@link toolEnvironment}),
  * and the last {@link STDERR_LIMIT} characters of stderr kept for the result or the error.
  */
 import { spawn } from 'node:child_process';
@@ -30,19 +31,95 @@ export interface ToolProcess {
   kill(): void;
 }
 
-/** The inherited environment, with the credentials' password (or none) as PGPASSWORD. */
-function childEnvironment(credentials: Credentials): NodeJS.ProcessEnv {
-  const { PGPASSWORD: _dropped, ...inherited } = process.env;
-  return credentials.password === undefined
-    ? inherited
-    : { ...inherited, PGPASSWORD: credentials.password };
+/**
+ * Variables a PostgreSQL client program may inherit: where to find programs, files and the
+ * time zone, its locale, and libpq's own settings (PGPASSWORD excepted: it comes from the
+ * credentials). Everything else, the AWS keys and the Kubernetes credentials above all, stays
+ * in the runner's process: a program that prints its environment, or a core dump of it, must
+ * not hold the bucket's keys.
+ */
+const INHERITED_NAMES: ReadonlySet<string> = new Set([
+  'PATH',
+  'HOME',
+  'TMPDIR',
+  'USER',
+  'LOGNAME',
+  'TZ',
+  'LANG',
+  'LANGUAGE',
+  // GSSAPI logins (libpq's krbsrvname, gsslib) find their configuration and ticket cache here.
+  'KRB5_CONFIG',
+  'KRB5CCNAME',
+  // libpq's environment variables (the "Environment Variables" chapter of its manual).
+  'PGHOST',
+  'PGHOSTADDR',
+  'PGPORT',
+  'PGDATABASE',
+  'PGUSER',
+  'PGPASSFILE',
+  'PGSERVICE',
+  'PGSERVICEFILE',
+  'PGOPTIONS',
+  'PGAPPNAME',
+  'PGSSLMODE',
+  'PGREQUIRESSL',
+  'PGSSLNEGOTIATION',
+  'PGSSLCOMPRESSION',
+  'PGSSLCERT',
+  'PGSSLKEY',
+  'PGSSLCERTMODE',
+  'PGSSLROOTCERT',
+  'PGSSLCRL',
+  'PGSSLCRLDIR',
+  'PGSSLSNI',
+  'PGREQUIREPEER',
+  'PGSSLMINPROTOCOLVERSION',
+  'PGSSLMAXPROTOCOLVERSION',
+  'PGMINPROTOCOLVERSION',
+  'PGMAXPROTOCOLVERSION',
+  'PGGSSENCMODE',
+  'PGKRBSRVNAME',
+  'PGGSSLIB',
+  'PGGSSDELEGATION',
+  'PGCHANNELBINDING',
+  'PGREQUIREAUTH',
+  'PGCONNECT_TIMEOUT',
+  'PGCLIENTENCODING',
+  'PGTARGETSESSIONATTRS',
+  'PGLOADBALANCEHOSTS',
+  'PGDATESTYLE',
+  'PGTZ',
+  'PGGEQO',
+  'PGSYSCONFDIR',
+  'PGLOCALEDIR',
+  'PG_COLOR',
+  'PG_COLORS',
+]);
+
+/** Whether a program may inherit the variable: named in {@link INHERITED_NAMES}, or a locale category. */
+function isInherited(name: string): boolean {
+  return INHERITED_NAMES.has(name) || name.startsWith('LC_');
+}
+
+/**
+ * The environment of a PostgreSQL client program: the allowed variables of `env` (the
+ * runner's own), with `password` (or none: libpq's password file) as PGPASSWORD.
+ */
+export function toolEnvironment(
+  env: NodeJS.ProcessEnv,
+  password: string | undefined,
+): NodeJS.ProcessEnv {
+  const inherited = Object.fromEntries(
+    Object.entries(env).filter(([name, value]) => isInherited(name) && value !== undefined),
+  );
+  return password === undefined ? inherited : { ...inherited, PGPASSWORD: password };
 }
 
 /** Starts the program; read `stdout` to the end and await `exited`. */
 export function startToolProcess(input: ToolProcessInput): ToolProcess {
   const child = spawn(input.binary, input.args, {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: childEnvironment(input.credentials),
+    env: toolEnvironment(process.env, input.credentials.password),
   });
   let stderr = '';
   child.stderr.setEncoding('utf8');

@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { describeExit } from '../postgres/tool-process.js';
+import { describeExit, toolEnvironment } from '../postgres/tool-process.js';
 
 /** How much of a program's stdout and stderr is kept. */
 const KEEP_CHARS = 16 * 1024;
@@ -33,7 +33,11 @@ export function runProgram(
   onStderrLine: (line: string) => void = () => undefined,
 ): Promise<ProgramOutcome> {
   return new Promise((resolve, reject) => {
-    const child = spawn(binary, [...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Only what a program needs from the environment: never the bucket's keys.
+    const child = spawn(binary, [...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: toolEnvironment(process.env, undefined),
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
