@@ -37,7 +37,6 @@ export {
 } from './render-status.js';
 export {
   LOCAL_COPY_MOUNT_PATH,
-  RUNNER_ENV,
   renderRunnerPodSpec,
   secretNamesOf,
 } from './runner-pod.js';

@@ -1,19 +1,10 @@
 /**
  * The pod template every run uses, scheduled or on demand: the runner image with its
- * arguments, credentials as references to Secrets (never values), and a security context
- * that passes the `restricted` Pod Security level.
+ * arguments, no credentials at all (the runner reads the policy's Secrets through the API with
+ * its own service account, which may read exactly those: runner-rbac.ts), and a security
+ * context that passes the `restricted` Pod Security level.
  */
 import type { BackupPolicy } from '../api/index.js';
-
-/** Environment variable names the runner reads its credentials from. */
-export const RUNNER_ENV = {
-  username: 'PGUSER',
-  password: 'PGPASSWORD',
-  replicationUsername: 'PGBACKUP_REPLICATION_USER',
-  replicationPassword: 'PGBACKUP_REPLICATION_PASSWORD',
-  s3AccessKeyId: 'AWS_ACCESS_KEY_ID',
-  s3SecretAccessKey: 'AWS_SECRET_ACCESS_KEY',
-} as const;
 
 /** Where a binary daily run finds the local-copy volume. */
 export const LOCAL_COPY_MOUNT_PATH = '/var/lib/pgbackup/local';
@@ -38,15 +29,6 @@ export interface RunnerPodInput {
   readonly workVolumePath?: string | undefined;
 }
 
-interface EnvVar {
-  readonly name: string;
-  readonly valueFrom: { readonly secretKeyRef: { name: string; key: string } };
-}
-
-function secretEnv(name: string, secretName: string, key: string): EnvVar {
-  return { name, valueFrom: { secretKeyRef: { name: secretName, key } } };
-}
-
 /** Every Secret the policy names, in a stable order and without repeats. */
 export function secretNamesOf(policy: BackupPolicy): string[] {
   const { target, storage } = policy.spec;
@@ -56,26 +38,6 @@ export function secretNamesOf(policy: BackupPolicy): string[] {
     storage?.s3.credentials?.secretName,
   ];
   return [...new Set(names.filter((name): name is string => name !== undefined))];
-}
-
-function runnerEnv(policy: BackupPolicy): EnvVar[] {
-  const { target, storage } = policy.spec;
-  const credentials = target.credentials.secretName;
-  const env = [
-    secretEnv(RUNNER_ENV.username, credentials, 'username'),
-    secretEnv(RUNNER_ENV.password, credentials, 'password'),
-  ];
-  const replication = target.replicationCredentials?.secretName;
-  if (replication !== undefined) {
-    env.push(secretEnv(RUNNER_ENV.replicationUsername, replication, 'username'));
-    env.push(secretEnv(RUNNER_ENV.replicationPassword, replication, 'password'));
-  }
-  const s3 = storage?.s3.credentials?.secretName;
-  if (s3 !== undefined) {
-    env.push(secretEnv(RUNNER_ENV.s3AccessKeyId, s3, 'accessKeyId'));
-    env.push(secretEnv(RUNNER_ENV.s3SecretAccessKey, s3, 'secretAccessKey'));
-  }
-  return env;
 }
 
 function volumesOf(input: RunnerPodInput) {
@@ -134,7 +96,8 @@ export function renderRunnerPodSpec(input: RunnerPodInput): Record<string, unkno
         name: 'runner',
         image: jobTemplate.image === '' ? input.defaultImage : jobTemplate.image,
         args: [...input.args],
-        env: runnerEnv(input.policy),
+        // No env: one path for credentials (the Secrets, read through the API), so no copy
+        // of a password or key sits in the pod's environment, its spec or a crash dump.
         ...(Object.keys(resources).length > 0 ? { resources } : {}),
         securityContext: {
           allowPrivilegeEscalation: false,

@@ -14,7 +14,7 @@ interface EnvVar {
 }
 
 interface JobSpec {
-  template: { spec: { containers: { args: string[]; env: EnvVar[] }[] } };
+  template: { spec: { containers: { args: string[]; env?: EnvVar[] }[] } };
 }
 
 /** The environment variables of a container, with its Secret references resolved. */
@@ -49,7 +49,7 @@ export async function runLikeThePod(env: ControllerTestEnv, jobSpec: unknown): P
   return startPgbackupRun(
     args,
     runEnvironment({
-      ...(await containerEnv(env, container.env)),
+      ...(await containerEnv(env, container.env ?? [])),
       KUBECONFIG: writeKubeConfigFile(runner),
     }),
   ).outcome;
