@@ -20,6 +20,7 @@ import {
   WorkQueue,
 } from '../kube/index.js';
 import { MANAGED_SELECTOR, type RunSettings } from '../render/index.js';
+import { BackupIndex, policyKeyOfBackup } from './backup-index.js';
 import { type ControllerMetrics, createControllerMetrics } from './controller-metrics.js';
 import { type ControllerCaches, PolicyReconciler } from './policy-reconciler.js';
 import { resourceOfPath } from './request-resource.js';
@@ -46,10 +47,7 @@ const WATCH_BACKOFF: BackoffPolicy = { baseMs: 500, maxMs: 10_000 };
 /** The policy key an owned object (or a Backup) belongs to, if any. */
 function policyKeyOf(kind: string, object: KubeObject, backups: ObjectCache): string | undefined {
   const namespace = object.metadata.namespace ?? '';
-  if (kind === 'Backup') {
-    const spec = object.spec as { policy?: string } | undefined;
-    return spec?.policy === undefined ? undefined : `${namespace}/${spec.policy}`;
-  }
+  if (kind === 'Backup') return policyKeyOfBackup(object);
   const policyOwner = object.metadata.ownerReferences?.find(
     (owner) => owner.kind === 'BackupPolicy',
   );
@@ -147,9 +145,12 @@ export class Controller {
   #createCaches(client: KubeClient): ControllerCaches {
     const merged = (resource: ResourceType, selector?: string) =>
       new MergedCache(this.#informersOf(client, resource, selector));
+    const backups = merged(RESOURCES.backup);
     const caches = {
       policies: merged(RESOURCES.backupPolicy),
-      backups: merged(RESOURCES.backup),
+      backups,
+      // Registered before the informers start, so it sees every Backup they list.
+      backupsByPolicy: new BackupIndex(backups),
       cronJobs: merged(RESOURCES.cronJob, MANAGED_SELECTOR),
       jobs: merged(RESOURCES.job, MANAGED_SELECTOR),
       serviceAccounts: merged(RESOURCES.serviceAccount, MANAGED_SELECTOR),

@@ -18,8 +18,17 @@ import {
   type KubeClient,
   type KubeObject,
   type ObjectCache,
+  RESOURCES,
+  resourcePath,
 } from '../kube/index.js';
-import { backupJobNameOf, type RunSettings, renderBackupJob } from '../render/index.js';
+import {
+  backupJobNameOf,
+  LABELS,
+  policyLabels,
+  type RunSettings,
+  renderBackupJob,
+} from '../render/index.js';
+import type { BackupObject } from './backup-index.js';
 
 /** What the on-demand pass needs. */
 export interface OnDemandInput {
@@ -27,12 +36,6 @@ export interface OnDemandInput {
   readonly jobs: ObjectCache;
   readonly policy: BackupPolicy;
   readonly settings: RunSettings;
-}
-
-/** A Backup with the raw object it was parsed from (for its uid). */
-export interface BackupObject {
-  readonly backup: Backup;
-  readonly object: KubeObject;
 }
 
 interface JobCondition {
@@ -68,7 +71,30 @@ function statusUpdateOf(
   return undefined;
 }
 
-async function runOnDemand(input: OnDemandInput, { backup, object }: BackupObject): Promise<void> {
+/**
+ * Gives a Backup someone made by hand (kubectl, `pgbackup backup`) the labels a line's Backup
+ * has, so `kubectl get backups -l pgbackup.dev/policy=NAME` lists it as `pgbackup list` does.
+ */
+async function labelBackup(input: OnDemandInput, { backup, object }: BackupObject): Promise<void> {
+  const labels = {
+    [LABELS.policy]: policyLabels(backup.spec.policy)[LABELS.policy] ?? '',
+    [LABELS.type]: backup.spec.type,
+  };
+  const current = object.metadata.labels ?? {};
+  if (Object.entries(labels).every(([key, value]) => current[key] === value)) return;
+  const namespace = object.metadata.namespace ?? '';
+  const { name } = object.metadata;
+  await input.client.request({
+    verb: 'patch',
+    path: resourcePath(RESOURCES.backup, { namespace, name }),
+    body: { metadata: { labels } },
+    contentType: 'application/merge-patch+json',
+    what: `label Backup ${namespace}/${name} with its policy`,
+  });
+}
+
+async function runOnDemand(input: OnDemandInput, entry: BackupObject): Promise<void> {
+  const { backup, object } = entry;
   const namespace = object.metadata.namespace ?? '';
   const jobName = backupJobNameOf(object.metadata.name);
   let job = input.jobs.get(`${namespace}/${jobName}`);
@@ -91,11 +117,17 @@ async function runOnDemand(input: OnDemandInput, { backup, object }: BackupObjec
   });
 }
 
-/** Starts the Jobs of new on-demand Backups and records Jobs that failed; returns how many. */
+/**
+ * Labels the policy's Backups that lack its labels, starts the Jobs of new on-demand Backups
+ * and records Jobs that failed; returns how many on-demand Backups are pending.
+ */
 export async function reconcileOnDemandBackups(
   input: OnDemandInput,
   backups: readonly BackupObject[],
 ): Promise<number> {
+  for (const entry of backups) {
+    if (entry.object.metadata.deletionTimestamp === undefined) await labelBackup(input, entry);
+  }
   const pending = backups.filter(
     ({ backup, object }) =>
       backup.spec.line === undefined &&

@@ -11,7 +11,6 @@ import {
   BACKUP_POLICY_KIND,
   type BackupPolicy,
   type BackupPolicyStatus,
-  parseBackup,
 } from '../api/index.js';
 import {
   applyStatus,
@@ -37,6 +36,7 @@ import {
   validatePolicyObject,
 } from '../render/index.js';
 import { retentionPlanOf } from '../retention/index.js';
+import type { BackupIndex, BackupObject } from './backup-index.js';
 import {
   type ControllerMetrics,
   forgetBackupMetrics,
@@ -44,13 +44,16 @@ import {
   recordLineMetrics,
 } from './controller-metrics.js';
 import { jsonEqual } from './object-comparison.js';
-import { type BackupObject, reconcileOnDemandBackups } from './on-demand-backups.js';
+import { reconcileOnDemandBackups } from './on-demand-backups.js';
 import { applyChanged, deleteUnwanted } from './owned-objects.js';
+import { deleteExcessSkippedRecords } from './skipped-records.js';
 
 /** The informer caches the reconciler reads. */
 export interface ControllerCaches {
   readonly policies: ObjectCache;
   readonly backups: ObjectCache;
+  /** The Backups of each policy, so a reconcile reads only its own. */
+  readonly backupsByPolicy: BackupIndex;
   readonly cronJobs: ObjectCache;
   readonly jobs: ObjectCache;
   readonly serviceAccounts: ObjectCache;
@@ -93,20 +96,6 @@ function cacheOfKind(caches: ControllerCaches, kind: string): ObjectCache {
   }
 }
 
-function backupsOf(
-  caches: ControllerCaches,
-  namespace: string,
-  policyName: string,
-): BackupObject[] {
-  return caches.backups.list().flatMap((object) => {
-    if (object.metadata.namespace !== namespace) return [];
-    const parsed = parseBackup(object);
-    return parsed.ok && parsed.value.spec.policy === policyName
-      ? [{ backup: parsed.value, object }]
-      : [];
-  });
-}
-
 /** Reconciles policies by key. */
 export class PolicyReconciler {
   readonly #deps: ReconcilerDeps;
@@ -125,7 +114,7 @@ export class PolicyReconciler {
       return {};
     }
     if (object.metadata.deletionTimestamp !== undefined) return {};
-    const backups = backupsOf(caches, namespace, name);
+    const backups = caches.backupsByPolicy.backupsOf(namespace, name);
     const validity = validatePolicyObject(object, name);
     if (!validity.ok) {
       await this.#writeStatus(object, { kind: 'invalid', problem: validity.problem }, backups);
@@ -195,6 +184,13 @@ export class PolicyReconciler {
       });
     }
     await reconcileOnDemandBackups({ client, jobs: caches.jobs, policy, settings }, backups);
+    const forgotten = await deleteExcessSkippedRecords(client, backups);
+    if (forgotten.length > 0) {
+      this.#deps.log.info(
+        { policy: `${owner.namespace}/${owner.name}`, deleted: forgotten },
+        'deleted the oldest Skipped Backups',
+      );
+    }
     const plan = retentionPlanOf(policy.spec);
     const slots = renderSlotTable({
       plan,
