@@ -4,6 +4,8 @@
  * subcommands of it, so the image has a single entrypoint. This file only wires: each
  * command lives in its own module and receives its arguments and output streams.
  */
+// First: it must run before any module that loads the AWS SDK (see the module).
+import './node-version-warning.js';
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type Command, type CommandIo, UsageError } from './command.js';

@@ -15,6 +15,7 @@ import { cronScheduleOf, retentionPlanOf } from '../retention/index.js';
 import { LABELS, policyLabels } from './labels.js';
 import { type Manifest, type Owner, ownerReferenceOf } from './manifest.js';
 import { boundedName, CRON_JOB_NAME_MAX } from './object-name.js';
+import { DEFAULT_RUN_DEADLINE_SECONDS } from './run-lifetime.js';
 import { renderRunnerPodSpec } from './runner-pod.js';
 import { runnerServiceAccountNameOf } from './runner-rbac.js';
 
@@ -32,7 +33,8 @@ export interface RunSettings {
   /**
    * How long one run may take before Kubernetes ends it (`activeDeadlineSeconds`). The
    * default, 23 hours, ends a stuck daily run before the next one is due, so a hung server
-   * shows up as a failed run instead of a silent gap.
+   * shows up as a failed run instead of a silent gap. Clean-up after dead runs derives what
+   * only a dead run can have left from it (run-lifetime.ts).
    */
   readonly runDeadlineSeconds: number;
   /** Finished Jobs kept per CronJob, for `kubectl logs` after a failure. */
@@ -43,7 +45,7 @@ export interface RunSettings {
 export const DEFAULT_RUN_SETTINGS: RunSettings = {
   defaultImage: 'pgbackup-operator:latest',
   verifyImage: 'pgbackup-operator:latest-drill',
-  runDeadlineSeconds: 23 * 3600,
+  runDeadlineSeconds: DEFAULT_RUN_DEADLINE_SECONDS,
   historyLimit: 3,
 };
 

@@ -12,6 +12,7 @@ import {
   formatEndpoint,
   type ServerSession,
 } from '../postgres/index.js';
+import { DEFAULT_RUN_DEADLINE_SECONDS, deadRunCutoffMs } from '../render/run-lifetime.js';
 import type { RetentionLine } from '../retention/index.js';
 import {
   type ArtifactStore,
@@ -62,8 +63,6 @@ export interface BackupKind {
   take(source: BackupSource, target: BackupTarget): Promise<TakenBackup>;
 }
 
-const DAY_MS = 24 * 60 * 60 * 1000;
-
 function storesOf(input: RunInput): ArtifactStore[] {
   return [input.remote, ...(input.local === undefined ? [] : [input.local.store])];
 }
@@ -72,9 +71,13 @@ function storesOf(input: RunInput): ArtifactStore[] {
 async function cleanUpDeadRuns(input: RunInput, kind: BackupKind, source: BackupSource) {
   await kind.cleanUpServer?.(source);
   const prefix = policyKeyPrefix(locationOf(input, kind.type));
-  const orphanBeforeMs = input.clock() - DAY_MS;
+  // Only what is older than any live run can be: a run that lost the lock may still write.
+  const deadBeforeMs = deadRunCutoffMs(
+    input.clock(),
+    input.runDeadlineSeconds ?? DEFAULT_RUN_DEADLINE_SECONDS,
+  );
   for (const store of storesOf(input)) {
-    const report = await store.cleanUp(prefix, orphanBeforeMs);
+    const report = await store.cleanUp(prefix, deadBeforeMs);
     if (report.abortedUploads.length + report.deletedObjects.length > 0) {
       input.logger.warn(
         { store: store.description, ...report },

@@ -30,6 +30,11 @@ export interface RunInput {
   readonly pgRoot?: string | undefined;
   readonly logger: Logger;
   readonly clock: () => number;
+  /**
+   * The run's deadline (its Job's `activeDeadlineSeconds`), from which clean-up knows what
+   * only a dead run can have left; omitted, the default the controller renders Jobs with.
+   */
+  readonly runDeadlineSeconds?: number | undefined;
 }
 
 /** A run that did nothing, and why. */

@@ -35,8 +35,10 @@ export interface ArtifactStore {
   /** Deletes a backup: its manifest first (it stops existing), then its data. */
   deleteBackup(backupKey: string): Promise<void>;
   /**
-   * Removes what dead runs left under a prefix: unfinished uploads, and data with no manifest
-   * last modified before `orphanBeforeMs`.
+   * Removes what dead runs left under a prefix: unfinished uploads started, and data with no
+   * manifest last written, before `deadBeforeMs`. Anything newer may be a live run's (one
+   * queued behind the lock, or one that lost it), so the caller derives the cutoff from the
+   * longest a run can live (render/run-lifetime.ts), and this never goes past it.
    */
-  cleanUp(prefix: string, orphanBeforeMs: number): Promise<CleanupReport>;
+  cleanUp(prefix: string, deadBeforeMs: number): Promise<CleanupReport>;
 }

@@ -146,7 +146,7 @@ class LocalStore implements ArtifactStore {
     });
   }
 
-  async cleanUp(prefix: string, orphanBeforeMs: number): Promise<CleanupReport> {
+  async cleanUp(prefix: string, deadBeforeMs: number): Promise<CleanupReport> {
     const files = await this.attempt('list files', () => walkFiles(this.pathOf(prefix)));
     const committed = new Set(
       files.filter((file) => file.endsWith(`/${MANIFEST_NAME}`)).map((file) => dirname(file)),
@@ -155,8 +155,9 @@ class LocalStore implements ArtifactStore {
     for (const file of files) {
       if (committed.has(dirname(file))) continue;
       const { mtimeMs } = await stat(file);
-      // A `.partial` file is what a run that died was writing: under the lock it is garbage.
-      if (file.endsWith('.partial') || mtimeMs < orphanBeforeMs) {
+      // A `.partial` file is what a run was writing; the lock alone does not prove that run
+      // dead (it may have lost the lock and still be writing), only its age does.
+      if (mtimeMs < deadBeforeMs) {
         await rm(file, { force: true });
         deletedObjects.push(file);
       }

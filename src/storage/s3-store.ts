@@ -256,10 +256,14 @@ class S3Store implements ArtifactStore {
   }
 
   /**
-   * Unfinished uploads whose key starts with `prefix`. Listed for the whole bucket and filtered
-   * here: MinIO answers a `Prefix` only when it is an exact object key.
+   * Unfinished uploads whose key starts with `prefix`, started before `startedBeforeMs` (by
+   * the server's record). Listed for the whole bucket and filtered here: MinIO answers a
+   * `Prefix` only when it is an exact object key.
    */
-  private async listUploads(prefix: string): Promise<{ Key: string; UploadId: string }[]> {
+  private async listUploads(
+    prefix: string,
+    startedBeforeMs: number,
+  ): Promise<{ Key: string; UploadId: string }[]> {
     const uploads: { Key: string; UploadId: string }[] = [];
     let markers: { KeyMarker?: string; UploadIdMarker?: string } = {};
     for (;;) {
@@ -268,8 +272,14 @@ class S3Store implements ArtifactStore {
           new ListMultipartUploadsCommand({ Bucket: this.config.bucket, ...markers }),
         ),
       );
-      for (const { Key, UploadId } of page.Uploads ?? []) {
-        if (Key?.startsWith(prefix) === true && UploadId !== undefined) {
+      for (const { Key, UploadId, Initiated } of page.Uploads ?? []) {
+        // An upload without a start time cannot be proven dead: it stays.
+        const startedMs = Initiated?.getTime() ?? Number.POSITIVE_INFINITY;
+        if (
+          Key?.startsWith(prefix) === true &&
+          UploadId !== undefined &&
+          startedMs < startedBeforeMs
+        ) {
           uploads.push({ Key, UploadId });
         }
       }
@@ -278,9 +288,9 @@ class S3Store implements ArtifactStore {
     }
   }
 
-  private async abortUploads(prefix: string): Promise<string[]> {
+  private async abortUploads(prefix: string, startedBeforeMs: number): Promise<string[]> {
     const aborted: string[] = [];
-    for (const { Key, UploadId } of await this.listUploads(prefix)) {
+    for (const { Key, UploadId } of await this.listUploads(prefix, startedBeforeMs)) {
       await this.send(`abort the upload of ${Key}`, () =>
         this.client.send(
           new AbortMultipartUploadCommand({ Bucket: this.config.bucket, Key, UploadId }),
@@ -291,8 +301,8 @@ class S3Store implements ArtifactStore {
     return aborted;
   }
 
-  async cleanUp(prefix: string, orphanBeforeMs: number): Promise<CleanupReport> {
-    const abortedUploads = await this.abortUploads(prefix);
+  async cleanUp(prefix: string, deadBeforeMs: number): Promise<CleanupReport> {
+    const abortedUploads = await this.abortUploads(prefix, deadBeforeMs);
     const objects = await this.listKeys(prefix);
     const committed = new Set(
       objects
@@ -301,7 +311,7 @@ class S3Store implements ArtifactStore {
     );
     const orphans = objects.filter(
       ({ key, modifiedMs }) =>
-        !committed.has(key.slice(0, key.lastIndexOf('/') + 1)) && modifiedMs < orphanBeforeMs,
+        !committed.has(key.slice(0, key.lastIndexOf('/') + 1)) && modifiedMs < deadBeforeMs,
     );
     for (const { key } of orphans) await this.deleteKey(key);
     return { abortedUploads, deletedObjects: orphans.map(({ key }) => key) };
