@@ -22,6 +22,7 @@ import {
   s3SpecOf,
 } from './cluster-sources.js';
 import { RunError } from './errors.js';
+import { followBucketAfterRun } from './prune-records.js';
 import { failedStatusOf, runningStatusOf, statusOf } from './record-status.js';
 import { type BinaryRunInput, runBinaryBackup } from './run-binary-backup.js';
 import { runLogicalBackup } from './run-logical-backup.js';
@@ -116,6 +117,13 @@ async function runRecorded(
     const result =
       input.type === 'binary' ? await runBinaryBackup(runInput) : await runLogicalBackup(runInput);
     await record.update(statusOf(result, policy, input.clock()));
+    if (result.outcome === 'completed') {
+      // The Backups of what rotation pruned go too, so they and the bucket agree.
+      const { client, namespace, type, logger } = input;
+      const { remote } = runInput;
+      const run = { client, namespace, policy: input.policy, type, spec: policy.spec, remote };
+      await followBucketAfterRun({ ...run, pruned: result.pruned, logger });
+    }
     return result;
   } finally {
     await lease.release();
