@@ -47,6 +47,9 @@ export const addresses = {
   etcd: { host: `${net}.5`, clientPort: 2379, peerPort: 2380 },
   apiserver: { host: `${net}.6`, port: 6443 },
   controllerManager: { host: `${net}.6`, port: 10257 },
+  scheduler: { host: `${net}.6`, port: 10259 },
+  /** test/faults/: toxiproxy's API on this port, its proxies and the HTTP fault proxies on any. */
+  faultProxy: { host: `${net}.7`, port: 8474 },
 } as const;
 
 /** Names fixed by the environment; tests and examples may rely on them. */
@@ -65,6 +68,20 @@ export const toolModules = {
     dir: join(repoRoot, 'test', 'tools', 'kube'),
     binaries: ['kube-apiserver', 'kube-controller-manager', 'kubectl', 'etcd'],
   },
+  /**
+   * The node's programs, built from the same pinned module as the control plane (so one
+   * go.mod says the Kubernetes version) but in a scratch copy of it: they need modules the
+   * control plane does not, which `-mod=mod` adds there without touching the repository.
+   */
+  kubeNode: {
+    dir: join(repoRoot, 'test', 'tools', 'kube'),
+    binaries: ['kubelet', 'kube-scheduler', 'kube-proxy'],
+    packages: [
+      'k8s.io/kubernetes/cmd/kubelet',
+      'k8s.io/kubernetes/cmd/kube-scheduler',
+      'k8s.io/kubernetes/cmd/kube-proxy',
+    ],
+  },
   minio: { dir: join(repoRoot, 'test', 'tools', 'minio'), binaries: ['minio'] },
   helm: { dir: join(repoRoot, 'test', 'tools', 'helm'), binaries: ['helm'] },
   kubeconform: { dir: join(repoRoot, 'test', 'tools', 'kubeconform'), binaries: ['kubeconform'] },
@@ -72,5 +89,9 @@ export const toolModules = {
   monitoringCrds: {
     dir: join(repoRoot, 'test', 'tools', 'monitoring-crds'),
     binaries: ['controller-gen'],
+  },
+  toxiproxy: {
+    dir: join(repoRoot, 'test', 'tools', 'toxiproxy'),
+    binaries: ['toxiproxy-server'],
   },
 } as const;

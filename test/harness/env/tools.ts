@@ -5,15 +5,21 @@
  * the Go version, so only the first run on a machine pays for the build.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { cacheDir, toolModules } from './layout.js';
 import { runTool } from './processes.js';
 
 type ModuleName = keyof typeof toolModules;
 
-/** The go build output name of a tool package, where it differs from the binary we want. */
-const renames: Readonly<Record<string, string>> = { server: 'etcd' };
+/**
+ * The go build output name of a tool package, where it differs from the binary we want (two
+ * modules build a package named `server`).
+ */
+const renames: Readonly<Partial<Record<ModuleName, Readonly<Record<string, string>>>>> = {
+  kube: { server: 'etcd' },
+  toxiproxy: { server: 'toxiproxy-server' },
+};
 
 /**
  * Linker flags. Kubernetes binaries built outside its release tooling report version
@@ -21,7 +27,7 @@ const renames: Readonly<Record<string, string>> = { server: 'etcd' };
  */
 function ldflags(name: ModuleName): string {
   const flags = ['-s', '-w'];
-  if (name === 'kube') {
+  if (name === 'kube' || name === 'kubeNode') {
     const { gitVersion, major, minor } = pinnedKubernetesVersion();
     for (const pkg of ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version']) {
       flags.push(`-X ${pkg}.gitVersion=${gitVersion}`, `-X ${pkg}.gitMajor=${major}`);
@@ -62,7 +68,14 @@ async function moduleKey(name: ModuleName): Promise<string> {
   hash.update(readFileSync(join(dir, 'go.sum')));
   hash.update(goVersion.trim());
   hash.update(ldflags(name));
+  hash.update(packagesOf(name).join(' '));
   return `${name}-${hash.digest('hex').slice(0, 12)}`;
+}
+
+/** The packages a module builds: its go.mod's `tool` lines, unless it names its own. */
+function packagesOf(name: ModuleName): readonly string[] {
+  const spec = toolModules[name];
+  return 'packages' in spec ? spec.packages : [];
 }
 
 function hasAll(dir: string, binaries: readonly string[]): boolean {
@@ -84,16 +97,31 @@ export async function ensureToolModule(
   const scratch = `${target}.tmp-${process.pid}`;
   rmSync(scratch, { recursive: true, force: true });
   mkdirSync(scratch, { recursive: true });
+  const packages = packagesOf(name);
+  // Named packages build in a copy of the module, so -mod=mod adds what they need there.
+  const moduleDir = packages.length === 0 ? dir : join(scratch, 'module');
+  if (moduleDir !== dir) {
+    mkdirSync(moduleDir);
+    for (const file of ['go.mod', 'go.sum']) copyFileSync(join(dir, file), join(moduleDir, file));
+  }
   await runTool(
     'go',
-    ['build', '-trimpath', `-ldflags=${ldflags(name)}`, '-o', `${scratch}/`, 'tool'],
+    [
+      'build',
+      '-trimpath',
+      `-ldflags=${ldflags(name)}`,
+      '-o',
+      `${scratch}/`,
+      ...(packages.length === 0 ? ['tool'] : packages),
+    ],
     {
-      cwd: dir,
+      cwd: moduleDir,
       env: { GOFLAGS: '-mod=mod', ...goEnv() },
       timeoutMs: 60 * 60_000,
     },
   );
-  for (const [from, to] of Object.entries(renames)) {
+  if (moduleDir !== dir) rmSync(moduleDir, { recursive: true, force: true });
+  for (const [from, to] of Object.entries(renames[name] ?? {})) {
     if (existsSync(join(scratch, from))) renameSync(join(scratch, from), join(scratch, to));
   }
   if (hasAll(target, binaries)) {
@@ -130,6 +158,8 @@ export interface TestToolPaths {
   readonly kubeconform: string;
   readonly controllerGen: string;
   readonly promtool: string;
+  /** The fault-injection proxy of test/faults/. */
+  readonly toxiproxyServer: string;
 }
 
 /**
@@ -160,15 +190,17 @@ export async function ensureEnvironmentTools(
  * parallel test files do not each build them (and the demo never waits for them).
  */
 export async function ensureTestTools(onBuild?: (message: string) => void): Promise<TestToolPaths> {
-  const [kubeconform, monitoringCrds, promtool] = await Promise.all([
+  const [kubeconform, monitoringCrds, promtool, toxiproxy] = await Promise.all([
     ensureToolModule('kubeconform', onBuild),
     ensureToolModule('monitoringCrds', onBuild),
     ensureToolModule('promtool', onBuild),
+    ensureToolModule('toxiproxy', onBuild),
   ]);
   return {
     kubeconform: join(kubeconform, 'kubeconform'),
     controllerGen: join(monitoringCrds, 'controller-gen'),
     promtool: join(promtool, 'promtool'),
+    toxiproxyServer: join(toxiproxy, 'toxiproxy-server'),
   };
 }
 
