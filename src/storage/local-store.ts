@@ -2,6 +2,12 @@
  * The local-volume artifact store: the same layout as the bucket, as directories under a
  * mount point (the PersistentVolumeClaim of `spec.binary.local`). The manifest is written to a
  * temporary name and renamed, so it appears whole or not at all.
+ *
+ * Commit order is durable, so that a node crash never leaves a manifest beside truncated
+ * data: each data file is fsynced and renamed into place and its directory fsynced (when its
+ * `stored` settles); the manifest is written to a temporary name, fsynced, renamed, and the
+ * directories up to the root fsynced (when `commit` returns). A file system may otherwise
+ * persist the manifest's rename before the data blocks it describes.
  */
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
@@ -10,14 +16,14 @@ import {
   access,
   constants,
   mkdir,
+  open,
   readdir,
   readFile,
   rename,
   rm,
   stat,
-  writeFile,
 } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { ArtifactStore, CleanupReport, ObjectWriter } from './artifact-store.js';
@@ -50,6 +56,31 @@ async function walkFiles(dir: string): Promise<string[]> {
     }),
   );
   return nested.flat();
+}
+
+function ignoreMissing(error: unknown): void {
+  if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+}
+
+/** Flushes a file's data, or a directory's entries, to the device. */
+async function fsyncPath(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Writes `text` to `path` and flushes it to the device before returning. */
+async function writeFileDurably(path: string, text: string): Promise<void> {
+  const handle = await open(path, 'w');
+  try {
+    await handle.writeFile(text);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }
 
 class LocalStore implements ArtifactStore {
@@ -89,7 +120,10 @@ class LocalStore implements ArtifactStore {
     const stream = createWriteStream(pending, { flags: 'w' });
     const stored = this.attempt(`write ${key}`, async () => {
       await finished(stream);
+      // The data reaches the device before its name does, and the name before the manifest.
+      await fsyncPath(pending);
       await rename(pending, path);
+      await fsyncPath(dirname(path));
     });
     stored.catch(() => undefined);
     return {
@@ -117,10 +151,23 @@ class LocalStore implements ArtifactStore {
     const text = serializeManifest(manifest);
     const path = this.pathOf(`${backupKey}${MANIFEST_NAME}`);
     await this.attempt('write the manifest', async () => {
-      await writeFile(`${path}.partial`, text);
+      await writeFileDurably(`${path}.partial`, text);
       await rename(`${path}.partial`, path);
+      await this.fsyncUpToRoot(dirname(path));
     });
     return createHash('sha256').update(text).digest('hex');
+  }
+
+  /**
+   * Fsyncs `dir` and each directory above it up to the root: a backup's directories were
+   * made by this run, and until their parents are flushed a crash can take the committed
+   * backup away while rotation's deletions of its predecessor survive.
+   */
+  private async fsyncUpToRoot(dir: string): Promise<void> {
+    for (let current = dir; ; current = dirname(current)) {
+      await fsyncPath(current);
+      if (relative(this.root, current) === '' || dirname(current) === current) return;
+    }
   }
 
   async listBackups(prefix: string): Promise<CatalogEntry[]> {
@@ -142,6 +189,9 @@ class LocalStore implements ArtifactStore {
   async deleteBackup(backupKey: string): Promise<void> {
     await this.attempt(`delete ${backupKey}`, async () => {
       await rm(this.pathOf(`${backupKey}${MANIFEST_NAME}`), { force: true });
+      // The manifest's removal is on the device before any data goes: a crash in between
+      // leaves manifest-less data (garbage for clean-up), never a manifest without its data.
+      await fsyncPath(this.pathOf(backupKey)).catch(ignoreMissing);
       await rm(this.pathOf(backupKey), { recursive: true, force: true });
     });
   }
