@@ -6,6 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { repoRoot } from './env/layout.js';
+import { buildForOtherUsers } from './shared-build.js';
 import { requireEnv } from './variables.js';
 
 /** How a run ended. */
@@ -52,17 +53,8 @@ export function startPgbackupRun(
   return startPgbackup(['run', ...args], env);
 }
 
-/** Starts `pgbackup ARGV` (any command), as another user when `runAs` is given. */
-export function startPgbackup(
-  argv: readonly string[],
-  env: NodeJS.ProcessEnv,
-  runAs?: { readonly uid: number; readonly gid: number },
-): StartedRun {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(repoRoot, 'src', 'cli', 'main.ts'), ...argv],
-    { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'], ...runAs },
-  );
+/** Collects a started program's output until it ends. */
+function collectOutput(child: ChildProcess): StartedRun {
   let stdout = '';
   let stderr = '';
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
@@ -75,6 +67,38 @@ export function startPgbackup(
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
   return { child, outcome };
+}
+
+/** Starts `pgbackup ARGV` (any command) from the source, as this process's user. */
+export function startPgbackup(argv: readonly string[], env: NodeJS.ProcessEnv): StartedRun {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(repoRoot, 'src', 'cli', 'main.ts'), ...argv],
+    { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  return collectOutput(child);
+}
+
+/**
+ * Runs `pgbackup ARGV` to the end as another user when `runAs` is given (else as
+ * {@link startPgbackup}): the built operator and a node that user can reach
+ * ({@link buildForOtherUsers}), since the checkout may lie where only its owner can enter.
+ */
+export async function runPgbackupAs(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  runAs: { readonly uid: number; readonly gid: number } | undefined,
+): Promise<RunOutcome> {
+  if (runAs === undefined) return startPgbackup(argv, env).outcome;
+  const runtime = await buildForOtherUsers();
+  const child = spawn(runtime.node, [runtime.bundle, ...argv], {
+    cwd: runtime.appDir,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    uid: runAs.uid,
+    gid: runAs.gid,
+  });
+  return collectOutput(child).outcome;
 }
 
 /** Runs `pgbackup run ARGS` to the end. */

@@ -22,6 +22,8 @@ const KEEP_BUILDS = 3;
 
 /** One build of the operator. */
 export interface OperatorBuild {
+  /** The build, laid out as the image's /app (`package.json`, `dist/`). */
+  readonly dir: string;
   /** The bundle the image runs (`dist/bin/pgbackup.mjs`). */
   readonly bundle: string;
   /** tsc's entrypoint (`dist/cli/main.js`), which loads every module from node_modules. */
@@ -75,6 +77,7 @@ async function pruneOldBuilds(current: string): Promise<void> {
 
 function buildIn(dir: string): OperatorBuild {
   return {
+    dir,
     bundle: join(dir, 'dist', BUNDLE_PATH),
     compiled: join(dir, 'dist', 'cli', 'main.js'),
   };

@@ -7,25 +7,36 @@
  * filesystem with an emptyDir at /tmp.
  */
 import { execFile } from 'node:child_process';
-import { chownSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../harness/env/layout.js';
 import { ensureBuiltOperator } from '../../harness/executor/built-operator.js';
+import { buildForOtherUsers } from '../../harness/shared-build.js';
 
 const IMAGE_UID = 65532;
 const isRoot = process.getuid?.() === 0;
 const scratch = mkdtempSync(join(tmpdir(), 'pgbackup-image-user-'));
 
 function runAsImageUser(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return ensureBuiltOperator().then(
-    (main) =>
+  // The build and node copied where 65532 can reach them when the checkout is private.
+  return buildForOtherUsers().then(
+    (runtime) =>
       new Promise((resolve) => {
         execFile(
-          process.execPath,
-          [main, ...args],
+          runtime.node,
+          [runtime.bundle, ...args],
           {
             uid: IMAGE_UID,
             gid: IMAGE_UID,
@@ -41,7 +52,21 @@ function runAsImageUser(args: string[]): Promise<{ code: number; stdout: string;
   );
 }
 
-afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+const policyDirs: string[] = [];
+
+/** examples/quickstart.yaml where 65532 can read it (the checkout may be private to root). */
+function quickstartReadableByImageUser(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'pgbackup-image-user-policy-'));
+  chmodSync(dir, 0o755);
+  const file = join(dir, 'quickstart.yaml');
+  copyFileSync(join(repoRoot, 'examples', 'quickstart.yaml'), file);
+  chmodSync(file, 0o644);
+  policyDirs.push(dir);
+  return file;
+}
+afterAll(() => {
+  for (const dir of [scratch, ...policyDirs]) rmSync(dir, { recursive: true, force: true });
+});
 
 describe.skipIf(!isRoot)(
   "the image's entrypoint, as user 65532 with only its /tmp writable",
@@ -71,7 +96,7 @@ describe.skipIf(!isRoot)(
       const result = await runAsImageUser([
         'plan',
         '-f',
-        join(repoRoot, 'examples', 'quickstart.yaml'),
+        quickstartReadableByImageUser(),
         '--from',
         '2026-12-25',
         '--to',

@@ -7,7 +7,7 @@ import { chmod, chown, mkdir, mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { postgresRunAs } from '../../harness/env/postgres.js';
-import { type RunOutcome, runEnvironment, startPgbackup } from '../../harness/pgbackup-run.js';
+import { type RunOutcome, runEnvironment, runPgbackupAs } from '../../harness/pgbackup-run.js';
 import type { TestPolicy } from '../binary/policy-file.js';
 
 /** A restore's outcome, and what its parent directory holds afterwards. */
@@ -52,6 +52,6 @@ export async function runRestore(
 ): Promise<RestoreRun> {
   const runAs = options.asRoot === true ? undefined : postgresRunAs();
   const env = { ...runEnvironment(), HOME: parent };
-  const outcome = await startPgbackup(['restore', ...args], env, runAs).outcome;
+  const outcome = await runPgbackupAs(['restore', ...args], env, runAs);
   return { ...outcome, leftInParent: (await readdir(parent)).sort() };
 }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { VERIFY_WORK_MOUNT_PATH } from '../../../src/render/render-cron-jobs.js';
 import { postgresRunAs } from '../../harness/env/postgres.js';
-import { type RunOutcome, runEnvironment, startPgbackup } from '../../harness/pgbackup-run.js';
+import { type RunOutcome, runEnvironment, runPgbackupAs } from '../../harness/pgbackup-run.js';
 
 /** A drill's outcome, and what it left in its work directory. */
 export interface VerifyRun extends RunOutcome {
@@ -49,6 +49,6 @@ export async function runVerify(
   const argv = args.includes('--work-dir')
     ? args.map((arg) => (arg === VERIFY_WORK_MOUNT_PATH ? workDir : arg))
     : [...args, '--work-dir', workDir];
-  const outcome = await startPgbackup(['verify', ...argv], env, runAs).outcome;
+  const outcome = await runPgbackupAs(['verify', ...argv], env, runAs);
   return { ...outcome, leftInWorkDir: await readdir(workDir) };
 }
