@@ -53,14 +53,16 @@ async function newKey(path: string): Promise<void> {
   ]);
 }
 
-interface LeafSpec {
+/** A certificate the CA signs: its files, subject and extensions. */
+export interface LeafSpec {
   readonly cert: string;
   readonly key: string;
   readonly subject: string;
   readonly extensions: readonly string[];
 }
 
-async function signLeaf(pki: Pki, leaf: LeafSpec): Promise<void> {
+/** Signs a new key's certificate with the environment's CA. */
+export async function signLeaf(pki: Pki, leaf: LeafSpec): Promise<void> {
   await newKey(leaf.key);
   const csr = `${leaf.cert}.csr`;
   const ext = `${leaf.cert}.ext`;

@@ -4,14 +4,35 @@
  * Jobs, Jobs make Pods, namespaces get their default ServiceAccount and garbage collection
  * follows owner references). All three are built from their Go modules.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import type { Pki } from './certs.js';
+import { type Pki, signLeaf } from './certs.js';
 import { addresses, names } from './layout.js';
 import { logFile, runningPid, startDaemon, stopDaemon, waitUntil } from './processes.js';
 import type { ToolPaths } from './tools.js';
+
+/**
+ * The API server's client certificate for calling kubelets (`kubectl logs`, `exec`); the
+ * kubelet admits it by its CA. Signed by the harness's CA before the API server starts.
+ */
+function kubeletClientFiles(pki: Pki): { cert: string; key: string } {
+  return {
+    cert: join(pki.dir, 'apiserver-kubelet-client.crt'),
+    key: join(pki.dir, 'apiserver-kubelet-client.key'),
+  };
+}
+
+async function ensureKubeletClientCert(pki: Pki): Promise<void> {
+  const files = kubeletClientFiles(pki);
+  if (existsSync(files.cert)) return;
+  await signLeaf(pki, {
+    ...files,
+    subject: '/O=system:masters/CN=kube-apiserver-kubelet-client',
+    extensions: ['extendedKeyUsage=clientAuth'],
+  });
+}
 
 /** The API server's URL. */
 export function apiserverUrl(): string {
@@ -27,20 +48,26 @@ function base64File(path: string): string {
   return readFileSync(path).toString('base64');
 }
 
-function writeKubeconfig(
+/**
+ * Writes a kubeconfig for a client certificate. `server` defaults to the API server's own
+ * address; a client that reaches it elsewhere (the node, through the host's end of its link)
+ * checks the certificate for the name `kubernetes`, which it carries.
+ */
+export function writeKubeconfig(
   path: string,
   pki: Pki,
   user: { name: string; cert: string; key: string },
+  server: string = apiserverUrl(),
 ) {
+  const cluster = {
+    server,
+    'certificate-authority-data': base64File(pki.caCert),
+    ...(server === apiserverUrl() ? {} : { 'tls-server-name': 'kubernetes' }),
+  };
   const config = {
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [
-      {
-        name: 'pgbackup-env',
-        cluster: { server: apiserverUrl(), 'certificate-authority-data': base64File(pki.caCert) },
-      },
-    ],
+    clusters: [{ name: 'pgbackup-env', cluster }],
     users: [
       {
         name: user.name,
@@ -103,6 +130,8 @@ function startApiserver(state: string, tools: ToolPaths, pki: Pki): void {
       // The advertise address is loopback, which the endpoint reconciler refuses; nothing
       // here reaches the API server through the `kubernetes` Service, so it has no endpoints.
       '--endpoint-reconciler-type=none',
+      `--kubelet-client-certificate=${kubeletClientFiles(pki).cert}`,
+      `--kubelet-client-key=${kubeletClientFiles(pki).key}`,
       '--authorization-mode=Node,RBAC',
       '--enable-admission-plugins=NodeRestriction,PodSecurity',
       '--profiling=false',
@@ -180,6 +209,7 @@ export async function startControlPlane(state: string, tools: ToolPaths, pki: Pk
     async () => (await fetch(`${etcdUrl(addresses.etcd.clientPort)}/health`)).ok,
     { timeoutMs: 60_000, log: logFile(state, 'etcd') },
   );
+  await ensureKubeletClientCert(pki);
   startApiserver(state, tools, pki);
   await waitUntil('kube-apiserver', async () => (await adminGet(pki, '/readyz')).status === 200, {
     timeoutMs: 120_000,
@@ -195,8 +225,56 @@ export async function startControlPlane(state: string, tools: ToolPaths, pki: Pk
   );
 }
 
-/** Stops the controller manager, the API server and etcd, in that order. */
+/**
+ * Starts kube-scheduler, under its own identity (`system:kube-scheduler`, which the default
+ * RBAC bindings name), and waits until it serves. The environment runs it only while a real
+ * node is up (test/harness/node/): without one it has nowhere to put a pod.
+ */
+export async function startScheduler(
+  state: string,
+  pki: Pki,
+  scheduler: { binary: string; cert: string; key: string },
+): Promise<void> {
+  if (runningPid(state, 'kube-scheduler') !== undefined) return;
+  const kubeconfig = join(state, 'scheduler.kubeconfig');
+  writeKubeconfig(kubeconfig, pki, { name: 'system:kube-scheduler', ...scheduler });
+  startDaemon(state, {
+    name: 'kube-scheduler',
+    command: scheduler.binary,
+    args: [
+      `--kubeconfig=${kubeconfig}`,
+      `--authentication-kubeconfig=${kubeconfig}`,
+      `--authorization-kubeconfig=${kubeconfig}`,
+      `--bind-address=${addresses.scheduler.host}`,
+      `--secure-port=${addresses.scheduler.port}`,
+      `--cert-dir=${join(state, 'scheduler')}`,
+      '--leader-elect=false',
+      '--v=1',
+    ],
+  });
+  // /healthz needs no credentials; its certificate is the scheduler's own, self-signed.
+  const healthz = `https://${addresses.scheduler.host}:${addresses.scheduler.port}/healthz`;
+  await waitUntil('kube-scheduler', () => insecureGetOk(healthz), {
+    timeoutMs: 60_000,
+    log: logFile(state, 'kube-scheduler'),
+  });
+}
+
+function insecureGetOk(url: string): Promise<boolean> {
+  return new Promise((resolvePromise) => {
+    const req = request(url, { rejectUnauthorized: false, timeout: 5_000 }, (res) => {
+      res.resume();
+      resolvePromise(res.statusCode === 200);
+    });
+    req.on('error', () => resolvePromise(false));
+    req.on('timeout', () => req.destroy());
+    req.end();
+  });
+}
+
+/** Stops the scheduler (when a node started it), the controller manager, the API server and etcd. */
 export async function stopControlPlane(state: string): Promise<void> {
+  await stopDaemon(state, 'kube-scheduler');
   await stopDaemon(state, 'kube-controller-manager');
   await stopDaemon(state, 'kube-apiserver');
   await stopDaemon(state, 'etcd');
