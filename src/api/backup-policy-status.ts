@@ -31,6 +31,26 @@ const slotStatus = z
   })
   .describe('One retention slot and the backup occupying it.');
 
+const replicationSlotStatus = z
+  .object({
+    name: z
+      .string()
+      .max(63)
+      .describe(
+        'Name of the physical replication slot on the primary (pgbackup_ and 16 hex digits).',
+      ),
+    retainedBytes: z
+      .int()
+      .min(0)
+      .describe('WAL the slot keeps the primary from removing, in bytes.'),
+    leftover: z
+      .boolean()
+      .describe(
+        'No binary run of the policy is live: a killed run left the slot, and it holds WAL until the next binary run (or the controller, once the policy is suspended or deleted) drops it.',
+      ),
+  })
+  .describe("The policy's replication slot on the primary, while one exists.");
+
 /** What the controller observed of a policy. */
 export const backupPolicyStatusSchema = z
   .object({
@@ -57,6 +77,7 @@ export const backupPolicyStatusSchema = z
       })
       .optional()
       .describe('Every slot of every line and its occupant.'),
+    replicationSlot: replicationSlotStatus.optional(),
     lastBackupTime: timestamp('When the newest successful backup finished.').optional(),
     nextBackupTime: timestamp('When the next backup is scheduled.').optional(),
   })
@@ -67,6 +88,9 @@ export type BackupPolicyStatus = z.output<typeof backupPolicyStatusSchema>;
 
 /** One row of the slot table. */
 export type SlotStatus = z.output<typeof slotStatus>;
+
+/** The policy's replication slot, as the controller last saw it. */
+export type ReplicationSlotStatus = z.output<typeof replicationSlotStatus>;
 
 /** One owned CronJob. */
 export type CronJobStatus = z.output<typeof cronJobStatus>;

@@ -20,6 +20,7 @@ export {
   backupPolicyStatusSchema,
   CRON_JOB_PURPOSES,
   type CronJobStatus,
+  type ReplicationSlotStatus,
   type SlotStatus,
 } from './backup-policy-status.js';
 export { type BackupSpec, backupSpecSchema } from './backup-spec.js';

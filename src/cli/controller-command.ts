@@ -7,6 +7,7 @@ import { pino } from 'pino';
 import { Controller, serveEndpoints } from '../controller/index.js';
 import { DEFAULT_QUEUE_BACKOFF, type KubeConnection, loadKubeConnection } from '../kube/index.js';
 import { DEFAULT_RUN_SETTINGS, drillImageOf } from '../render/index.js';
+import { createPolicySlotAccess } from '../runner/policy-replication-slot.js';
 import type { Command } from './command.js';
 import {
   CONTROLLER_USAGE,
@@ -57,6 +58,7 @@ function controllerOf(
     queueBackoff: DEFAULT_QUEUE_BACKOFF,
     log,
     now: () => new Date(),
+    slotAccess: createPolicySlotAccess,
   });
 }
 

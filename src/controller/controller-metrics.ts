@@ -9,6 +9,9 @@ import type { RetentionPlan } from '../retention/index.js';
 /** Labels of the per-line backup metrics. */
 type LineLabels = 'namespace' | 'policy' | 'type' | 'line';
 
+/** Labels of the replication slot metrics. */
+type SlotLabels = 'namespace' | 'policy' | 'slot';
+
 /** The metrics a controller exports. */
 export interface ControllerMetrics {
   readonly registry: Registry;
@@ -23,6 +26,8 @@ export interface ControllerMetrics {
   readonly lastDuration: Gauge<LineLabels>;
   readonly lineMaxAge: Gauge<LineLabels>;
   readonly staleSlots: Gauge<LineLabels>;
+  readonly slotRetainedBytes: Gauge<SlotLabels>;
+  readonly slotLeftover: Gauge<SlotLabels>;
   /** The label sets of each policy's per-line series, so they can be removed with it. */
   readonly seriesByPolicy: Map<string, Map<string, Record<LineLabels, string>>>;
 }
@@ -90,6 +95,18 @@ export function createControllerMetrics(queueDepth: () => number): ControllerMet
       'pgbackup_backup_stale_slots',
       "Slots of a line whose latest run failed, so their occupant is from an older period (the slot table's stale column); back to 0 once each such slot's next run succeeds.",
     ),
+    slotRetainedBytes: new Gauge({
+      name: 'pgbackup_replication_slot_retained_bytes',
+      help: "WAL a policy's replication slot keeps on the primary, in bytes; present only while the slot exists.",
+      labelNames: ['namespace', 'policy', 'slot'],
+      registers: [registry],
+    }),
+    slotLeftover: new Gauge({
+      name: 'pgbackup_replication_slot_leftover',
+      help: "1 while a policy's replication slot exists and no binary run of the policy is live (a killed run left it; it holds WAL until the next binary run drops it), 0 while a run holds it.",
+      labelNames: ['namespace', 'policy', 'slot'],
+      registers: [registry],
+    }),
     seriesByPolicy: new Map(),
   };
 }

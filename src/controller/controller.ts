@@ -23,6 +23,7 @@ import { MANAGED_SELECTOR, type RunSettings } from '../render/index.js';
 import { BackupIndex, policyKeyOfBackup } from './backup-index.js';
 import { type ControllerMetrics, createControllerMetrics } from './controller-metrics.js';
 import { type ControllerCaches, PolicyReconciler } from './policy-reconciler.js';
+import type { PolicySlotAccess } from './replication-slots.js';
 import { resourceOfPath } from './request-resource.js';
 
 /** How the controller runs. */
@@ -40,6 +41,11 @@ export interface ControllerOptions {
   readonly queueBackoff: BackoffPolicy;
   readonly log: Logger;
   readonly now: () => Date;
+  /**
+   * Reaches a policy's primary for its replication slot, with the controller's client (the
+   * runner's code, wired in by the command); absent, slots are neither shown nor dropped.
+   */
+  readonly slotAccess?: ((client: KubeClient) => PolicySlotAccess) | undefined;
 }
 
 const WATCH_BACKOFF: BackoffPolicy = { baseMs: 500, maxMs: 10_000 };
@@ -125,6 +131,9 @@ export class Controller {
       settings: this.#options.settings,
       log,
       now: this.#options.now,
+      slotAccess: this.#options.slotAccess?.(client),
+      // Slots are looked at as often as every policy is reconciled anyway.
+      slotCheckIntervalMs: this.#options.resyncMs,
     });
     for (const informer of this.#informers) informer.start();
     await Promise.all(this.#informers.map((informer) => informer.waitForSync()));

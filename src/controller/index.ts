@@ -14,3 +14,10 @@ export {
   PolicyReconciler,
   type ReconcilerDeps,
 } from './policy-reconciler.js';
+export {
+  hasLiveBinaryRun,
+  type PolicySlotAccess,
+  ReplicationSlotWatch,
+  SLOT_FINALIZER,
+  SLOT_RELEASE_AFTER_MS,
+} from './replication-slots.js';

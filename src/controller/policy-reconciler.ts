@@ -46,6 +46,11 @@ import {
 import { jsonEqual } from './object-comparison.js';
 import { reconcileOnDemandBackups } from './on-demand-backups.js';
 import { applyChanged, deleteUnwanted } from './owned-objects.js';
+import {
+  type PolicySlotAccess,
+  ReplicationSlotWatch,
+  type SlotObservation,
+} from './replication-slots.js';
 import { deleteExcessSkippedRecords } from './skipped-records.js';
 
 /** The informer caches the reconciler reads. */
@@ -71,6 +76,10 @@ export interface ReconcilerDeps {
   readonly log: Logger;
   /** The clock, a parameter so the logic below never reads it itself. */
   readonly now: () => Date;
+  /** Reaches policies' primaries for their replication slots; absent, slots are not watched. */
+  readonly slotAccess?: PolicySlotAccess | undefined;
+  /** A policy's replication slot is looked at no more often than this. */
+  readonly slotCheckIntervalMs?: number | undefined;
 }
 
 /** When to come back, if before the next change or resync. */
@@ -80,6 +89,9 @@ export interface ReconcileResult {
 
 /** A policy whose Secrets are missing is looked at again this often: nothing watches Secrets. */
 const MISSING_SECRET_RECHECK_MS = 30_000;
+
+/** How often a policy's replication slot is looked at unless the controller says otherwise. */
+const DEFAULT_SLOT_CHECK_INTERVAL_MS = 300_000;
 
 function cacheOfKind(caches: ControllerCaches, kind: string): ObjectCache {
   switch (kind) {
@@ -99,9 +111,23 @@ function cacheOfKind(caches: ControllerCaches, kind: string): ObjectCache {
 /** Reconciles policies by key. */
 export class PolicyReconciler {
   readonly #deps: ReconcilerDeps;
+  readonly #slots: ReplicationSlotWatch | undefined;
 
   constructor(deps: ReconcilerDeps) {
     this.#deps = deps;
+    this.#slots =
+      deps.slotAccess === undefined
+        ? undefined
+        : new ReplicationSlotWatch({
+            client: deps.client,
+            access: deps.slotAccess,
+            jobs: deps.caches.jobs,
+            metrics: deps.metrics,
+            event: (object, event) => this.#event(object, event),
+            log: deps.log,
+            now: deps.now,
+            checkIntervalMs: deps.slotCheckIntervalMs ?? DEFAULT_SLOT_CHECK_INTERVAL_MS,
+          });
   }
 
   /** Brings one policy's objects and status in line with its spec. */
@@ -111,9 +137,14 @@ export class PolicyReconciler {
     const object = caches.policies.get(key);
     if (object === undefined) {
       forgetBackupMetrics(metrics, { namespace, name });
+      this.#slots?.forget(namespace, name);
       return {};
     }
-    if (object.metadata.deletionTimestamp !== undefined) return {};
+    if (object.metadata.deletionTimestamp !== undefined) {
+      // The garbage collector removes what the policy owns; its replication slot is ours to drop.
+      const deleting = validatePolicyObject(object, name);
+      return (await this.#slots?.finalize(object, deleting.ok ? deleting.policy : undefined)) ?? {};
+    }
     const backups = caches.backupsByPolicy.backupsOf(namespace, name);
     const validity = validatePolicyObject(object, name);
     if (!validity.ok) {
@@ -203,14 +234,15 @@ export class PolicyReconciler {
       slots,
       suspended: policy.spec.suspend,
     };
-    await this.#writeStatus(object, outcome, backups);
+    const slot = await this.#slots?.observe(object, policy);
+    await this.#writeStatus(object, outcome, backups, slot);
     recordBackupMetrics(
       this.#deps.metrics,
       owner,
       backups.map((entry) => entry.backup),
     );
     recordLineMetrics(this.#deps.metrics, owner, { plan, slots });
-    return {};
+    return slot === undefined ? {} : { requeueAfterMs: slot.requeueAfterMs };
   }
 
   /** Writes the status only when it differs from what the object already says. */
@@ -218,13 +250,17 @@ export class PolicyReconciler {
     object: KubeObject,
     outcome: ReconcileOutcome,
     backups: readonly BackupObject[],
+    slot?: SlotObservation,
   ): Promise<void> {
     const previous = object.status as BackupPolicyStatus | undefined;
+    // Without a new look (an invalid policy, a failed apply), the slot last seen stands.
+    const replicationSlot = slot === undefined ? previous?.replicationSlot : slot.status;
     const status = renderPolicyStatus({
       generation: object.metadata.generation ?? 0,
       previous,
       outcome,
       backups: backups.map((entry) => entry.backup),
+      replicationSlot,
       now: this.#deps
         .now()
         .toISOString()

@@ -57,6 +57,7 @@ export {
   dropReplicationSlot,
   findReplicationSlot,
   listUserTablespaces,
+  type ReplicationSlotState,
   replicationSlotNameOf,
   totalDatabaseSizeBytes,
 } from './primary-session.js';

@@ -24,17 +24,30 @@ function query<R extends pg.QueryResultRow>(
   return queryRows<R>(client, 'the primary', text, values);
 }
 
-/** The slot, if present, and whether a process is using it. */
+/** A replication slot as the primary reports it. */
+export interface ReplicationSlotState {
+  readonly name: string;
+  /** Whether a process (a walsender) is using it. */
+  readonly active: boolean;
+  /** WAL the slot keeps the primary from removing: its current position minus the slot's. */
+  readonly retainedBytes: number;
+}
+
+/** The slot, if present, whether a process is using it and how much WAL it holds. */
 export async function findReplicationSlot(
   client: pg.Client,
   name: string,
-): Promise<{ active: boolean } | undefined> {
-  const rows = await query<{ active: boolean }>(
+): Promise<ReplicationSlotState | undefined> {
+  const rows = await query<{ active: boolean; retained: string | null }>(
     client,
-    'SELECT active FROM pg_replication_slots WHERE slot_name = $1',
+    'SELECT active, pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::text AS retained FROM pg_replication_slots WHERE slot_name = $1',
     [name],
   );
-  return rows[0];
+  const row = rows[0];
+  // A slot that reserves no WAL (created without reserving it) has no restart_lsn.
+  return row === undefined
+    ? undefined
+    : { name, active: row.active, retainedBytes: Math.max(0, Number(row.retained ?? 0)) };
 }
 
 /** Drops the slot if it exists; a slot still in use is an error (another run holds it). */

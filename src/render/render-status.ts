@@ -8,6 +8,7 @@ import type {
   BackupPolicyStatus,
   Condition,
   CronJobStatus,
+  ReplicationSlotStatus,
   SlotStatus,
 } from '../api/index.js';
 import type { PolicyProblem } from './policy-validity.js';
@@ -33,6 +34,8 @@ export interface RenderStatusInput {
   readonly backups: readonly Backup[];
   /** Now, as an RFC 3339 timestamp: the transition time of conditions that change. */
   readonly now: string;
+  /** The policy's replication slot on the primary, as last seen; absent when it has none. */
+  readonly replicationSlot?: ReplicationSlotStatus | undefined;
 }
 
 type ConditionFields = Pick<Condition, 'type' | 'status' | 'reason' | 'message'>;
@@ -166,6 +169,7 @@ export function renderPolicyStatus(input: RenderStatusInput): BackupPolicyStatus
     conditions,
     ...(cronJobs !== undefined ? { cronJobs } : {}),
     ...(slots !== undefined ? { slots } : {}),
+    ...(input.replicationSlot !== undefined ? { replicationSlot: input.replicationSlot } : {}),
     ...(lastBackupTime !== undefined && lastBackupTime !== '' ? { lastBackupTime } : {}),
   };
 }
