@@ -60,7 +60,14 @@ export async function registerExecutorNode(
     .request({
       verb: 'create',
       path: '/api/v1/nodes',
-      body: { apiVersion: 'v1', kind: 'Node', metadata: { name, labels } },
+      // Unschedulable: the executor binds its pods itself, and kube-scheduler (running while
+      // a real node is up, test/harness/node/) must not put other namespaces' pods here.
+      body: {
+        apiVersion: 'v1',
+        kind: 'Node',
+        metadata: { name, labels },
+        spec: { unschedulable: true },
+      },
       what: `register Node ${name}`,
     })
     .catch((error: unknown) => {
