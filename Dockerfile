@@ -16,8 +16,18 @@
 # Both run as user 65532 and write nothing outside /tmp (and the drill's work volume), so
 # they work with a read-only root filesystem (the chart and the runner's pods mount an
 # emptyDir at /tmp).
+#
+# Build arguments, whose defaults make the published images:
+#   NODE_IMAGE   the Node 24 image on Debian bookworm every stage starts from;
+#   PG_MAJORS    the PostgreSQL majors the image carries;
+#   PG_APT_REPO  the PostgreSQL project's Debian repository they come from, or `none` for
+#                Debian's own packages (bookworm has one major, 15).
+# A machine with no container registry builds from a base it made itself (Debian's packages
+# and Node 24: test/harness/image/, `npm run image:build`):
+#   --build-arg NODE_IMAGE=localhost/pgbackup-node-base:... --build-arg PG_MAJORS=15
+#   --build-arg PG_APT_REPO=none
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # --- 1. Build: compile the TypeScript, bundle it into one file (dist/bin/pgbackup.mjs, see
 # scripts/bundle.ts), then keep only the production dependencies: the bundle still imports
@@ -25,26 +35,35 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+# A build whose machine reaches the npm registry through a TLS-inspecting proxy passes the
+# proxy's CA as the optional secret `ca` (`--secret id=ca,src=FILE`); a secret stays out of
+# every layer, and without one npm trusts Node's own CAs as usual.
+RUN --mount=type=secret,id=ca,target=/run/secrets/ca.crt \
+    if [ -f /run/secrets/ca.crt ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/ca.crt; fi; \
+    npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY scripts/bundle.ts ./scripts/bundle.ts
 COPY src ./src
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
-# --- 2. Base: Node 20, the PostgreSQL clients, compressors, and the built operator. ---
+# --- 2. Base: Node 24, the PostgreSQL clients, compressors, and the built operator. ---
 FROM ${NODE_IMAGE} AS base
 # The majors the runner supports; the image carries each one's client programs.
 ARG PG_MAJORS="13 14 15 16 17"
+ARG PG_APT_REPO=https://apt.postgresql.org/pub/repos/apt
 # postgresql-common (from Debian) ships the PostgreSQL project's repository signing key;
-# apt trusts that key for that repository only (signed-by).
+# apt trusts that key for that repository only (signed-by). With PG_APT_REPO=none the
+# majors come from Debian's own repository, and the build fails below unless it has each.
 RUN set -eux; \
     export DEBIAN_FRONTEND=noninteractive; \
     apt-get update; \
     apt-get install -y --no-install-recommends ca-certificates postgresql-common; \
     . /etc/os-release; \
-    echo "deb [signed-by=/usr/share/postgresql-common/pgdg/apt.postgresql.org.asc] https://apt.postgresql.org/pub/repos/apt ${VERSION_CODENAME}-pgdg main" \
-      > /etc/apt/sources.list.d/pgdg.list; \
-    apt-get update; \
+    if [ "${PG_APT_REPO}" != none ]; then \
+      echo "deb [signed-by=/usr/share/postgresql-common/pgdg/apt.postgresql.org.asc] ${PG_APT_REPO} ${VERSION_CODENAME}-pgdg main" \
+        > /etc/apt/sources.list.d/pgdg.list; \
+      apt-get update; \
+    fi; \
     packages=""; \
     for major in ${PG_MAJORS}; do packages="${packages} postgresql-client-${major}"; done; \
     apt-get install -y --no-install-recommends ${packages} zstd lz4 tini; \
@@ -65,8 +84,8 @@ COPY --from=build /app/dist ./dist
 
 # Nothing may write under / at run time: HOME (libpq's ~/.pgpass lookups, Node's REPL
 # history) and every temporary file go to /tmp.
-# Node 20 is the project's chosen runtime until it moves to 22: the AWS SDK's warning that
-# it will require Node 22 (several lines at every run) is not for the image's users.
+# On Node 24 the AWS SDK has no warning about the Node version to give; it stays switched
+# off so that a build on an older NODE_IMAGE never prints several lines at every run.
 ENV NODE_ENV=production \
     HOME=/tmp \
     TMPDIR=/tmp \

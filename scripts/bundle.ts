@@ -40,7 +40,7 @@ export async function bundleOperator(distDir: string): Promise<string> {
     bundle: true,
     platform: 'node',
     format: 'esm',
-    target: 'node20',
+    target: 'node24',
     external: [...BUNDLE_EXTERNALS],
     banner: { js: REQUIRE_SHIM },
     // Mappings only: stack traces (the image runs with --enable-source-maps) need no sources,

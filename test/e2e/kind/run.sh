@@ -37,7 +37,7 @@ find_helm() {
     command -v helm
     return
   fi
-  need npm "install Node 20 and run npm ci, or put helm on PATH"
+  need npm "install Node 24 and run npm ci, or put helm on PATH"
   (cd "$root" && npm run -s tools:build | awk '$1 == "helm" { print $2 }')
 }
 

@@ -1,7 +1,9 @@
 /**
- * What can be checked of the image without building it (no Docker here): the Dockerfile
- * carries the PostgreSQL majors the runner supports where the runner looks for them, runs
- * as the user the pods are told to run as, and its entrypoint is the built CLI.
+ * What can be checked of the image without building it: the Dockerfile carries the
+ * PostgreSQL majors the runner supports where the runner looks for them, runs as the user the
+ * pods are told to run as, and its entrypoint is the built CLI; its build arguments' defaults
+ * make the public images, and the local build (test/harness/image/, which builds it for real:
+ * test/integration/packaging/image.test.ts) only sets arguments the Dockerfile declares.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,11 +13,13 @@ import { DEFAULT_PG_ROOT, locatePgTool } from '../../../src/postgres/locate-tool
 import { renderRunnerPodSpec } from '../../../src/render/index.js';
 import { repoRoot } from '../../harness/env/layout.js';
 import { fixtureYaml } from '../../harness/fixtures.js';
+import { BUILD_INPUTS, LOCAL_BUILD_ARGS } from '../../harness/image/operator-image.js';
 
 /** The shell variables of the Dockerfile's install loop, as written there. */
 const MAJOR = ['$', '{major}'].join('');
 const CODENAME = ['$', '{VERSION_CODENAME}'].join('');
 const NODE_IMAGE = ['$', '{NODE_IMAGE}'].join('');
+const PG_APT_REPO = ['$', '{PG_APT_REPO}'].join('');
 
 /** The majors the runner supports (DESIGN §4; issue 8: "13 to 17"). */
 const SUPPORTED_MAJORS = [13, 14, 15, 16, 17];
@@ -101,7 +105,7 @@ function runtimeEnv(): string {
 }
 
 describe('the Dockerfile', () => {
-  it('builds in one stage and ships Node 20 from another: runtime by default, drill on request', () => {
+  it('builds in one stage and ships Node 24 from another: runtime by default, drill on request', () => {
     const all = stages();
     expect(all.map((stage) => `${stage.name} from ${stage.from}`)).toEqual([
       `build from ${NODE_IMAGE}`,
@@ -109,7 +113,26 @@ describe('the Dockerfile', () => {
       'drill from base',
       'runtime from base',
     ]);
-    expect(argDefault('NODE_IMAGE')).toMatch(/^node:20-/);
+    expect(argDefault('NODE_IMAGE')).toBe('node:24-bookworm-slim');
+  });
+
+  it('builds locally with arguments it declares: the base, the majors, and no PostgreSQL repository', () => {
+    const declared = valuesOf('ARG').map((value) => value.split('=')[0]);
+    for (const name of ['NODE_IMAGE', ...Object.keys(LOCAL_BUILD_ARGS)])
+      expect(declared, name).toContain(name);
+    const run = runtimeStage()
+      .filter((instruction) => instruction.keyword === 'RUN')
+      .map((instruction) => instruction.value)
+      .join('\n');
+    // `none` skips the repository; the test -x loop below still fails a major Debian lacks.
+    expect(LOCAL_BUILD_ARGS.PG_APT_REPO).toBe('none');
+    expect(run).toContain(`if [ "${PG_APT_REPO}" != none ]; then`);
+    // The build stage's optional secret `ca`, for npm behind a TLS-inspecting proxy.
+    const npmCi = stages()[0]?.instructions.find((instruction) =>
+      instruction.value.includes('npm ci'),
+    );
+    expect(npmCi?.value).toContain('--mount=type=secret,id=ca,target=/run/secrets/ca.crt');
+    expect(npmCi?.value).toContain('export NODE_EXTRA_CA_CERTS=/run/secrets/ca.crt');
   });
 
   it("carries the client programs of every major the runner supports, from the PostgreSQL project's repository", () => {
@@ -119,7 +142,8 @@ describe('the Dockerfile', () => {
       .map((instruction) => instruction.value)
       .join('\n');
     expect(run).toContain(`postgresql-client-${MAJOR}`);
-    expect(run).toContain(`https://apt.postgresql.org/pub/repos/apt ${CODENAME}-pgdg main`);
+    expect(argDefault('PG_APT_REPO')).toBe('https://apt.postgresql.org/pub/repos/apt');
+    expect(run).toContain(`${PG_APT_REPO} ${CODENAME}-pgdg main`);
     // The key Debian's postgresql-common ships, trusted for that repository alone.
     const key = '/usr/share/postgresql-common/pgdg/apt.postgresql.org.asc';
     expect(run).toContain(`[signed-by=${key}]`);
@@ -211,7 +235,7 @@ describe('the Dockerfile', () => {
     expect(valuesOf('VOLUME')).toEqual([]);
   });
 
-  it("keeps the AWS SDK's warning about Node 20 (the chosen runtime) out of every run's output", () => {
+  it("keeps the AWS SDK's warnings about Node versions out of every run's output", () => {
     const env = runtimeEnv();
     // The variable @aws-sdk/core reads (emitWarningIfUnsupportedVersion).
     expect(env).toContain('AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true');
@@ -254,5 +278,7 @@ describe('the Dockerfile', () => {
       expect(allowed, source).toContain(source);
       expect(existsSync(join(repoRoot, source)), source).toBe(true);
     }
+    // The local build stages exactly what .dockerignore lets through (and itself).
+    expect([...BUILD_INPUTS].sort()).toEqual(['.dockerignore', 'Dockerfile', ...allowed].sort());
   });
 });
