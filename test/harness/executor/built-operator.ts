@@ -30,7 +30,8 @@ export interface OperatorBuild {
   readonly compiled: string;
 }
 
-function filesUnder(dir: string): string[] {
+/** Every file below `dir` (recursively), unsorted. */
+export function filesUnder(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
     return entry.isDirectory() ? filesUnder(path) : [path];
