@@ -1,7 +1,9 @@
 /**
- * `pgbackup backup`: an on-demand backup. Creates a Backup without a line (as a user would with
- * kubectl) after checking that its policy exists and takes that type of backup; the controller
- * starts its Job. With `--wait` it polls the Backup until the run ends and prints the outcome.
+ * `pgbackup backup`: an on-demand backup. In a cluster (`--policy`) it creates a Backup without
+ * a line (as a user would with kubectl) after checking that its policy exists and takes that
+ * type of backup; the controller starts its Job. With `--wait` it polls the Backup until the
+ * run ends and prints the outcome. Outside a cluster (`-f`) it takes the backup itself, on the
+ * runner's path (run-policy-file.ts), with no line.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -17,13 +19,15 @@ import { isNotFound } from '../kube/kube-errors.js';
 import { RESOURCES, resourcePath } from '../kube/resource.js';
 import {
   BACKUP_USAGE,
-  type BackupArguments,
+  type ClusterBackupArguments,
   defaultBackupName,
+  type FileBackupArguments,
   parseBackupArguments,
 } from './backup-arguments.js';
 import { type BackupOutcome, describeOutcome, formatWait } from './backup-outcome.js';
 import { withClusterClient } from './cluster-client.js';
 import type { Command, CommandIo } from './command.js';
+import { describeRunResult, runPolicyFile } from './run-policy-file.js';
 
 /** How often `--wait` reads the Backup. */
 const POLL_INTERVAL_MS = 2000;
@@ -34,7 +38,7 @@ class BackupCommandError extends Error {
 }
 
 /** Reads the policy and refuses one that does not exist, is not valid or lacks the type. */
-async function checkPolicy(client: KubeClient, args: BackupArguments): Promise<void> {
+async function checkPolicy(client: KubeClient, args: ClusterBackupArguments): Promise<void> {
   const { namespace, policy, type } = args;
   let object: unknown;
   try {
@@ -67,7 +71,7 @@ function otherType(type: BackupType): BackupType {
 }
 
 /** Creates the Backup; an existing one of that name is refused, never adopted. */
-async function createBackup(client: KubeClient, args: BackupArguments, name: string) {
+async function createBackup(client: KubeClient, args: ClusterBackupArguments, name: string) {
   const { namespace } = args;
   const spec = { policy: args.policy, type: args.type };
   if (!(await createBackupObject(client, { namespace, name, spec }))) {
@@ -110,6 +114,20 @@ function describeCommand(namespace: string, name: string): string {
   return `kubectl describe backup ${name} -n ${namespace}`;
 }
 
+/** Takes the on-demand backup of a policy file here, and prints its key. */
+async function backUpFile(args: FileBackupArguments, io: CommandIo): Promise<number> {
+  const result = await runPolicyFile({
+    command: 'backup',
+    file: args.file,
+    type: args.type,
+    line: undefined,
+    atMs: undefined,
+    pgRoot: args.pgRoot,
+  });
+  io.stdout.write(describeRunResult(result));
+  return 0;
+}
+
 /** Runs `pgbackup backup ...`; see {@link BACKUP_USAGE}. */
 export const runBackupCommand: Command = async (argv, io) => {
   const args = parseBackupArguments(argv);
@@ -117,6 +135,7 @@ export const runBackupCommand: Command = async (argv, io) => {
     io.stdout.write(BACKUP_USAGE);
     return 0;
   }
+  if (args.kind === 'file') return backUpFile(args, io);
   const name = args.name ?? defaultBackupName(args.policy, args.type, Date.now());
   return withClusterClient(async (client) => {
     await checkPolicy(client, args);
@@ -129,7 +148,7 @@ export const runBackupCommand: Command = async (argv, io) => {
 
 function report(
   io: CommandIo,
-  args: BackupArguments,
+  args: ClusterBackupArguments,
   name: string,
   outcome: Awaited<ReturnType<typeof waitForEnd>>,
 ): number {

@@ -18,6 +18,7 @@ function errorOf(argv: readonly string[]): string {
 describe('pgbackup backup arguments', () => {
   it('takes a binary backup with a default name and does not wait by default', () => {
     expect(parseBackupArguments(['--policy', 'shop/orders'])).toEqual({
+      kind: 'cluster',
       namespace: 'shop',
       policy: 'orders',
       type: 'binary',
@@ -40,6 +41,7 @@ describe('pgbackup backup arguments', () => {
         '1h30m',
       ]),
     ).toEqual({
+      kind: 'cluster',
       namespace: 'shop',
       policy: 'orders',
       type: 'logical',
@@ -51,13 +53,42 @@ describe('pgbackup backup arguments', () => {
     });
   });
 
+  it('takes a policy file outside a cluster, with a type and a pg root', () => {
+    expect(parseBackupArguments(['-f', 'orders.yaml'])).toEqual({
+      kind: 'file',
+      file: 'orders.yaml',
+      type: 'binary',
+      pgRoot: undefined,
+    });
+    expect(
+      parseBackupArguments(['-f', 'orders.yaml', '--type', 'logical', '--pg-root', '/opt/pg']),
+    ).toEqual({ kind: 'file', file: 'orders.yaml', type: 'logical', pgRoot: '/opt/pg' });
+  });
+
+  it('refuses what goes only with a cluster, or only with a file, and both sources at once', () => {
+    expect(errorOf(['-f', 'orders.yaml', '--wait'])).toBe(
+      '--wait goes with --policy (a Backup in a cluster); with -f the backup is taken here and the command ends when it is committed',
+    );
+    expect(errorOf(['-f', 'orders.yaml', '--name', 'x', '--wait', '--timeout', '1m'])).toBe(
+      '--name, --wait, --timeout go with --policy (a Backup in a cluster); with -f the backup is taken here and the command ends when it is committed',
+    );
+    expect(errorOf(['--policy', 'shop/orders', '--pg-root', '/opt/pg'])).toBe(
+      '--pg-root goes with -f: in a cluster the runner image carries the tools',
+    );
+    expect(errorOf(['--policy', 'shop/orders', '-f', 'orders.yaml'])).toBe(
+      'give exactly one of -f POLICY.yaml or --policy NAMESPACE/NAME',
+    );
+  });
+
   it('asks for help', () => {
     expect(parseBackupArguments(['--help'])).toBe('help');
     expect(parseBackupArguments(['-h', '--policy', 'x'])).toBe('help');
   });
 
   it('refuses wrong arguments, naming the argument and the fix', () => {
-    expect(errorOf([])).toBe('--policy NAMESPACE/NAME is required: the BackupPolicy to back up');
+    expect(errorOf([])).toBe(
+      'give --policy NAMESPACE/NAME (a BackupPolicy in a cluster) or -f POLICY.yaml (outside a cluster): the policy to back up',
+    );
     expect(errorOf(['--policy', 'orders'])).toBe(
       '--policy "orders" must be NAMESPACE/NAME, e.g. databases/orders',
     );
