@@ -4,7 +4,7 @@
  * what a dead run left behind is not listed.
  */
 import type { BackupType } from '../api/index.js';
-import { compareNewestFirst, lineOf } from '../runner/backup-choice.js';
+import { lineOf, sortNewestFirst } from '../runner/backup-choice.js';
 import { type CatalogEntry, policyKeyPrefix } from '../storage/index.js';
 import { type BackupSource, openBackupSource } from './backup-source.js';
 import type { Command } from './command.js';
@@ -19,10 +19,9 @@ async function readCatalog(args: ListArguments, source: BackupSource): Promise<C
       store.listBackups(policyKeyPrefix({ prefix, namespace, policy, type })),
     ),
   );
-  return perType
-    .flat()
-    .filter((entry) => args.line === undefined || lineOf(entry) === args.line)
-    .sort(compareNewestFirst);
+  return sortNewestFirst(
+    perType.flat().filter((entry) => args.line === undefined || lineOf(entry) === args.line),
+  );
 }
 
 /** Where the listed backups would be: the type's key prefix, or the policy's for both types. */

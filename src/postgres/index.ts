@@ -61,3 +61,4 @@ export {
   replicationSlotNameOf,
   totalDatabaseSizeBytes,
 } from './primary-session.js';
+export { readServerClock } from './server-clock.js';

@@ -29,6 +29,9 @@ export {
   weekdayIndexOf,
 } from './local-date.js';
 export {
+  type BackupClock,
+  compareByClock,
+  compareNewestFirst,
   type LineBackup,
   type PlanPruneInput,
   type PruneDecision,

@@ -3,10 +3,12 @@
  * first), the newest of a line, or the one a person named by its key. The choice is pure;
  * {@link findBackup} reads the catalog for it.
  */
-import type { BackupType } from '../api/index.js';
+import type { BackupType, LineName } from '../api/index.js';
+import { compareByClock, compareNewestFirst, type LineBackup } from '../retention/index.js';
 import { type ArtifactStore, type CatalogEntry, policyKeyPrefix } from '../storage/index.js';
 import { RunError } from './errors.js';
 import { isOnDemand } from './on-demand.js';
+import { backupClockOf } from './rotate.js';
 
 /** Where a policy's backups are: a store, and the key prefix its layout starts at. */
 export interface PolicyBackups {
@@ -18,19 +20,42 @@ export interface PolicyBackups {
   readonly store: ArtifactStore;
 }
 
-/** Orders backups newest first: by commit time, then by key (which starts with the start time). */
-export function compareNewestFirst(a: CatalogEntry, b: CatalogEntry): number {
-  const byCommit = Date.parse(b.manifest.committedAt) - Date.parse(a.manifest.committedAt);
-  if (byCommit !== 0) return byCommit;
-  return a.key < b.key ? 1 : a.key > b.key ? -1 : 0;
+/** An entry as the retention engine orders it (an on-demand one as a line of its own). */
+function recencyOf(entry: CatalogEntry): LineBackup {
+  const { line, period, slot } = entry.manifest;
+  return { id: entry.key, line: line as LineName, period, slot, ...backupClockOf(entry) };
+}
+
+function compareEntries(a: CatalogEntry, b: CatalogEntry): number {
+  return compareNewestFirst(recencyOf(a), recencyOf(b));
 }
 
 /**
- * The newest of the committed backups, whatever its line: on-demand backups count too, since
- * the newest backup is the one a restore would reach for first.
+ * The catalog newest first. Within one type and line, in the order rotation judges the
+ * newest by (period, then the server's clock, then the runner's: retention's
+ * `compareNewestFirst`), so `pgbackup list`, a restore and "never prune the newest" agree;
+ * across lines, where periods do not compare, by the server's clock (`compareByClock`),
+ * each line's backups taking the places its own backups hold in that order.
+ */
+export function sortNewestFirst(entries: readonly CatalogEntry[]): CatalogEntry[] {
+  const groupOf = (entry: CatalogEntry) => `${entry.manifest.type}/${lineOf(entry)}`;
+  const groups = new Map<string, CatalogEntry[]>();
+  for (const entry of entries)
+    groups.set(groupOf(entry), [...(groups.get(groupOf(entry)) ?? []), entry]);
+  for (const members of groups.values()) members.sort(compareEntries);
+  const byClock = [...entries].sort(
+    (a, b) => compareByClock(backupClockOf(a), backupClockOf(b)) || compareEntries(a, b),
+  );
+  return byClock.flatMap((entry) => groups.get(groupOf(entry))?.shift() ?? []);
+}
+
+/**
+ * The newest of the committed backups, whatever its line (the first `pgbackup list` shows):
+ * on-demand backups count too, since the newest backup is the one a restore would reach for
+ * first.
  */
 export function newestBackupOf(entries: readonly CatalogEntry[]): CatalogEntry | undefined {
-  return [...entries].sort(compareNewestFirst)[0];
+  return sortNewestFirst(entries)[0];
 }
 
 /** The line a backup belongs to, as commands name it: `on-demand` for one that has none. */

@@ -4,9 +4,18 @@
  */
 import type { Logger } from 'pino';
 import type { LineName } from '../api/index.js';
-import { type LineBackup, planPrune } from '../retention/index.js';
+import { type BackupClock, type LineBackup, planPrune } from '../retention/index.js';
 import type { ArtifactStore, CatalogEntry } from '../storage/index.js';
 import { isOnDemand } from './on-demand.js';
+
+/** The instants that say when a cataloged backup was taken (see `compareByClock`). */
+export function backupClockOf(entry: CatalogEntry): BackupClock {
+  const { committedAt, server } = entry.manifest;
+  return {
+    committedAtMs: Date.parse(committedAt),
+    serverTimeMs: server.startedAt === undefined ? undefined : Date.parse(server.startedAt),
+  };
+}
 
 /** A catalog entry as the retention engine sees it; on-demand backups (no line) are left out. */
 export function lineBackupOf(entry: CatalogEntry): LineBackup | undefined {
@@ -17,7 +26,7 @@ export function lineBackupOf(entry: CatalogEntry): LineBackup | undefined {
     line: manifest.line as LineName,
     period: manifest.period,
     slot: manifest.slot,
-    committedAtMs: Date.parse(manifest.committedAt),
+    ...backupClockOf(entry),
   };
 }
 

@@ -10,6 +10,7 @@ import {
   acquireAdvisoryLock,
   advisoryLockKeyOf,
   formatEndpoint,
+  readServerClock,
   type ServerSession,
 } from '../postgres/index.js';
 import { DEFAULT_RUN_DEADLINE_SECONDS, deadRunCutoffMs } from '../render/run-lifetime.js';
@@ -97,7 +98,13 @@ interface Taking {
 /** A backup whose objects are written, about to be committed. */
 interface Written {
   readonly target: BackupTarget;
-  readonly times: { runAtMs: number; startedAtMs: number; completedAtMs: number };
+  readonly times: {
+    runAtMs: number;
+    startedAtMs: number;
+    completedAtMs: number;
+    /** The server's clock when the backup began. */
+    serverStartedAt: string;
+  };
   readonly taken: TakenBackup;
 }
 
@@ -129,6 +136,7 @@ function manifestOf(input: RunInput, taking: Taking, written: Written): BackupMa
       versionNumber: session.serverVersionNumber,
       ...(taken.startLsn === undefined ? {} : { startLsn: taken.startLsn }),
       ...(taken.stopLsn === undefined ? {} : { stopLsn: taken.stopLsn }),
+      startedAt: times.serverStartedAt,
     },
     compression: taken.compression,
     objects: taken.objects,
@@ -139,6 +147,8 @@ function manifestOf(input: RunInput, taking: Taking, written: Written): BackupMa
 /** Takes the backup and commits it: the manifest last, to the bucket, then the local copy. */
 async function takeAndCommit(input: RunInput, taking: Taking): Promise<RunCompletedResult> {
   const startedAtMs = input.clock();
+  // The one clock that orders backups taken by runners on different nodes (compareByClock).
+  const serverStartedAt = await readServerClock(taking.source.session);
   const runAtMs = input.atMs ?? startedAtMs;
   const id = randomBytes(4).toString('hex');
   const key = backupKeyPrefix({
@@ -150,7 +160,7 @@ async function takeAndCommit(input: RunInput, taking: Taking): Promise<RunComple
   });
   const target = { id, key, stores: storesOf(input) };
   const taken = await taking.kind.take(taking.source, target);
-  const times = { runAtMs, startedAtMs, completedAtMs: input.clock() };
+  const times = { runAtMs, startedAtMs, completedAtMs: input.clock(), serverStartedAt };
   const manifest = manifestOf(input, taking, { target, times, taken });
   const manifestSha256 = await input.remote.commit(key, manifest);
   const sizeBytes = taken.objects.reduce((sum, object) => sum + object.sizeBytes, 0);

@@ -33,6 +33,13 @@ export const backupManifestSchema = z.object({
     versionNumber: z.number().int(),
     startLsn: z.string().optional(),
     stopLsn: z.string().optional(),
+    /**
+     * The server's own clock (`clock_timestamp()`) when the backup began. Every run of a
+     * policy and type reads the server it backs up, so this one clock orders backups that
+     * runners on nodes with different clocks committed; absent in manifests written before
+     * it was recorded.
+     */
+    startedAt: z.string().optional(),
   }),
   compression: z.string(),
   objects: z.array(storedObject).min(1),

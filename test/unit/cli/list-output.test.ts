@@ -7,13 +7,13 @@ import {
   renderListText,
   shortVersion,
 } from '../../../src/cli/list-output.js';
-import { compareNewestFirst } from '../../../src/runner/backup-choice.js';
+import { sortNewestFirst } from '../../../src/runner/backup-choice.js';
 import { fixtureText } from '../../harness/fixtures.js';
 import { catalogFixture } from './list-catalog.js';
 
 describe('pgbackup list text output', () => {
   it('prints aligned columns newest first, with the databases of logical backups and the key last', () => {
-    const entries = catalogFixture().sort(compareNewestFirst);
+    const entries = sortNewestFirst(catalogFixture());
 
     expect(renderListText(entries)).toBe(fixtureText('list/catalog.txt'));
   });
@@ -104,7 +104,7 @@ describe('pgbackup list -o json', () => {
   });
 
   it('names the databases of a logical backup and leaves on-demand backups without a slot', () => {
-    const entries = catalogFixture().sort(compareNewestFirst);
+    const entries = sortNewestFirst(catalogFixture());
 
     const listed = JSON.parse(renderListJson(entries)) as Record<string, unknown>[];
 

@@ -166,8 +166,9 @@ describe('planPrune', () => {
     ]);
   });
 
-  it('never deletes the most recently committed backup, even one a newer period replaces', () => {
-    // A retake of an old period, committed after the backup of a newer one.
+  it("judges the newest by period, not by a runner's commit time: a newer period replaces a retake of an older one", () => {
+    // A retake of an old period, committed (by its runner's clock) after the backup of a
+    // newer one. Runners' clocks differ between nodes; the period does not.
     const retake: LineBackup = {
       id: 'retake',
       line: 'daily',
@@ -182,7 +183,21 @@ describe('planPrune', () => {
       slot: 0,
       committedAtMs: 50,
     };
-    expect(planPrune({ keep: 7, existing: [retake], committed })).toEqual([]);
+    expect(planPrune({ keep: 7, existing: [retake], committed })).toEqual([
+      { id: 'retake', reason: 'replaced in daily slot 0 by new' },
+    ]);
+  });
+
+  it('never deletes the backup the run committed, even a retake of an older period', () => {
+    const newer: LineBackup = { id: 'new', line: 'daily', period: 7, slot: 0, committedAtMs: 50 };
+    const retake: LineBackup = {
+      id: 'retake',
+      line: 'daily',
+      period: 0,
+      slot: 0,
+      committedAtMs: 99,
+    };
+    expect(planPrune({ keep: 7, existing: [newer], committed: retake })).toEqual([]);
   });
 
   it('leaves the backups of other lines alone', () => {

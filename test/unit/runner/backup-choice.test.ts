@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
   chooseBackup,
-  compareNewestFirst,
   lineOf,
   newestBackupOf,
+  sortNewestFirst,
 } from '../../../src/runner/backup-choice.js';
 import { RunError } from '../../../src/runner/errors.js';
 import type { CatalogEntry } from '../../../src/storage/index.js';
@@ -29,14 +29,10 @@ const ON_DEMAND = 'backups/shop/orders/binary/on-demand/20261125T082755Z-0f9e8d/
 const DAILY = 'backups/shop/orders/binary/daily/1/20261123T020004Z-a1b2c3/';
 const WEEKLY = 'backups/shop/orders/binary/weekly/3/20261122T020002Z-778899/';
 
-describe('compareNewestFirst', () => {
+describe('sortNewestFirst', () => {
   it('orders by commit time, newest first', () => {
-    expect(keysOf(binaryBackups().sort(compareNewestFirst))).toEqual([ON_DEMAND, DAILY, WEEKLY]);
-    expect(keysOf(binaryBackups().reverse().sort(compareNewestFirst))).toEqual([
-      ON_DEMAND,
-      DAILY,
-      WEEKLY,
-    ]);
+    expect(keysOf(sortNewestFirst(binaryBackups()))).toEqual([ON_DEMAND, DAILY, WEEKLY]);
+    expect(keysOf(sortNewestFirst(binaryBackups().reverse()))).toEqual([ON_DEMAND, DAILY, WEEKLY]);
   });
 
   it('breaks a tie in commit time by key, the later key (start time) first', () => {
@@ -46,9 +42,8 @@ describe('compareNewestFirst', () => {
     const earlier = recommitted(daily, 'p/binary/daily/0/20261123T010000Z-aaaaaa/', at);
     const later = recommitted(daily, 'p/binary/daily/0/20261123T020000Z-bbbbbb/', at);
 
-    expect(keysOf([earlier, later].sort(compareNewestFirst))).toEqual([later.key, earlier.key]);
-    expect(keysOf([later, earlier].sort(compareNewestFirst))).toEqual([later.key, earlier.key]);
-    expect(compareNewestFirst(later, later)).toBe(0);
+    expect(keysOf(sortNewestFirst([earlier, later]))).toEqual([later.key, earlier.key]);
+    expect(keysOf(sortNewestFirst([later, earlier]))).toEqual([later.key, earlier.key]);
   });
 });
 
