@@ -1,8 +1,6 @@
-import { createHash } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BACKUP_POLICY_PLURAL } from '../../src/api/index.js';
 import type { KubeObject } from '../../src/kube/index.js';
@@ -20,30 +18,18 @@ import { ensureBuiltOperator } from '../harness/executor/built-operator.js';
 import { jobFromCronJob } from '../harness/executor/job-from-cron-job.js';
 import { type LocalExecutor, startLocalExecutor } from '../harness/executor/local-executor.js';
 import { fixtureYaml } from '../harness/fixtures.js';
-import { testBucket, testPrefix, testS3Client } from '../harness/s3.js';
+import { testBucket, testPrefix } from '../harness/s3.js';
 import { requireEnv } from '../harness/variables.js';
-import { listKeys, readObjectText } from '../integration/binary/policy-file.js';
 import {
   createJobsFromCronJobs,
   createStandInPostgresPods,
   policyCronJobs,
   waitForJobs,
 } from './chain-steps.js';
+import { type BackupObject, expectCommitted } from './committed-backup.js';
 import { onTimeSchedule } from './on-time-schedule.js';
 
 const WAIT = { timeout: 60_000, interval: 250 };
-
-interface BackupObject extends KubeObject {
-  spec: { type: string; line?: string };
-  status?: {
-    phase?: string;
-    slot?: number;
-    artifact?: { bucket: string; key: string };
-    sizeBytes?: number;
-    checksum?: string;
-    message?: string;
-  };
-}
 
 interface PolicySlot {
   type: string;
@@ -51,19 +37,6 @@ interface PolicySlot {
   slot: number;
   backup?: string;
   sizeBytes?: number;
-}
-
-async function sha256OfObject(key: string): Promise<{ sha256: string; sizeBytes: number }> {
-  const object = await testS3Client().send(
-    new GetObjectCommand({ Bucket: testBucket(), Key: key }),
-  );
-  const hash = createHash('sha256');
-  let sizeBytes = 0;
-  for await (const chunk of object.Body as AsyncIterable<Uint8Array>) {
-    hash.update(chunk);
-    sizeBytes += chunk.byteLength;
-  }
-  return { sha256: hash.digest('hex'), sizeBytes };
 }
 
 /** The executor's view of what ran, for failure messages. */
@@ -142,36 +115,6 @@ describe('the whole chain on one machine: policy → CronJob → Job → Pod →
     });
   }
 
-  /**
-   * The Backup is Completed, and the bucket holds it committed: a manifest whose SHA-256 the
-   * Backup records, and every object the manifest lists, with the size and SHA-256 it says.
-   */
-  async function expectCommitted(backup: BackupObject): Promise<void> {
-    expect(backup.status, JSON.stringify(backup.status)).toMatchObject({
-      phase: 'Completed',
-      artifact: { bucket: testBucket() },
-      checksum: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
-    });
-    const key = backup.status?.artifact?.key ?? '';
-    const { type, line } = backup.spec;
-    expect(key.startsWith(`${prefix}/${env.namespace}/orders/${type}/${line}/`)).toBe(true);
-    const manifestKey = `${key}manifest.json`;
-    expect(await listKeys(key)).toContain(manifestKey);
-    const manifestText = await readObjectText(manifestKey);
-    expect(`sha256:${createHash('sha256').update(manifestText).digest('hex')}`).toBe(
-      backup.status?.checksum,
-    );
-    const manifest = JSON.parse(manifestText) as {
-      objects: { name: string; sizeBytes: number; sha256: string }[];
-    };
-    for (const object of manifest.objects) {
-      expect(await sha256OfObject(`${key}${object.name}`)).toEqual({
-        sha256: object.sha256,
-        sizeBytes: object.sizeBytes,
-      });
-    }
-  }
-
   afterAll(async () => {
     await executor?.stop();
     await controller?.stop();
@@ -232,7 +175,9 @@ describe('the whole chain on one machine: policy → CronJob → Job → Pod →
       ['binary', 'daily'],
       ['logical', 'weekly'],
     ]);
-    for (const backup of byType) await expectCommitted(backup);
+    for (const backup of byType) {
+      await expectCommitted(backup, `${prefix}/${env.namespace}/orders/`);
+    }
 
     await vi.waitFor(async () => {
       const found = await env.client.request<KubeObject>({
