@@ -6,8 +6,9 @@
  * every policy it shows the slot and the WAL it holds in status and metrics.
  *
  * Deletion waits for the drop through a finalizer, but never for ever: a primary that cannot
- * be reached (or a policy whose Secret is gone) releases the policy after
- * {@link SLOT_RELEASE_AFTER_MS} with a Warning Event that says how to drop the slot by hand.
+ * be reached releases the policy after {@link SLOT_RELEASE_AFTER_MS}, and a Secret that is gone
+ * or a target with no server at once, with a Warning Event that says how to drop the slot by
+ * hand.
  */
 import type { Logger } from 'pino';
 import type { BackupPolicy, ReplicationSlotStatus } from '../api/index.js';
@@ -19,7 +20,11 @@ import {
   RESOURCES,
   resourcePath,
 } from '../kube/index.js';
-import { type ReplicationSlotState, replicationSlotNameOf } from '../postgres/index.js';
+import {
+  NoServerError,
+  type ReplicationSlotState,
+  replicationSlotNameOf,
+} from '../postgres/index.js';
 import { LABELS, policyLabels } from '../render/index.js';
 import type { ControllerMetrics } from './controller-metrics.js';
 
@@ -223,7 +228,8 @@ export class ReplicationSlotWatch {
   /**
    * A policy being deleted: drops its slot, then removes the finalizer. A primary that cannot
    * be reached is tried again until {@link SLOT_RELEASE_AFTER_MS} after the deletion, then the
-   * policy is released with a Warning Event; a Secret that is gone releases it at once.
+   * policy is released with a Warning Event; a Secret that is gone, or a target with no server,
+   * releases it at once.
    */
   async finalize(
     object: KubeObject,
@@ -250,8 +256,10 @@ export class ReplicationSlotWatch {
       const slot = await this.#deps.access.drop(policy);
       if (slot !== undefined) await this.#dropped(object, slot, 'is being deleted');
     } catch (error) {
-      if (isNotFound(error)) {
-        await release(`${describeError(error)} (the primary cannot be reached without it)`);
+      // A Secret that is gone, or no server left to ask (the database deleted with the policy,
+      // a namespace being deleted): waiting would change nothing.
+      if (isNotFound(error) || error instanceof NoServerError) {
+        await release(describeError(error));
         return {};
       }
       const deletedAtMs = Date.parse(object.metadata.deletionTimestamp ?? '');

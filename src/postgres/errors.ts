@@ -12,7 +12,15 @@ export class AuthenticationError extends PostgresError {
 
 /** No host said it is the primary: the message lists what each host said. */
 export class NoPrimaryError extends PostgresError {
-  override readonly name = 'NoPrimaryError';
+  override readonly name: string = 'NoPrimaryError';
+}
+
+/**
+ * The target names no server at all (no pod matches its selector): unlike a primary that does
+ * not answer, there is nothing to wait for.
+ */
+export class NoServerError extends NoPrimaryError {
+  override readonly name = 'NoServerError';
 }
 
 /** The image carries no client tool of the server's major version. */

@@ -47,6 +47,7 @@ export {
 export {
   AuthenticationError,
   NoPrimaryError,
+  NoServerError,
   PostgresError,
   RecoveryConflictError,
   ToolNotFoundError,

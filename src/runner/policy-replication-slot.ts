@@ -10,6 +10,7 @@ import {
   discoverPrimary,
   dropReplicationSlot,
   findReplicationSlot,
+  NoServerError,
   type Primary,
   type ReplicationSlotState,
   replicationSlotNameOf,
@@ -31,6 +32,9 @@ async function withPrimary<T>(
     policy.spec.target.credentials.secretName,
   );
   const { endpoints, selection } = await listTargetEndpoints(client, policy);
+  if (endpoints.length === 0) {
+    throw new NoServerError(`no server to look for the replication slot on: ${selection}`);
+  }
   const primary = await discoverPrimary({
     endpoints,
     credentials,

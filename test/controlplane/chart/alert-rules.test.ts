@@ -57,7 +57,7 @@ function firing(rules: RuleGroups, name: string, labels: Record<string, string>,
 describe("the chart's alerts, evaluated by promtool", () => {
   it('are valid Prometheus rules', async () => {
     const result = await runPromtool(await chartRules());
-    expect(result.output).toContain('SUCCESS: 3 rules found');
+    expect(result.output).toContain('SUCCESS: 4 rules found');
     expect(result.code).toBe(0);
   });
 
@@ -128,6 +128,37 @@ describe("the chart's alerts, evaluated by promtool", () => {
             exp_alerts: [firing(rules, 'PgBackupStaleSlot', DAILY, '1')],
           },
           { eval_time: '6h', alertname: 'PgBackupStaleSlot', exp_alerts: [] },
+        ],
+      },
+    ];
+    const result = await runPromtool(rules, tests);
+    expect(result.output).toContain('SUCCESS');
+    expect(result.code, result.output).toBe(0);
+  });
+
+  it('fire on a leftover replication slot, not on one a run holds, and clear once it is gone', async () => {
+    const rules = await chartRules();
+    const slot = { namespace: 'shop', policy: 'orders', slot: 'pgbackup_0123456789abcdef' };
+    const series = (metric: string) =>
+      `pgbackup_replication_slot_${metric}{namespace="shop",policy="orders",slot="${slot.slot}"}`;
+    // A run holds the slot for 2 h, is killed at 2 h (the slot stays), and the slot is dropped
+    // at 4 h: the series go away with it.
+    const tests = [
+      {
+        interval: '1m',
+        input_series: [
+          { series: series('retained_bytes'), values: '1048576x240' },
+          { series: series('leftover'), values: '0x120 1x120' },
+        ],
+        alert_rule_test: [
+          { eval_time: '1h30m', alertname: 'PgBackupLeftoverReplicationSlot', exp_alerts: [] },
+          { eval_time: '2h20m', alertname: 'PgBackupLeftoverReplicationSlot', exp_alerts: [] },
+          {
+            eval_time: '3h',
+            alertname: 'PgBackupLeftoverReplicationSlot',
+            exp_alerts: [firing(rules, 'PgBackupLeftoverReplicationSlot', slot, '1048576')],
+          },
+          { eval_time: '4h30m', alertname: 'PgBackupLeftoverReplicationSlot', exp_alerts: [] },
         ],
       },
     ];
