@@ -18,10 +18,13 @@ export {
   type ObjectCache,
 } from './informer.js';
 export {
+  DEFAULT_RETRY_POLICY,
+  isIdempotentRequest,
   KubeClient,
   type KubeClientOptions,
   type KubeRequest,
   type RequestVerb,
+  type RetryPolicy,
   type WatchEvent,
   WRITE_VERBS,
 } from './kube-client.js';
@@ -35,8 +38,11 @@ export {
   isConflict,
   isGone,
   isNotFound,
+  isTooManyRequests,
+  isTransient,
   KubeApiError,
   KubeConnectionError,
+  KubeRequestAbortedError,
 } from './kube-errors.js';
 export {
   controllerUidOf,
