@@ -45,7 +45,8 @@ function firing(rules: RuleGroups, name: string, labels: Record<string, string>,
   const expand = (text: string) =>
     text
       .replace(/\{\{ \$labels\.(\w+) \}\}/g, (_match, key: string) => labels[key] ?? '')
-      .replaceAll('{{ $value }}', value);
+      // `value` as the template prints it (after a function such as humanize1024, if any).
+      .replace(/\{\{ \$value( \| \w+)? \}\}/g, value);
   return {
     exp_labels: { ...alert.labels, ...labels },
     exp_annotations: Object.fromEntries(
@@ -156,7 +157,7 @@ describe("the chart's alerts, evaluated by promtool", () => {
           {
             eval_time: '3h',
             alertname: 'PgBackupLeftoverReplicationSlot',
-            exp_alerts: [firing(rules, 'PgBackupLeftoverReplicationSlot', slot, '1048576')],
+            exp_alerts: [firing(rules, 'PgBackupLeftoverReplicationSlot', slot, '1Mi')],
           },
           { eval_time: '4h30m', alertname: 'PgBackupLeftoverReplicationSlot', exp_alerts: [] },
         ],

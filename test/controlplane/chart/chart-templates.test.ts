@@ -173,6 +173,7 @@ describe('the Helm chart', () => {
       'PgBackupLineOverdue',
       'PgBackupLastRunFailed',
       'PgBackupStaleSlot',
+      'PgBackupLeftoverReplicationSlot',
     ]);
     const exported = new Set(
       createControllerMetrics(() => 0)
@@ -200,6 +201,10 @@ describe('the Helm chart', () => {
       },
     };
     const names = (await alertsOf(values)).map((alert) => alert.alert);
-    expect(names).toEqual(['PgBackupLineOverdue', 'PgBackupLastRunFailed']);
+    expect(names).toEqual([
+      'PgBackupLineOverdue',
+      'PgBackupLastRunFailed',
+      'PgBackupLeftoverReplicationSlot',
+    ]);
   });
 });
