@@ -132,6 +132,8 @@ function startApiserver(state: string, tools: ToolPaths, pki: Pki): void {
       '--endpoint-reconciler-type=none',
       `--kubelet-client-certificate=${kubeletClientFiles(pki).cert}`,
       `--kubelet-client-key=${kubeletClientFiles(pki).key}`,
+      // By address: the node's host name resolves nowhere (and must not be looked up off the machine).
+      '--kubelet-preferred-address-types=InternalIP',
       '--authorization-mode=Node,RBAC',
       '--enable-admission-plugins=NodeRestriction,PodSecurity',
       '--profiling=false',
