@@ -9,10 +9,9 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { findBackup } from '../../../src/runner/backup-choice.js';
-import { type BackupManifest, createS3Store } from '../../../src/storage/index.js';
+import type { BackupManifest } from '../../../src/storage/index.js';
 import { runEnvironment, runPgbackup, startPgbackup } from '../../harness/pgbackup-run.js';
-import { testBucket } from '../../harness/s3.js';
-import { requireEnv } from '../../harness/variables.js';
+import { testS3Store } from '../../harness/s3.js';
 import { readObjectText, runArgs, writeTestPolicy } from '../binary/policy-file.js';
 
 const SUNDAY = '2026-03-08T01:30:00Z';
@@ -72,14 +71,8 @@ describe('two runners whose clocks differ by minutes', () => {
     const rows = JSON.parse(listed.stdout) as { key: string }[];
     expect(rows.map(({ key }) => key)).toEqual([weekly, daily]);
 
-    const store = createS3Store({
-      bucket: testBucket(),
-      region: requireEnv('AWS_REGION'),
-      endpoint: requireEnv('PGBACKUP_S3_ENDPOINT'),
-      forcePathStyle: true,
-      credentialsSource: 'the environment',
-    });
     const { namespace, name, prefix } = policy;
+    const store = testS3Store();
     const chosen = await findBackup({ namespace, policy: name, prefix, store }, 'binary', {});
     expect(chosen.key).toBe(weekly);
   });

@@ -10,21 +10,9 @@ import {
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createS3Store } from '../../../src/storage/index.js';
-import { testBucket, testPrefix, testS3Client } from '../../harness/s3.js';
-import { requireEnv } from '../../harness/variables.js';
+import { testBucket, testPrefix, testS3Client, testS3Store } from '../../harness/s3.js';
 
 const HOUR_MS = 60 * 60 * 1000;
-
-function storeOfTheEnvironment() {
-  return createS3Store({
-    bucket: testBucket(),
-    region: requireEnv('AWS_REGION'),
-    endpoint: requireEnv('PGBACKUP_S3_ENDPOINT'),
-    forcePathStyle: true,
-    credentialsSource: 'the environment',
-  });
-}
 
 describe('the S3 store clean-up', () => {
   const client = testS3Client();
@@ -47,12 +35,12 @@ describe('the S3 store clean-up', () => {
     await startUpload(live);
     await client.send(new PutObjectCommand({ Bucket: testBucket(), Key: written, Body: 'x' }));
 
-    const report = await storeOfTheEnvironment().cleanUp(prefix, Date.now() - 24 * HOUR_MS);
+    const report = await testS3Store().cleanUp(prefix, Date.now() - 24 * HOUR_MS);
 
     expect(report).toEqual({ abortedUploads: [], deletedObjects: [] });
     expect(await uploadsUnder(prefix)).toEqual([live]);
     // Leave the shared bucket as it was: the "live" run has ended now.
-    await storeOfTheEnvironment().cleanUp(prefix, Date.now() + 60_000);
+    await testS3Store().cleanUp(prefix, Date.now() + 60_000);
   });
 
   it("aborts a dead run's upload and deletes its objects, both from before the cutoff", async () => {
@@ -64,7 +52,7 @@ describe('the S3 store clean-up', () => {
 
     // The server dates uploads by its own clock: a cutoff a minute ahead of ours makes what
     // was just started count as older than the run deadline.
-    const report = await storeOfTheEnvironment().cleanUp(prefix, Date.now() + 60_000);
+    const report = await testS3Store().cleanUp(prefix, Date.now() + 60_000);
 
     expect(report).toEqual({ abortedUploads: [dead], deletedObjects: [written] });
     expect(await uploadsUnder(prefix)).toEqual([]);
