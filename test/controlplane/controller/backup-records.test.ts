@@ -41,7 +41,7 @@ describe("the controller bounds a policy's records and labels them", () => {
         status: {
           phase: 'Skipped',
           message: 'not the last day of the month',
-          completedAt: `2026-0${index < 3 ? 1 : 2}-${28 + (index % 3)}T01:00:00Z`,
+          completedAt: `2026-0${index < 3 ? 3 : 4}-${28 + (index % 3)}T01:00:00Z`,
         },
       });
     }
