@@ -4,9 +4,16 @@
  * seen no renewal for `leaseDurationMs` by its own clock (so clocks need not agree). A
  * leader that cannot renew for `renewDeadlineMs` steps down and campaigns again; it is not
  * restarted, so an API server outage longer than the deadline costs only a re-election.
+ *
+ * Why a deposed leader stops before anyone else can start: a renewal that succeeds was
+ * sent at some instant t, and another candidate can only have seen it after t, so it waits
+ * until after t + leaseDurationMs. The leader counts its deadline from t (the sending, not
+ * the answer) and steps down at t + renewDeadlineMs, by a timer of its own, whatever its
+ * requests are doing; every request of a renewal is cut off at that instant too. With
+ * renewDeadlineMs < leaseDurationMs the two never overlap (clocks running at one rate).
  */
 import type { Logger } from 'pino';
-import type { KubeClient } from './kube-client.js';
+import type { KubeClient, KubeRequest } from './kube-client.js';
 import { isConflict, isNotFound } from './kube-errors.js';
 import { RESOURCES, resourcePath } from './resource.js';
 
@@ -48,12 +55,29 @@ export class LeaderElector {
   #leading = false;
   #observedRecord = '';
   #observedAtMs = 0;
+  /** When the last successful renewal was sent. */
   #lastRenewMs = 0;
+  /** Fires at `#lastRenewMs + renewDeadlineMs`: the leader steps down then, come what may. */
+  #deadlineTimer: NodeJS.Timeout | undefined;
+  /** Cuts off the requests of the round in flight when the leader steps down. */
+  #roundAbort = new AbortController();
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
   #round: Promise<void> = Promise.resolve();
 
+  /** @throws Error when the timings would let a deposed leader overlap its successor */
   constructor(client: KubeClient, options: LeaderElectionOptions) {
+    const { leaseDurationMs, renewDeadlineMs, retryPeriodMs } = options;
+    if (!(renewDeadlineMs < leaseDurationMs)) {
+      throw new Error(
+        `the renew deadline (${renewDeadlineMs} ms) must be shorter than the lease duration (${leaseDurationMs} ms): a leader must stop before a standby may take over; lower --renew-deadline-seconds or raise --lease-duration-seconds`,
+      );
+    }
+    if (!(retryPeriodMs < renewDeadlineMs)) {
+      throw new Error(
+        `the retry period (${retryPeriodMs} ms) must be shorter than the renew deadline (${renewDeadlineMs} ms): a leader must get to try renewing before it has to step down; lower --retry-period-seconds`,
+      );
+    }
     this.#client = client;
     this.#options = options;
   }
@@ -78,6 +102,7 @@ export class LeaderElector {
     this.#stopped = true;
     clearTimeout(this.#timer);
     await this.#round;
+    clearTimeout(this.#deadlineTimer);
     if (this.#leading) {
       await this.#release().catch((error: unknown) =>
         this.#options.log.warn({ err: error }, 'could not release the leader Lease'),
@@ -94,6 +119,11 @@ export class LeaderElector {
   }
 
   #setLeading(leading: boolean): void {
+    if (!leading) {
+      clearTimeout(this.#deadlineTimer);
+      // A renewal still in flight must not outlive the leadership it was meant to keep.
+      this.#roundAbort.abort();
+    }
     if (leading === this.#leading) return;
     this.#leading = leading;
     this.#options.log.info(
@@ -104,18 +134,46 @@ export class LeaderElector {
   }
 
   async #tick(): Promise<void> {
+    const sentMs = Date.now();
+    this.#roundAbort = new AbortController();
     try {
-      const acquired = await this.#tryAcquireOrRenew();
-      if (acquired) this.#lastRenewMs = Date.now();
+      const acquired = await this.#tryAcquireOrRenew(this.#roundOptions(sentMs));
+      if (acquired) this.#renewed(sentMs);
       this.#setLeading(acquired);
     } catch (error) {
       this.#options.log.warn({ err: error }, 'could not reach the leader Lease');
       // A leader that cannot renew in time must assume another has taken over.
-      if (this.#leading && Date.now() - this.#lastRenewMs > this.#options.renewDeadlineMs) {
+      if (this.#leading && Date.now() - this.#lastRenewMs >= this.#options.renewDeadlineMs) {
         this.#setLeading(false);
       }
     }
     this.#schedule(this.#options.retryPeriodMs);
+  }
+
+  /**
+   * The bound of this round's requests: a leader's end at its step-down instant (a request
+   * that hangs past it is a failed renewal), a candidate's within one renew deadline.
+   */
+  #roundOptions(sentMs: number): Pick<KubeRequest, 'signal' | 'deadlineMs'> {
+    const { renewDeadlineMs } = this.#options;
+    const deadlineMs = this.#leading
+      ? this.#lastRenewMs + renewDeadlineMs - sentMs
+      : renewDeadlineMs;
+    return { signal: this.#roundAbort.signal, deadlineMs: Math.max(1, deadlineMs) };
+  }
+
+  /** Records a renewal sent at `sentMs` and moves the step-down instant on from it. */
+  #renewed(sentMs: number): void {
+    this.#lastRenewMs = sentMs;
+    clearTimeout(this.#deadlineTimer);
+    const stepDownInMs = sentMs + this.#options.renewDeadlineMs - Date.now();
+    this.#deadlineTimer = setTimeout(() => {
+      this.#options.log.warn(
+        { lease: this.#options.name, renewDeadlineMs: this.#options.renewDeadlineMs },
+        'could not renew the leader Lease within the renew deadline; stepping down',
+      );
+      this.#setLeading(false);
+    }, stepDownInMs);
   }
 
   #path(name?: string): string {
@@ -149,7 +207,7 @@ export class LeaderElector {
     return Date.now() - this.#observedAtMs < this.#options.leaseDurationMs;
   }
 
-  async #tryAcquireOrRenew(): Promise<boolean> {
+  async #tryAcquireOrRenew(bound: Pick<KubeRequest, 'signal' | 'deadlineMs'>): Promise<boolean> {
     const now = new Date();
     const { name, namespace } = this.#options;
     let lease: Lease;
@@ -158,10 +216,11 @@ export class LeaderElector {
         verb: 'get',
         path: this.#path(name),
         what: `get Lease ${namespace}/${name}`,
+        ...bound,
       });
     } catch (error) {
       if (!isNotFound(error)) throw error;
-      return this.#create(now);
+      return this.#create(now, bound);
     }
     if (this.#heldByAnother(lease.spec)) return false;
     try {
@@ -170,6 +229,7 @@ export class LeaderElector {
         path: this.#path(name),
         body: { ...lease, spec: { ...lease.spec, ...this.#spec(lease.spec, now) } },
         what: `update Lease ${namespace}/${name}`,
+        ...bound,
       });
       return true;
     } catch (error) {
@@ -179,7 +239,7 @@ export class LeaderElector {
     }
   }
 
-  async #create(now: Date): Promise<boolean> {
+  async #create(now: Date, bound: Pick<KubeRequest, 'signal' | 'deadlineMs'>): Promise<boolean> {
     const { name, namespace } = this.#options;
     try {
       await this.#client.request({
@@ -192,6 +252,7 @@ export class LeaderElector {
           spec: this.#spec(undefined, now),
         },
         what: `create Lease ${namespace}/${name}`,
+        ...bound,
       });
       return true;
     } catch (error) {

@@ -70,14 +70,17 @@ export async function startProxiedKube(rules: readonly V1PolicyRule[]): Promise<
     clients.push(client);
     return client;
   };
-  // The authorizer reads RBAC through an informer: wait until the grant has landed.
+  // The authorizer reads RBAC through an informer: wait until the grant has landed, by
+  // listing the first resource granted (a v1 resource, as every test here uses).
+  const group = rules[0]?.apiGroups?.[0] ?? '';
+  const resource = rules[0]?.resources?.[0] ?? 'configmaps';
   const probe = await track(direct, { retry: { ...NO_RETRY } });
   await vi.waitFor(
     () =>
       probe.request({
         verb: 'list',
-        path: `/api/v1/namespaces/${namespace}/configmaps`,
-        what: 'list ConfigMaps as the tester',
+        path: `${group === '' ? '/api/v1' : `/apis/${group}/v1`}/namespaces/${namespace}/${resource}`,
+        what: `list ${resource} as the tester`,
       }),
     { timeout: 30_000, interval: 200 },
   );
