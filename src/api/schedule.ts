@@ -53,7 +53,7 @@ export const scheduleSchema = defaultToEmpty(
     lateness: lateness
       .default('6h')
       .describe(
-        'How late a run may start after its fire time, e.g. "6h", "30m" or "1h30m" (hours, minutes, seconds). A run that starts later, for example after waiting for another run, is skipped with a message instead of filling the wrong slot.',
+        'How late a run may be triggered after its fire time, e.g. "6h", "30m" or "1h30m" (hours, minutes, seconds). The trigger is the time the CronJob scheduled the run\'s Job for (a Job made by hand: its creation); time spent waiting for another run of the policy does not count. A run triggered later takes no backup (it would fill the wrong slot) and is recorded Failed.',
       ),
   }),
 ).describe('When backups are taken. Every line fires at the same time of day on its own days.');

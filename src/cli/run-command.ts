@@ -19,6 +19,7 @@ import { type Command, type CommandIo, UsageError } from './command.js';
 import { readPolicyFile } from './plan-policy-file.js';
 import { parseRunArguments, RUN_USAGE, type RunArguments } from './run-arguments.js';
 import { fileModeS3Store, fileModeTarget, requestChecksumFrom } from './run-file-mode.js';
+import { onDemandCommandOf } from './run-policy-file.js';
 
 function describeResult(result: RunResult): string {
   if (result.outcome === 'skipped') {
@@ -53,7 +54,9 @@ async function runFromFile(args: RunArguments, file: string, io: CommandIo): Pro
     policy: name,
     spec,
     line: args.line,
-    atMs: args.atMs,
+    // Outside a cluster the trigger is `--at`, or the start: never the end of a wait.
+    triggeredAtMs: args.atMs ?? Date.now(),
+    onDemandCommand: onDemandCommandOf(file, args.type),
     ...target,
     remote: fileModeS3Store(s3, process.env),
     local,
@@ -80,6 +83,8 @@ async function runFromCluster(
       type: args.type,
       ...(args.backup === undefined ? { line: args.line } : { backup: args.backup }),
       atMs: args.atMs,
+      // The kubelet names a pod's host after the pod: the run finds its Job through it.
+      podName: process.env.HOSTNAME,
       localDir: args.localDir,
       pgRoot: args.pgRoot,
       identity: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,

@@ -1,7 +1,7 @@
 /**
  * The identity the runner's pods use: a ServiceAccount, and a Role granting only what the
- * runner does (read its policy and the Secrets it names, find the PostgreSQL pods, record
- * its Backups, queue on its Lease), bound in the policy's namespace.
+ * runner does (read its policy and the Secrets it names, find the PostgreSQL pods, its own
+ * pod and Job, record its Backups, queue on its Lease), bound in the policy's namespace.
  */
 import { type BackupPolicy, GROUP } from '../api/index.js';
 import { LABELS, policyLabels } from './labels.js';
@@ -35,7 +35,11 @@ export function runnerRoleRulesOf(policy: BackupPolicy): Record<string, unknown>
       verbs: ['get'],
     },
     // Discovery lists pods by the policy's selector; label selectors cannot be bound in RBAC.
-    { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
+    // A run reads its own pod (named by its hostname) to find its Job.
+    { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list'] },
+    // ...and its Job, whose scheduled or creation time is the run's trigger time. Job names
+    // are chosen by the CronJob controller, so they cannot be listed in resourceNames.
+    { apiGroups: ['batch'], resources: ['jobs'], verbs: ['get'] },
     // Backup names are chosen per run, so they cannot be listed in resourceNames.
     {
       apiGroups: [GROUP],
@@ -43,11 +47,12 @@ export function runnerRoleRulesOf(policy: BackupPolicy): Record<string, unknown>
       verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
     },
     { apiGroups: [GROUP], resources: ['backups/status'], verbs: ['get', 'update', 'patch'] },
-    // The Lease runs of one policy queue on; its name belongs to the runner (issue 5).
+    // The Lease runs of one policy queue on, and the tickets of waiting runs (found by
+    // label, deleted when their run gets its turn or died); their names belong to the runner.
     {
       apiGroups: ['coordination.k8s.io'],
       resources: ['leases'],
-      verbs: ['get', 'create', 'update', 'patch'],
+      verbs: ['get', 'list', 'create', 'update', 'patch', 'delete'],
     },
   ];
 }

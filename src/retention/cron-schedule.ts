@@ -36,10 +36,19 @@ export interface CronScheduleInput {
 export function cronScheduleOf(input: CronScheduleInput): CronSchedule {
   const { schedule, line } = input;
   const calendar = { line, weekday: schedule.weekday };
-  const hours = [schedule.time.hour, ...substituteHours(schedule, calendar)];
-  const hourField = [...new Set(hours)].sort((left, right) => left - right).join(',');
-  const timeOfDay = `${schedule.time.minute} ${hourField}`;
+  const timeOfDay = `${schedule.time.minute} ${cronHoursOf(input).join(',')}`;
   return { schedule: `${timeOfDay} ${dayFields(calendar)}`, timeZone: schedule.timeZone };
+}
+
+/**
+ * The hours of the day (ascending) the line's CronJob fires at: the schedule's hour, and the
+ * hours the line fires at instead on days its time of day is missing (see {@link cronScheduleOf}).
+ */
+export function cronHoursOf(input: CronScheduleInput): number[] {
+  const { schedule, line } = input;
+  const calendar = { line, weekday: schedule.weekday };
+  const hours = [schedule.time.hour, ...substituteHours(schedule, calendar)];
+  return [...new Set(hours)].sort((left, right) => left - right);
 }
 
 function dayFields(calendar: LineCalendar): string {

@@ -4,7 +4,12 @@
  * preview. Pure: no I/O, no clock (instants are parameters), no environment.
  */
 
-export { type CronSchedule, type CronScheduleInput, cronScheduleOf } from './cron-schedule.js';
+export {
+  type CronSchedule,
+  type CronScheduleInput,
+  cronHoursOf,
+  cronScheduleOf,
+} from './cron-schedule.js';
 export { describeFireDays, formatDurationMs } from './describe.js';
 export { fireInstantOf } from './fire-instant.js';
 export { type FireTimeNotesInput, fireTimeNotes } from './fire-time-notes.js';
@@ -38,15 +43,19 @@ export {
   planPrune,
 } from './plan-prune.js';
 export {
+  decideTrigger,
   type Fire,
   type LineSchedule,
   latestFireAtOrBefore,
+  periodTakenSkip,
   type ResolveRunInput,
   type RunAccepted,
   type RunDecision,
   type RunSkipped,
   resolveRun,
   type SkipReason,
+  type TriggerDecision,
+  type TriggerInput,
 } from './resolve-run.js';
 export { retentionPlanOf } from './retention-plan-of.js';
 export {

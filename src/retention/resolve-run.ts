@@ -1,7 +1,11 @@
 /**
- * The period of a run: which fire of its line a run that started at a given instant belongs
- * to, or why it must do nothing. This is the gate the runner passes before taking a backup.
+ * The period of a run: which fire of its line the run's trigger belongs to, or why it must do
+ * nothing. This is the gate the runner passes before taking a backup. The trigger time is the
+ * instant the run was asked for (the CronJob's scheduled time, a hand-made Job's creation time,
+ * file mode's `--at` or start), never the instant the run got its turn: time spent queued
+ * behind another run of the policy neither moves a run to another period nor makes it late.
  */
+import { cronHoursOf } from './cron-schedule.js';
 import { describeFireDays, formatDurationMs, formatLocalMinute } from './describe.js';
 import { fireInstantOf } from './fire-instant.js';
 import {
@@ -11,8 +15,14 @@ import {
   periodOf,
   slotOf,
 } from './line-calendar.js';
-import { formatLocalDate, type LocalDate, localDateOf } from './local-date.js';
-import { epochDayAt } from './time-zone.js';
+import {
+  floorMod,
+  formatLocalDate,
+  type LocalDate,
+  localDateOf,
+  MS_PER_DAY,
+} from './local-date.js';
+import { epochDayAt, wallTimeAt } from './time-zone.js';
 import type { FireSchedule, RetentionLine, RetentionSchedule } from './types.js';
 
 /** A fire of a line: its local date and the instant it fires at. */
@@ -73,71 +83,118 @@ export interface RunSkipped {
 /** What a run should do: take the backup of a period, or skip. */
 export type RunDecision = RunAccepted | RunSkipped;
 
-/** The inputs of {@link resolveRun}. */
-export interface ResolveRunInput {
+/** A trigger's own verdict, before anything is known of the catalog. */
+export type TriggerDecision =
+  | RunAccepted
+  | (RunSkipped & { readonly reason: Exclude<SkipReason, 'PeriodTaken'> });
+
+/** The inputs of {@link decideTrigger}. */
+export interface TriggerInput {
   readonly schedule: RetentionSchedule;
   readonly line: RetentionLine;
-  /** When the run started (after waiting for its turn, if it had to). */
-  readonly startedAtMs: number;
+  /**
+   * When the run was triggered: the CronJob's scheduled time, a hand-made Job's creation
+   * time, or file mode's `--at` or start; not when it got its turn after waiting.
+   */
+  readonly triggeredAtMs: number;
+}
+
+/** The inputs of {@link resolveRun}. */
+export interface ResolveRunInput extends TriggerInput {
   /** Periods of the line that already have a committed backup; omitted, none are. */
   readonly takenPeriods?: readonly number[];
 }
 
 /**
- * Decides the period of a run of a line started at `startedAtMs`: the latest fire instant of
- * the line at or before the start. The run is skipped, in this order of precedence:
- * - `NotFireDay` when it starts on a day that is not a fire day of the line, more than a day
- *   after the latest fire (a CronJob trigger on the 28th–30th that is not the last day);
- * - `PeriodTaken` when that period already has a committed backup (the second trigger of a
- *   doubled time of day, or the extra trigger of a line whose time of day is sometimes missing;
- *   see `fireInstantOf`), however late;
- * - `TooLate` when the fire instant is more than `lateness` before the start.
+ * Decides, from the trigger time alone, the period of a run of a line: the latest fire
+ * instant of the line at or before the trigger. Pure and cheap, so the runner asks it before
+ * any I/O (no Backup object, connection, lock or bucket listing). Refused:
+ * - `NotFireDay` when the trigger falls on a day that is not a fire day of the line, more than
+ *   a day after the latest fire (a CronJob trigger on the 28th–30th that is not the last day);
+ * - `TooLate` when the fire instant is more than `lateness` before the trigger, unless the
+ *   trigger is one of the CronJob's own extra triggers of that fire day (the second of a
+ *   doubled time of day, or the hour a line fires at on days its time of day is missing; see
+ *   `fireInstantOf`), which the catalog then finds taken.
  */
-export function resolveRun(input: ResolveRunInput): RunDecision {
-  const { schedule, line, startedAtMs } = input;
+export function decideTrigger(input: TriggerInput): TriggerDecision {
+  const { schedule, line, triggeredAtMs } = input;
   const calendar = { line: line.line, weekday: schedule.weekday };
-  const fire = latestFireAtOrBefore({ schedule, calendar }, startedAtMs);
-  const late = fire === undefined || startedAtMs - fire.instantMs > schedule.latenessSeconds * 1000;
-  const misplaced = late ? skipMisplacedRun(input, fire) : undefined;
-  if (misplaced !== undefined) {
-    return misplaced;
+  const fire = latestFireAtOrBefore({ schedule, calendar }, triggeredAtMs);
+  const late =
+    fire === undefined || triggeredAtMs - fire.instantMs > schedule.latenessSeconds * 1000;
+  if (late) {
+    const misplaced = skipMisplacedRun(input, fire);
+    if (misplaced !== undefined) return misplaced;
   }
-  if (fire === undefined) {
+  if (fire === undefined || (late && !isCronTickOfFireDay(input, fire))) {
     return skipLateRun(input, fire);
   }
   const period = periodOf(calendar, fire.epochDay);
-  const fireDate = localDateOf(fire.epochDay);
-  if (input.takenPeriods?.includes(period) === true) {
-    return {
-      ok: false,
-      reason: 'PeriodTaken',
-      message: `the ${line.line} backup for ${formatLocalDate(fireDate)} is already committed; nothing to do`,
-    };
-  }
-  if (late) {
-    return skipLateRun(input, fire);
-  }
   return {
     ok: true,
     period,
     slot: slotOf(period, line.keep),
     label: labelOf({ ...calendar, period, keep: line.keep }),
-    fireDate,
+    fireDate: localDateOf(fire.epochDay),
     fireInstantMs: fire.instantMs,
   };
 }
 
-function skipMisplacedRun(input: ResolveRunInput, fire: Fire | undefined): RunSkipped | undefined {
-  const { schedule, line, startedAtMs } = input;
+/**
+ * Decides a run of a line triggered at `triggeredAtMs` ({@link decideTrigger}), then, as the
+ * runner does holding the lock, skips it as `PeriodTaken` when that period already has a
+ * committed backup (the second trigger of a doubled time of day, a retried Job).
+ */
+export function resolveRun(input: ResolveRunInput): RunDecision {
+  const decision = decideTrigger(input);
+  if (!decision.ok) return decision;
+  return periodTakenSkip(input.line, decision, input.takenPeriods ?? []) ?? decision;
+}
+
+/** The `PeriodTaken` skip of an accepted run whose period is among `takenPeriods`. */
+export function periodTakenSkip(
+  line: RetentionLine,
+  accepted: RunAccepted,
+  takenPeriods: readonly number[],
+): RunSkipped | undefined {
+  if (!takenPeriods.includes(accepted.period)) return undefined;
+  return {
+    ok: false,
+    reason: 'PeriodTaken',
+    message: `the ${line.line} backup for ${formatLocalDate(accepted.fireDate)} is already committed; nothing to do`,
+  };
+}
+
+/**
+ * Whether the trigger is an instant the line's CronJob fires at on the fire's own date (its
+ * minute, at one of its hours), other than the fire instant: a trigger the calendar expects,
+ * which belongs to that fire however long after it comes.
+ */
+function isCronTickOfFireDay(input: TriggerInput, fire: Fire): boolean {
+  const { schedule, line, triggeredAtMs } = input;
+  const wall = wallTimeAt(schedule.timeZone, triggeredAtMs);
+  if (Math.floor(wall / MS_PER_DAY) !== fire.epochDay) return false;
+  const msOfDay = floorMod(wall, MS_PER_DAY);
+  if (msOfDay % 3_600_000 !== schedule.time.minute * 60_000) return false;
+  const hour = Math.floor(msOfDay / 3_600_000);
+  // The schedule's own hour needs no look at the zone's gaps, which costs more.
+  return hour === schedule.time.hour || cronHoursOf({ schedule, line: line.line }).includes(hour);
+}
+
+function skipMisplacedRun(
+  input: TriggerInput,
+  fire: Fire | undefined,
+): (RunSkipped & { readonly reason: 'NotFireDay' }) | undefined {
+  const { schedule, line, triggeredAtMs } = input;
   const calendar = { line: line.line, weekday: schedule.weekday };
-  const startDay = epochDayAt(schedule.timeZone, startedAtMs);
-  // A run delayed past midnight is late, not misplaced: only a start on a day that is not a
-  // fire day, more than a day after the last fire, is a CronJob trigger on a day the line skips.
-  const startsOnFireDay = latestFireDayOnOrBefore(calendar, startDay) === startDay;
-  if (startsOnFireDay || (fire !== undefined && fire.epochDay >= startDay - 1)) {
+  const triggerDay = epochDayAt(schedule.timeZone, triggeredAtMs);
+  // A trigger just past midnight is late, not misplaced: only a trigger on a day that is not
+  // a fire day, more than a day after the last fire, is a CronJob trigger on a day the line skips.
+  const onFireDay = latestFireDayOnOrBefore(calendar, triggerDay) === triggerDay;
+  if (onFireDay || (fire !== undefined && fire.epochDay >= triggerDay - 1)) {
     return undefined;
   }
-  const today = formatLocalDate(localDateOf(startDay));
+  const today = formatLocalDate(localDateOf(triggerDay));
   return {
     ok: false,
     reason: 'NotFireDay',
@@ -145,16 +202,19 @@ function skipMisplacedRun(input: ResolveRunInput, fire: Fire | undefined): RunSk
   };
 }
 
-function skipLateRun(input: ResolveRunInput, fire: Fire | undefined): RunSkipped {
-  const { schedule, line, startedAtMs } = input;
+function skipLateRun(
+  input: TriggerInput,
+  fire: Fire | undefined,
+): RunSkipped & { readonly reason: 'TooLate' } {
+  const { schedule, line, triggeredAtMs } = input;
   const lateness = formatDurationMs(schedule.latenessSeconds * 1000);
   const due =
     fire === undefined
       ? 'has no fire time in reach'
-      : `was due at ${formatLocalMinute(schedule.timeZone, fire.instantMs)} ${schedule.timeZone} and started ${formatDurationMs(startedAtMs - fire.instantMs)} later`;
+      : `was due at ${formatLocalMinute(schedule.timeZone, fire.instantMs)} ${schedule.timeZone} and was triggered ${formatDurationMs(triggeredAtMs - fire.instantMs)} later`;
   return {
     ok: false,
     reason: 'TooLate',
-    message: `the ${line.line} run ${due}, more than the lateness of ${lateness} (spec.schedule.lateness); skipped so that it does not fill the wrong slot. Create an on-demand Backup to take one now`,
+    message: `the ${line.line} run ${due}, more than the lateness of ${lateness} (spec.schedule.lateness); it takes no backup, so that none fills the wrong slot`,
   };
 }

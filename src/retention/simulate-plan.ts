@@ -86,7 +86,7 @@ function runOnDay({ plan, track, epochDay }: DayOfTrack): PlannedBackup | undefi
   const decision =
     fireMs === undefined
       ? undefined
-      : resolveRun({ schedule, line: track.line, startedAtMs: fireMs });
+      : resolveRun({ schedule, line: track.line, triggeredAtMs: fireMs });
   if (fireMs === undefined || decision?.ok !== true) {
     return undefined;
   }

@@ -93,6 +93,7 @@ async function writeObject(
         job.start(),
         target.stores.map((store) => ({ store, key })),
         partSizeFor(job.sizeBytes),
+        target.signal,
       );
       return { name: job.name, ...streamed.digest };
     } catch (error) {

@@ -14,7 +14,7 @@ import {
   type ServerSession,
 } from '../postgres/index.js';
 import { DEFAULT_RUN_DEADLINE_SECONDS, deadRunCutoffMs } from '../render/run-lifetime.js';
-import type { RetentionLine } from '../retention/index.js';
+import type { RetentionLine, RunAccepted } from '../retention/index.js';
 import {
   type ArtifactStore,
   type BackupManifest,
@@ -22,7 +22,13 @@ import {
   policyKeyPrefix,
 } from '../storage/index.js';
 import { ON_DEMAND_MANIFEST } from './on-demand.js';
-import { locationOf, type Placement, placementOf, retentionLineOf } from './placement.js';
+import {
+  admitTrigger,
+  locationOf,
+  type Placement,
+  placementOf,
+  retentionLineOf,
+} from './placement.js';
 import { rotateStore } from './rotate.js';
 import type { RunCompletedResult, RunInput, RunResult } from './run-types.js';
 
@@ -42,6 +48,8 @@ export interface BackupTarget {
   readonly key: string;
   /** Every store the objects go to (the bucket, and the local copy if any). */
   readonly stores: readonly ArtifactStore[];
+  /** Aborted when the run lost its lock: the kind stops writing (and aborts its objects). */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** What a kind wrote, as the manifest records it. */
@@ -149,7 +157,7 @@ async function takeAndCommit(input: RunInput, taking: Taking): Promise<RunComple
   const startedAtMs = input.clock();
   // The one clock that orders backups taken by runners on different nodes (compareByClock).
   const serverStartedAt = await readServerClock(taking.source.session);
-  const runAtMs = input.atMs ?? startedAtMs;
+  const runAtMs = input.triggeredAtMs;
   const id = randomBytes(4).toString('hex');
   const key = backupKeyPrefix({
     ...locationOf(input, taking.kind.type),
@@ -158,10 +166,13 @@ async function takeAndCommit(input: RunInput, taking: Taking): Promise<RunComple
     startedAtMs: runAtMs,
     id,
   });
-  const target = { id, key, stores: storesOf(input) };
+  const target = { id, key, stores: storesOf(input), signal: input.fence?.signal };
   const taken = await taking.kind.take(taking.source, target);
   const times = { runAtMs, startedAtMs, completedAtMs: input.clock(), serverStartedAt };
   const manifest = manifestOf(input, taking, { target, times, taken });
+  // Fencing: a run that lost the Lease may have been overtaken by one that cleans up and
+  // rotates as if this one were dead, so it must not make its backup exist.
+  await input.fence?.assertHeld();
   const manifestSha256 = await input.remote.commit(key, manifest);
   const sizeBytes = taken.objects.reduce((sum, object) => sum + object.sizeBytes, 0);
   input.logger.info({ key, sizeBytes }, 'backup committed');
@@ -196,14 +207,23 @@ async function rotate(input: RunInput, type: BackupType, line: RetentionLine, ke
   return pruned;
 }
 
+/** A line's run admitted by its trigger: the line and the period it belongs to. */
+interface Admitted {
+  readonly line: RetentionLine;
+  readonly accepted: RunAccepted;
+}
+
 async function runLocked(
   input: RunInput,
   kind: BackupKind,
-  line: RetentionLine | undefined,
+  admitted: Admitted | undefined,
   source: BackupSource,
 ): Promise<RunResult> {
   // An on-demand run (no line) has no placement, and nothing to skip.
-  const placement = line === undefined ? undefined : await placementOf(input, kind.type, line);
+  const placement =
+    admitted === undefined
+      ? undefined
+      : await placementOf(input, kind.type, admitted.line, admitted.accepted);
   if (placement !== undefined && 'outcome' in placement) return placement;
   await cleanUpDeadRuns(input, kind, source);
   const completed = await takeAndCommit(input, { kind, placement, source });
@@ -241,6 +261,13 @@ async function checkStoresAndFindSource(input: RunInput, kind: BackupKind) {
  */
 export async function runBackup(input: RunInput, kind: BackupKind): Promise<RunResult> {
   const line = retentionLineOf(input, kind.type);
+  // From the trigger alone, before any I/O: a day the line skips touches nothing.
+  const accepted = line === undefined ? undefined : admitTrigger(input, line);
+  if (accepted !== undefined && 'outcome' in accepted) {
+    input.logger.info({ reason: accepted.reason }, accepted.message);
+    return accepted;
+  }
+  const admitted = line === undefined || accepted === undefined ? undefined : { line, accepted };
   const source = await checkStoresAndFindSource(input, kind);
   const { session } = source;
   input.logger.info(
@@ -248,10 +275,16 @@ export async function runBackup(input: RunInput, kind: BackupKind): Promise<RunR
     `found the ${source.role}`,
   );
   try {
-    // Runs of this policy and type queue here; the lock goes with the session, however the
-    // run ends.
-    await acquireAdvisoryLock(session, advisoryLockKeyOf(input.namespace, input.policy, kind.type));
-    return await runLocked(input, kind, line, source);
+    // In a cluster the Lease (with fencing) is the one lock. Outside one, runs of this policy
+    // and type queue here; the lock goes with the session, however the run ends. It excludes
+    // only runs that chose the same server (always the primary for binary runs).
+    if (input.fence === undefined) {
+      await acquireAdvisoryLock(
+        session,
+        advisoryLockKeyOf(input.namespace, input.policy, kind.type),
+      );
+    }
+    return await runLocked(input, kind, admitted, source);
   } finally {
     await session.client.end().catch(() => undefined);
   }

@@ -82,6 +82,7 @@ async function streamFromPrimary(
     },
     targets: target.stores.map((store) => ({ store, key: `${target.key}${archive}` })),
     partSizeBytes,
+    signal: target.signal,
   });
   return {
     objects: [{ name: archive, ...streamed.digest }],

@@ -22,11 +22,13 @@ import {
   s3SpecOf,
 } from './cluster-sources.js';
 import { RunError } from './errors.js';
+import { admitTrigger, retentionLineOf } from './placement.js';
 import { followBucketAfterRun } from './prune-records.js';
 import { failedStatusOf, runningStatusOf, statusOf } from './record-status.js';
 import { type BinaryRunInput, runBinaryBackup } from './run-binary-backup.js';
 import { runLogicalBackup } from './run-logical-backup.js';
-import type { RunResult } from './run-types.js';
+import type { RunFence, RunResult, RunSkippedResult } from './run-types.js';
+import { triggerTimeOf } from './trigger-time.js';
 
 /** Longest name of a Backup (a DNS subdomain). */
 const OBJECT_NAME_MAX = 253;
@@ -46,7 +48,10 @@ export type ClusterRunInput = ClusterRunSubject & {
   readonly namespace: string;
   readonly policy: string;
   readonly type: BackupType;
+  /** `--at`: the trigger time, instead of the run's Job's. */
   readonly atMs: number | undefined;
+  /** The run's pod (its hostname), through which it finds its Job's trigger time. */
+  readonly podName: string | undefined;
   readonly localDir: string;
   readonly pgRoot: string | undefined;
   /** Unique per run: the Lease holder's identity. */
@@ -56,9 +61,21 @@ export type ClusterRunInput = ClusterRunSubject & {
   readonly clock: () => number;
 };
 
+/** What the run learnt before it resolved its inputs: its trigger, and the Lease it holds. */
+interface RunContext {
+  readonly triggeredAtMs: number;
+  readonly fence: RunFence;
+}
+
+/** What a person runs to take this policy's backup now. */
+function onDemandCommandOf(input: ClusterRunInput): string {
+  return `pgbackup backup --policy ${input.namespace}/${input.policy} --type ${input.type} (or create a Backup object)`;
+}
+
 async function resolveRunInput(
   input: ClusterRunInput,
   policy: BackupPolicy,
+  context: RunContext,
 ): Promise<BinaryRunInput> {
   const { spec } = policy;
   // A policy without a bucket fails before any Secret is read.
@@ -85,7 +102,9 @@ async function resolveRunInput(
     policy: input.policy,
     spec,
     line: input.line,
-    atMs: input.atMs,
+    triggeredAtMs: context.triggeredAtMs,
+    onDemandCommand: onDemandCommandOf(input),
+    fence: context.fence,
     endpoints,
     selection,
     credentials,
@@ -98,22 +117,39 @@ async function resolveRunInput(
   };
 }
 
+/**
+ * The run's place in the queue: the most valuable line first, as losing it costs the most (a
+ * yearly backup is one of two for a year); on-demand backups after every line, which must all
+ * finish within their runs' deadline on a night when several fire together.
+ */
+const QUEUE_PRIORITY: Readonly<Record<LineName | 'on-demand', number>> = {
+  yearly: 5,
+  quarterly: 4,
+  monthly: 3,
+  weekly: 2,
+  daily: 1,
+  'on-demand': 0,
+};
+
 async function runRecorded(
   input: ClusterRunInput,
   policy: BackupPolicy,
   record: BackupRecord,
+  triggeredAtMs: number,
 ): Promise<RunResult> {
   // Runs of this policy and type take turns here; a run delayed by the queue still belongs
-  // to its fire's period (the retention engine decides from the fire instant).
+  // to its trigger's period, and is no later for the wait.
   const lease = await acquireLease({
     client: input.client,
     namespace: input.namespace,
     name: `${input.policy}-${input.type}`,
     identity: input.identity,
+    priority: QUEUE_PRIORITY[input.line ?? 'on-demand'],
+    triggeredAtMs,
     logger: input.logger,
   });
   try {
-    const runInput = await resolveRunInput(input, policy);
+    const runInput = await resolveRunInput(input, policy, { triggeredAtMs, fence: lease });
     const result =
       input.type === 'binary' ? await runBinaryBackup(runInput) : await runLogicalBackup(runInput);
     await record.update(statusOf(result, policy, input.clock()));
@@ -126,12 +162,13 @@ async function runRecorded(
     }
     return result;
   } finally {
+    // Never fails the run (a committed backup stays Completed): an unreleased Lease expires.
     await lease.release();
   }
 }
 
 /** The Backup a run records itself in: the on-demand one it was started for, or a new one. */
-async function recordOf(input: ClusterRunInput, startedAtMs: number): Promise<BackupRecord> {
+async function recordOf(input: ClusterRunInput, triggeredAtMs: number): Promise<BackupRecord> {
   if (input.backup !== undefined) {
     const { backup, record } = await adoptBackupRecord(input.client, input.namespace, input.backup);
     if (backup.spec?.policy !== input.policy || backup.spec.type !== input.type) {
@@ -147,7 +184,7 @@ async function recordOf(input: ClusterRunInput, startedAtMs: number): Promise<Ba
     client: input.client,
     namespace: input.namespace,
     name: boundedName(
-      `${input.policy}-${input.type}-${line}-${formatKeyTimestamp(input.atMs ?? startedAtMs).toLowerCase()}`,
+      `${input.policy}-${input.type}-${line}-${formatKeyTimestamp(triggeredAtMs).toLowerCase()}`,
       OBJECT_NAME_MAX,
     ),
     policy: input.policy,
@@ -162,6 +199,25 @@ async function recordOf(input: ClusterRunInput, startedAtMs: number): Promise<Ba
   });
 }
 
+/** A line's run as its trigger decides it: skipped quietly, refused (recorded), or admitted. */
+function admissionOf(
+  input: ClusterRunInput,
+  policy: BackupPolicy,
+  triggeredAtMs: number,
+): { readonly skipped?: RunSkippedResult; readonly refusal?: unknown } {
+  try {
+    const line = retentionLineOf({ ...input, line: input.line, spec: policy.spec }, input.type);
+    if (line === undefined) return {};
+    const decision = admitTrigger(
+      { spec: policy.spec, triggeredAtMs, onDemandCommand: onDemandCommandOf(input) },
+      line,
+    );
+    return 'outcome' in decision ? { skipped: decision } : {};
+  } catch (error) {
+    return { refusal: error };
+  }
+}
+
 /**
  * Runs one backup of a line (or the on-demand one) of an in-cluster policy and records it in a
  * Backup.
@@ -171,10 +227,20 @@ async function recordOf(input: ClusterRunInput, startedAtMs: number): Promise<Ba
 export async function runInCluster(input: ClusterRunInput): Promise<RunResult> {
   const policy = await readPolicy(input.client, input.namespace, input.policy);
   const startedAtMs = input.clock();
-  const record = await recordOf(input, startedAtMs);
-  await record.update(runningStatusOf(startedAtMs));
+  const { triggeredAtMs, source } = await triggerTimeOf({ ...input, startedAtMs });
+  input.logger.info({ triggeredAt: new Date(triggeredAtMs).toISOString(), source }, 'trigger time');
+  // Decided from the trigger and the policy alone, before any other I/O: a day the line
+  // skips leaves no Backup, connects to nothing and exits 0; a late trigger is recorded Failed.
+  const admission = admissionOf(input, policy, triggeredAtMs);
+  if (admission.skipped !== undefined) {
+    input.logger.info({ reason: admission.skipped.reason }, admission.skipped.message);
+    return admission.skipped;
+  }
+  const record = await recordOf(input, triggeredAtMs);
   try {
-    return await runRecorded(input, policy, record);
+    if (admission.refusal !== undefined) throw admission.refusal;
+    await record.update(runningStatusOf(startedAtMs));
+    return await runRecorded(input, policy, record, triggeredAtMs);
   } catch (error) {
     await record
       .update(failedStatusOf(error, input.clock()))

@@ -17,8 +17,19 @@ export interface RunInput {
   readonly spec: BackupPolicySpec;
   /** Omitted: an on-demand backup, which belongs to no line and is never pruned. */
   readonly line: LineName | undefined;
-  /** The instant the period is decided for; omitted, the clock after the lock is acquired. */
-  readonly atMs?: number | undefined;
+  /**
+   * When the run was triggered (the CronJob's scheduled time, a hand-made Job's creation
+   * time, file mode's `--at` or start): the period and lateness are decided from it, never
+   * from when the run got its turn, and it names the backup's key.
+   */
+  readonly triggeredAtMs: number;
+  /** What a person runs to take a backup now instead of a refused one, for messages. */
+  readonly onDemandCommand: string;
+  /**
+   * The Lease the run holds (in a cluster): the one lock that counts. Absent (file mode), the
+   * run takes an advisory lock on the server it backs up instead.
+   */
+  readonly fence?: RunFence | undefined;
   readonly endpoints: readonly Endpoint[];
   /** How the endpoints were found, for messages. */
   readonly selection: string;
@@ -35,6 +46,19 @@ export interface RunInput {
    * only a dead run can have left; omitted, the default the controller renders Jobs with.
    */
   readonly runDeadlineSeconds?: number | undefined;
+}
+
+/** A lock with fencing: a run that lost it must not commit. */
+export interface RunFence {
+  /** Aborted once the run may have lost the lock: its streams stop. */
+  readonly signal: AbortSignal;
+  /**
+   * Proves the run still holds the lock, for long enough to commit; asked right before the
+   * manifest is written.
+   *
+   * @throws an Error saying who holds it or why it could not be proven
+   */
+  assertHeld(): Promise<void>;
 }
 
 /** A run that did nothing, and why. */

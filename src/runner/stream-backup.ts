@@ -25,6 +25,8 @@ export interface StreamBackupInput {
   readonly backup: BaseBackupInput;
   readonly targets: readonly StreamTarget[];
   readonly partSizeBytes: number;
+  /** Stops the stream, aborting every object (the run lost its lock). */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** What was stored, and where the backup lies in the WAL. */
@@ -42,14 +44,23 @@ export interface StreamSource<R> {
 
 /** Runs pg_basebackup into the targets; on any failure every object is aborted. */
 export async function streamBaseBackup(input: StreamBackupInput): Promise<StreamedBackup> {
-  return streamToStores(startBaseBackup(input.backup), input.targets, input.partSizeBytes);
+  return streamToStores(
+    startBaseBackup(input.backup),
+    input.targets,
+    input.partSizeBytes,
+    input.signal,
+  );
 }
 
-/** Streams a tool's stdout into the targets; on any failure every object is aborted. */
+/**
+ * Streams a tool's stdout into the targets; on any failure, or when `signal` aborts, every
+ * object is aborted.
+ */
 export async function streamToStores<R>(
   child: StreamSource<R>,
   targets: readonly StreamTarget[],
   partSizeBytes: number,
+  signal?: AbortSignal,
 ): Promise<R & { readonly digest: StreamDigest }> {
   const writers: ObjectWriter[] = targets.map((target) =>
     target.store.openObject(target.key, { partSizeBytes }),
@@ -67,11 +78,14 @@ export async function streamToStores<R>(
     writer.stored.catch((error: unknown) => tee.writable.destroy(error as Error));
   }
   try {
-    await pipeline(child.stdout, tee.writable);
+    signal?.throwIfAborted();
+    await pipeline(child.stdout, tee.writable, { signal });
     await Promise.all(writers.map((writer) => writer.stored));
   } catch (error) {
     child.kill();
     await Promise.all(writers.map((writer) => writer.abort()));
+    // Why the stream was stopped (the lost lock) says more than the tool's death it caused.
+    if (signal?.aborted) throw signal.reason;
     // The tool's own failure explains more than a broken pipe it caused.
     const exit = await child.exited.then(
       () => undefined,

@@ -22,7 +22,7 @@ export function scheduledDrillSkip(
   const decision = resolveRun({
     schedule: retentionPlanOf(spec).schedule,
     line: { line: schedule, keep: 1 },
-    startedAtMs,
+    triggeredAtMs: startedAtMs,
   });
   return !decision.ok && decision.reason === 'NotFireDay' ? decision.message : undefined;
 }

@@ -43,6 +43,27 @@ describe('renderRunnerRbac', () => {
     });
   });
 
+  it('lets the runner read its own pod and Job (its trigger time), never change them', () => {
+    expect(role?.rules).toContainEqual({
+      apiGroups: [''],
+      resources: ['pods'],
+      verbs: ['get', 'list'],
+    });
+    expect(role?.rules).toContainEqual({
+      apiGroups: ['batch'],
+      resources: ['jobs'],
+      verbs: ['get'],
+    });
+  });
+
+  it('lets the runner queue on Leases: the lock, and the tickets it lists and deletes', () => {
+    expect(role?.rules).toContainEqual({
+      apiGroups: ['coordination.k8s.io'],
+      resources: ['leases'],
+      verbs: ['get', 'list', 'create', 'update', 'patch', 'delete'],
+    });
+  });
+
   it('grants nothing cluster-wide and no wildcard', () => {
     expect(JSON.stringify(role?.rules)).not.toContain('*');
     expect(role?.kind).toBe('Role');

@@ -71,7 +71,7 @@ function gateTriggersOn({ schedule, line, cronJob, epochDay, takenPeriods }: Day
   const accepted: { instantMs: number; period: number }[] = [];
   const skipped = new Set<string>();
   for (const instantMs of triggersOnDate(cronJob, epochDay * MS_PER_DAY)) {
-    const decision = resolveRun({ schedule, line, startedAtMs: instantMs, takenPeriods });
+    const decision = resolveRun({ schedule, line, triggeredAtMs: instantMs, takenPeriods });
     if (decision.ok) {
       accepted.push({ instantMs, period: decision.period });
       takenPeriods.push(decision.period);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  decideTrigger,
   type RetentionLine,
   type RetentionSchedule,
   type RunDecision,
@@ -17,13 +18,13 @@ const monthly: RetentionLine = { line: 'monthly', keep: 3 };
 
 function run(
   line: RetentionLine,
-  startedAt: string,
+  triggeredAt: string,
   options: Partial<RetentionSchedule> = {},
 ): RunDecision {
   return resolveRun({
     schedule: { ...schedule, ...options },
     line,
-    startedAtMs: Date.parse(startedAt),
+    triggeredAtMs: Date.parse(triggeredAt),
   });
 }
 
@@ -45,14 +46,25 @@ describe('the period of a run', () => {
     });
   });
 
-  it('is skipped, with the reason, when the run starts later than the lateness', () => {
+  it('is refused, with the reason, when the run was triggered later than the lateness', () => {
     const decision = run(daily, '2026-01-07T06:00:00Z', { latenessSeconds: 3600 });
     expect(decision).toEqual({
       ok: false,
       reason: 'TooLate',
       message:
-        'the daily run was due at 2026-01-06 23:30 UTC and started 6h30m later, more than the lateness of 1h (spec.schedule.lateness); skipped so that it does not fill the wrong slot. Create an on-demand Backup to take one now',
+        'the daily run was due at 2026-01-06 23:30 UTC and was triggered 6h30m later, more than the lateness of 1h (spec.schedule.lateness); it takes no backup, so that none fills the wrong slot',
     });
+  });
+
+  it('is refused as too late before the catalog is read, even when its period is taken', () => {
+    const trigger = { schedule: { ...schedule, latenessSeconds: 3600 }, line: daily };
+    const late = Date.parse('2026-01-07T06:00:00Z');
+    expect(decideTrigger({ ...trigger, triggeredAtMs: late })).toMatchObject({ reason: 'TooLate' });
+    const onTime = decideTrigger({ ...trigger, triggeredAtMs: Date.parse('2026-01-06T23:30:00Z') });
+    if (!onTime.ok) throw new Error(onTime.message);
+    expect(
+      resolveRun({ ...trigger, triggeredAtMs: late, takenPeriods: [onTime.period] }),
+    ).toMatchObject({ reason: 'TooLate' });
   });
 
   it('is skipped on the 28th to 30th when they are not the last day of the month', () => {
@@ -74,7 +86,7 @@ describe('the period of a run', () => {
     const again = resolveRun({
       schedule,
       line: daily,
-      startedAtMs: Date.parse('2026-10-26T00:30:00Z'),
+      triggeredAtMs: Date.parse('2026-10-26T00:30:00Z'),
       takenPeriods: [first.period],
     });
     expect(again).toMatchObject({ ok: false, reason: 'PeriodTaken' });
@@ -90,7 +102,7 @@ describe('the period of a run', () => {
     const first = resolveRun({
       schedule: berlin,
       line: daily,
-      startedAtMs: Date.parse('2026-06-01T00:30:00Z'),
+      triggeredAtMs: Date.parse('2026-06-01T00:30:00Z'),
     });
     if (!first.ok) {
       throw new Error(first.message);
@@ -98,10 +110,33 @@ describe('the period of a run', () => {
     const extra = resolveRun({
       schedule: berlin,
       line: daily,
-      startedAtMs: Date.parse('2026-06-01T01:30:00Z'),
+      triggeredAtMs: Date.parse('2026-06-01T01:30:00Z'),
       takenPeriods: [first.period],
     });
     expect(extra).toMatchObject({ ok: false, reason: 'PeriodTaken' });
+  });
+
+  it("accepts the CronJob's extra trigger of an hour later however short the lateness, so the catalog decides", () => {
+    const berlin: RetentionSchedule = {
+      ...schedule,
+      timeZone: 'Europe/Berlin',
+      time: { hour: 2, minute: 30 },
+      latenessSeconds: 1800,
+    };
+    // 03:30 CEST: the hour the line fires at on the day clocks spring forward, listed every day.
+    const extra = decideTrigger({
+      schedule: berlin,
+      line: daily,
+      triggeredAtMs: Date.parse('2026-06-01T01:30:00Z'),
+    });
+    expect(extra).toMatchObject({ ok: true, fireInstantMs: Date.parse('2026-06-01T00:30:00Z') });
+    // A Job made by hand a minute later is no trigger of the CronJob's: it is late.
+    const byHand = decideTrigger({
+      schedule: berlin,
+      line: daily,
+      triggeredAtMs: Date.parse('2026-06-01T01:31:00Z'),
+    });
+    expect(byHand).toMatchObject({ ok: false, reason: 'TooLate' });
   });
 
   it('is the same for both triggers of a doubled time of day', () => {
