@@ -12,17 +12,18 @@
  * `podman load` and containerd (`ctr -n k8s.io images import`) read, beside `images.json`
  * (references, image IDs, sizes, build time).
  */
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { cacheDir, repoRoot } from '../env/layout.js';
 import { withLock } from '../env/lock.js';
-import { runTool } from '../env/processes.js';
+import { HarnessError, runTool } from '../env/processes.js';
 import { filesUnder } from '../executor/built-operator.js';
 import { ensureBaseImage, hasImage } from './base-image.js';
-import { podmanRuntimeFlags } from './podman.js';
+import { podmanRuntimeFlags, requireImageTools } from './podman.js';
 
 /** The image name; tags say what was built (`dev-<hash>`, `dev-<hash>-drill`). */
 export const OPERATOR_IMAGE_NAME = 'localhost/pgbackup-operator';
@@ -109,16 +110,58 @@ function builtImageIn(dir: string): OperatorImages | undefined {
   return complete ? { ...images, buildMs: 0, built: false } : undefined;
 }
 
-async function buildTarget(
-  context: string,
-  target: ImageTarget,
-  reference: string,
-  buildArgs: Readonly<Record<string, string>>,
+/**
+ * Runs a long command with its output (both streams) in `log`; on failure the error names the
+ * log and quotes its end (tsc's errors go to stdout, the build's to stderr).
+ */
+function runLogged(
+  command: string,
+  args: readonly string[],
+  log: string,
+  timeoutMs: number,
 ): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    const out = openSync(log, 'a');
+    const child = spawn(command, [...args], { stdio: ['ignore', out, out], timeout: timeoutMs });
+    closeSync(out);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      if (code === 0) {
+        resolvePromise();
+        return;
+      }
+      const tail = readFileSync(log, 'utf8').trimEnd().split('\n').slice(-30).join('\n');
+      reject(
+        new HarnessError(
+          `${command} ${args.slice(0, 1).join(' ')} failed (${signal ?? `exit ${code}`}); its output is in ${log}, ending:\n${tail}`,
+        ),
+      );
+    });
+  });
+}
+
+/** One `podman build --target`. */
+interface TargetBuild {
+  /** The staged build context, holding the Dockerfile. */
+  readonly context: string;
+  readonly target: ImageTarget;
+  readonly reference: string;
+  readonly buildArgs: Readonly<Record<string, string>>;
+  /** Where the build's output goes. */
+  readonly log: string;
+}
+
+async function buildTarget({
+  context,
+  target,
+  reference,
+  buildArgs,
+  log,
+}: TargetBuild): Promise<void> {
   // The machine's CA bundle reaches npm in the build stage as a build secret (see the
   // Dockerfile): the npm registry may be reached through a TLS-inspecting proxy.
   const ca = process.env.NODE_EXTRA_CA_CERTS ?? '/etc/ssl/certs/ca-certificates.crt';
-  await runTool(
+  await runLogged(
     'podman',
     [
       'build',
@@ -137,7 +180,8 @@ async function buildTarget(
       join(context, 'Dockerfile'),
       context,
     ],
-    { timeoutMs: 60 * 60_000 },
+    log,
+    60 * 60_000,
   );
 }
 
@@ -177,6 +221,7 @@ async function pruneOldBuilds(imagesDir: string, current: string): Promise<void>
 export async function ensureOperatorImages(
   log: (message: string) => void = () => undefined,
 ): Promise<OperatorImages> {
+  requireImageTools();
   const imagesDir = join(cacheDir(), 'images');
   await mkdir(imagesDir, { recursive: true });
   return withLock(imagesDir, async () => {
@@ -194,13 +239,22 @@ export async function ensureOperatorImages(
         drill: `${runtimeReference}-drill`,
       };
       const buildArgs = { NODE_IMAGE: baseReference, ...LOCAL_BUILD_ARGS };
-      // Written aside and renamed, so a killed build never leaves a half-written directory.
+      // Written aside and renamed, so a killed build never leaves a half-written directory. A
+      // failed build's directory stays (with its build.log) until the next build starts.
+      for (const entry of readdirSync(imagesDir)) {
+        if (entry.startsWith('.build-')) await rm(join(imagesDir, entry), { recursive: true });
+      }
       const staging = join(imagesDir, `.build-${hash}-${process.pid}`);
-      await rm(staging, { recursive: true, force: true });
       await mkdir(staging, { recursive: true });
       for (const target of IMAGE_TARGETS) {
         log(`building the ${target} image ${references[target]} from the Dockerfile`);
-        await buildTarget(context, target, references[target], buildArgs);
+        await buildTarget({
+          context,
+          target,
+          reference: references[target],
+          buildArgs,
+          log: join(staging, 'build.log'),
+        });
         await runTool('podman', [
           'save',
           '--format',
