@@ -6,7 +6,7 @@
  * the host's end of the node's link, where the harness forwards to the environment's servers.
  *
  * Needs root, Linux network namespaces, and Debian's containerd, runc and CNI plugins
- * (.ci/node-packages.txt); {@link localNodeUnsupported} says what is missing.
+ * (.ci/debian-packages.txt); {@link localNodeUnsupported} says what is missing.
  */
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -64,7 +64,7 @@ export async function localNodeUnsupported(): Promise<string | undefined> {
   }
   if (!existsSync('/usr/lib/cni/bridge')) missing.push('/usr/lib/cni/bridge');
   if (missing.length > 0) {
-    return `a local node needs ${missing.join(', ')} (apt-get install the packages of .ci/node-packages.txt)`;
+    return `a local node needs ${missing.join(', ')} (apt-get install them: .ci/debian-packages.txt lists them)`;
   }
   return undefined;
 }
