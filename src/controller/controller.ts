@@ -11,6 +11,7 @@ import {
   KubeClient,
   type KubeConnection,
   type KubeObject,
+  KubeRequestAbortedError,
   type LeaderElectionOptions,
   LeaderElector,
   MergedCache,
@@ -64,6 +65,12 @@ function policyKeyOf(kind: string, object: KubeObject, backups: ObjectCache): st
   return policyKeyOf('Backup', backups.get(`${namespace}/${backupOwner.name}`) ?? object, backups);
 }
 
+function abortedController(): AbortController {
+  const controller = new AbortController();
+  controller.abort();
+  return controller;
+}
+
 /** One controller instance. */
 export class Controller {
   readonly metrics: ControllerMetrics;
@@ -72,6 +79,11 @@ export class Controller {
   readonly #informers: Informer[] = [];
   #client: KubeClient | undefined;
   #elector: LeaderElector | undefined;
+  /**
+   * The current term of leadership: aborted when this instance steps down, which cuts off
+   * every request of the reconciles (they run on a client fenced by it). Starts aborted.
+   */
+  #term = abortedController();
   #reconciler: PolicyReconciler | undefined;
   #caches: ControllerCaches | undefined;
   #workers: Promise<void>[] = [];
@@ -120,18 +132,21 @@ export class Controller {
         this.metrics.apiRequests.inc({ verb, resource: resourceOfPath(path), code: String(code) }),
     });
     this.#client = client;
+    // Reconciles write only while this instance leads: their requests end the moment it
+    // steps down, before the lease runs out and another instance can take over.
+    const fenced = client.withOptions({ fence: () => this.#term.signal });
     const caches = this.#createCaches(client);
     this.#caches = caches;
     const identity = this.#options.leaderElection.identity;
     this.#reconciler = new PolicyReconciler({
-      client,
+      client: fenced,
       caches,
-      events: new EventRecorder(client, identity, log),
+      events: new EventRecorder(fenced, identity, log),
       metrics: this.metrics,
       settings: this.#options.settings,
       log,
       now: this.#options.now,
-      slotAccess: this.#options.slotAccess?.(client),
+      slotAccess: this.#options.slotAccess?.(fenced),
       // Slots are looked at as often as every policy is reconciled anyway.
       slotCheckIntervalMs: this.#options.resyncMs,
     });
@@ -142,6 +157,8 @@ export class Controller {
     const elector = new LeaderElector(client, { ...this.#options.leaderElection, log });
     this.#elector = elector;
     elector.onChange((leading) => {
+      if (leading) this.#term = new AbortController();
+      else this.#term.abort();
       this.metrics.leader.set(leading ? 1 : 0);
       // A new leader trusts nothing it did not see: every policy is reconciled.
       if (leading) this.#enqueueAll();
@@ -215,6 +232,11 @@ export class Controller {
         this.metrics.reconciles.inc({ result: 'success' });
       }
     } catch (error) {
+      if (error instanceof KubeRequestAbortedError && !this.leading) {
+        // Cut off by stepping down: whoever leads next reconciles every policy anyway.
+        this.#options.log.info({ policy: key }, 'reconcile stopped: no longer the leader');
+        return;
+      }
       this.metrics.reconciles.inc({ result: 'error' });
       this.metrics.reconcileErrors.inc({ reason: error instanceof Error ? error.name : 'Unknown' });
       this.#options.log.warn(

@@ -14,7 +14,7 @@
  */
 import type { Logger } from 'pino';
 import type { KubeClient, KubeRequest } from './kube-client.js';
-import { isConflict, isNotFound } from './kube-errors.js';
+import { isConflict, isNotFound, KubeRequestAbortedError } from './kube-errors.js';
 import { RESOURCES, resourcePath } from './resource.js';
 
 /** Options of {@link LeaderElector}. */
@@ -141,7 +141,10 @@ export class LeaderElector {
       if (acquired) this.#renewed(sentMs);
       this.#setLeading(acquired);
     } catch (error) {
-      this.#options.log.warn({ err: error }, 'could not reach the leader Lease');
+      // Cut off by stepping down: the step-down has been logged already.
+      if (!(error instanceof KubeRequestAbortedError)) {
+        this.#options.log.warn({ err: error }, 'could not reach the leader Lease');
+      }
       // A leader that cannot renew in time must assume another has taken over.
       if (this.#leading && Date.now() - this.#lastRenewMs >= this.#options.renewDeadlineMs) {
         this.#setLeading(false);
