@@ -240,7 +240,7 @@ describe('the whole chain on one machine: policy → CronJob → Job → Pod →
       });
     }, WAIT);
   });
-  it('keeps a pod whose Secret is missing Pending with CreateContainerConfigError, and runs it once the Secret exists', async () => {
+  it('fails a run whose Secret is missing, naming it (the runner reads Secrets through the API; the pod spec holds none), and runs again once it exists', async () => {
     await mergePatch(env, pgbackupPath(env.namespace, BACKUP_POLICY_PLURAL, 'orders'), {
       spec: { storage: { s3: { bucket: testBucket() } } },
     });
@@ -249,28 +249,16 @@ describe('the whole chain on one machine: policy → CronJob → Job → Pod →
       path: `/api/v1/namespaces/${env.namespace}/secrets/orders-s3`,
       what: 'delete Secret orders-s3',
     });
-    const job = await createDailyJob('orders-binary-daily-waiting');
-    await vi.waitFor(async () => {
-      const pods = await podsOf(job);
-      expect(pods[0]).toMatchObject({
-        status: {
-          phase: 'Pending',
-          containerStatuses: [
-            {
-              state: {
-                waiting: {
-                  reason: 'CreateContainerConfigError',
-                  message: `Secret ${env.namespace}/orders-s3 not found`,
-                },
-              },
-            },
-          ],
-        },
-      });
-    }, WAIT);
-    await kubectlApply(env.namespace, environmentSecrets());
+    const job = await createDailyJob('orders-binary-daily-no-secret');
     expect(Object.fromEntries(await waitForJobs(env.client, env.namespace, [job]))).toEqual({
-      [job]: 'Complete',
+      [job]: 'Failed',
+    });
+    const [pod] = await podsOf(job);
+    expect(executor.logOf(pod?.metadata.name ?? '')).toContain(`Secret ${env.namespace}/orders-s3`);
+    await kubectlApply(env.namespace, environmentSecrets());
+    const again = await createDailyJob('orders-binary-daily-with-secret');
+    expect(Object.fromEntries(await waitForJobs(env.client, env.namespace, [again]))).toEqual({
+      [again]: 'Complete',
     });
   });
   it("terminates a running pod's process when its Job is deleted, and removes the pod", async () => {
