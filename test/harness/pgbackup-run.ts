@@ -108,3 +108,15 @@ export function runPgbackup(
 ): Promise<RunOutcome> {
   return startPgbackupRun(args, env).outcome;
 }
+
+/** Resolves once the run has written `text` to stderr; rejects if it ends without. */
+export function stderrContains(run: StartedRun, text: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    run.child.stderr?.on('data', (chunk: Buffer | string) => {
+      seen += chunk.toString();
+      if (seen.includes(text)) resolve();
+    });
+    run.child.on('close', () => reject(new Error(`the run ended without writing "${text}"`)));
+  });
+}

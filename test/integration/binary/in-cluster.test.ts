@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { kubectl, kubectlApply, secretObject } from '../../harness/cluster-objects.js';
-import { type RunOutcome, type StartedRun, startPgbackupRun } from '../../harness/pgbackup-run.js';
+import { type RunOutcome, startPgbackupRun, stderrContains } from '../../harness/pgbackup-run.js';
 import {
   artifactKeyOf,
   listBackupObjects,
@@ -21,18 +21,6 @@ function leaseWindow(run: RunOutcome): { acquiredMs: number; releasedMs: number 
   });
   const at = (message: string) => lines.find((line) => line.msg === message)?.time ?? Number.NaN;
   return { acquiredMs: at('acquired the Lease'), releasedMs: at('released the Lease') };
-}
-
-/** Resolves once the run has written `text` to stderr. */
-function stderrContains(run: StartedRun, text: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let seen = '';
-    run.child.stderr?.on('data', (chunk: Buffer | string) => {
-      seen += chunk.toString();
-      if (seen.includes(text)) resolve();
-    });
-    run.child.on('close', () => reject(new Error(`the run ended without writing "${text}"`)));
-  });
 }
 
 describe('a binary run in a cluster (--policy)', () => {
