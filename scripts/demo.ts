@@ -98,7 +98,7 @@ function readQuickstart(): QuickstartPolicy {
  * The quickstart with two kinds of change, printed as the demo applies them: storage points
  * at the local MinIO, and the schedule's time (and weekday) at two minutes ago, so the runs
  * started now are on time for today's daily and weekly lines (a run more than `lateness`
- * after its line's fire time is skipped, and the quickstart's 01:00 has long passed).
+ * after its line's fire time fails as too late, and the quickstart's 01:00 has long passed).
  */
 function adaptQuickstart(policy: QuickstartPolicy, nowMs: number): QuickstartPolicy {
   const schedule = { ...policy.spec.schedule, ...onTimeSchedule(nowMs, policy.spec.timeZone) };

@@ -7,9 +7,9 @@ const FIRE_LEAD_MS = 2 * 60_000;
 /**
  * A `spec.schedule` whose daily and weekly lines fired two minutes before `nowMs` in the
  * policy's time zone. The runner decides its period from the latest fire instant at or before
- * its start and skips a run later than `lateness` (6h by default), so a run started by hand
- * is on time only when the policy's time of day (and, for weekly lines, weekday) has just
- * passed.
+ * its trigger (a Job made by hand: its creation) and fails a run triggered later than
+ * `lateness` (6h by default), so a run started by hand is on time only when the policy's time
+ * of day (and, for weekly lines, weekday) has just passed.
  */
 export function onTimeSchedule(nowMs: number, timeZone = 'UTC'): { time: string; weekday: string } {
   const parts = new Intl.DateTimeFormat('en-US', {
