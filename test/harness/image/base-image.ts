@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { repoRoot } from '../env/layout.js';
 import { runTool } from '../env/processes.js';
-import { CONTAINER_RUNTIME } from './podman.js';
+import { CONTAINER_RUNTIME, runContainerTool } from './podman.js';
 
 /** The Debian release of the base, as in the public default `node:24-bookworm-slim`. */
 export const BASE_SUITE = 'bookworm';
@@ -70,7 +70,7 @@ export function baseImageReference(node: ProjectNode): string {
 
 /** Whether podman's storage holds an image of that name. */
 export async function hasImage(reference: string): Promise<boolean> {
-  return runTool('podman', ['image', 'exists', reference]).then(
+  return runContainerTool('podman', ['image', 'exists', reference]).then(
     () => true,
     () => false,
   );
@@ -102,17 +102,17 @@ export async function ensureBaseImage(log: (message: string) => void): Promise<s
       ],
       { timeoutMs: 30 * 60_000 },
     );
-    const container = (await runTool('buildah', ['from', 'scratch'])).trim();
+    const container = (await runContainerTool('buildah', ['from', 'scratch'])).trim();
     try {
-      await runTool('buildah', ['add', '--quiet', container, rootfs, '/']);
-      await runTool('buildah', [
+      await runContainerTool('buildah', ['add', '--quiet', container, rootfs, '/']);
+      await runContainerTool('buildah', [
         'copy',
         '--quiet',
         container,
         join(node.home, 'bin', 'node'),
         '/usr/local/bin/node',
       ]);
-      await runTool('buildah', [
+      await runContainerTool('buildah', [
         'copy',
         '--quiet',
         container,
@@ -120,7 +120,7 @@ export async function ensureBaseImage(log: (message: string) => void): Promise<s
         '/usr/local/lib/node_modules/npm',
       ]);
       // Links, as in Node's own archives, so npm's launchers find npm's files.
-      await runTool('buildah', [
+      await runContainerTool('buildah', [
         'run',
         '--runtime',
         CONTAINER_RUNTIME,
@@ -132,7 +132,7 @@ export async function ensureBaseImage(log: (message: string) => void): Promise<s
         '-ec',
         'cd /usr/local/bin; ln -s ../lib/node_modules/npm/bin/npm-cli.js npm; ln -s ../lib/node_modules/npm/bin/npx-cli.js npx; node --version; npm --version',
       ]);
-      await runTool('buildah', [
+      await runContainerTool('buildah', [
         'config',
         '--env',
         `NODE_VERSION=${node.version}`,
@@ -140,9 +140,9 @@ export async function ensureBaseImage(log: (message: string) => void): Promise<s
         'node',
         container,
       ]);
-      await runTool('buildah', ['commit', '--quiet', container, reference]);
+      await runContainerTool('buildah', ['commit', '--quiet', container, reference]);
     } finally {
-      await runTool('buildah', ['rm', container]).catch(() => undefined);
+      await runContainerTool('buildah', ['rm', container]).catch(() => undefined);
     }
   } finally {
     rmSync(scratch, { recursive: true, force: true });

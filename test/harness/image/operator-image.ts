@@ -20,10 +20,10 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { cacheDir, repoRoot } from '../env/layout.js';
 import { withLock } from '../env/lock.js';
-import { HarnessError, runTool } from '../env/processes.js';
+import { HarnessError } from '../env/processes.js';
 import { filesUnder } from '../executor/built-operator.js';
 import { ensureBaseImage, hasImage } from './base-image.js';
-import { podmanRuntimeFlags, requireImageTools } from './podman.js';
+import { podmanRuntimeFlags, requireImageTools, runContainerTool } from './podman.js';
 
 /** The image name; tags say what was built (`dev-<hash>`, `dev-<hash>-drill`). */
 export const OPERATOR_IMAGE_NAME = 'localhost/pgbackup-operator';
@@ -187,7 +187,13 @@ async function buildTarget({
 
 async function describeImage(reference: string, archive: string): Promise<BuiltImage> {
   const [id = '', size = '0'] = (
-    await runTool('podman', ['image', 'inspect', '--format', '{{.Id}} {{.Size}}', reference])
+    await runContainerTool('podman', [
+      'image',
+      'inspect',
+      '--format',
+      '{{.Id}} {{.Size}}',
+      reference,
+    ])
   )
     .trim()
     .split(' ');
@@ -207,7 +213,7 @@ async function pruneOldBuilds(imagesDir: string, current: string): Promise<void>
     if (images !== undefined) {
       const references = IMAGE_TARGETS.map((target) => images[target].reference);
       // Gone already, or in use by a container: either way not this build's concern.
-      await runTool('podman', ['rmi', ...references]).catch(() => undefined);
+      await runContainerTool('podman', ['rmi', ...references]).catch(() => undefined);
     }
     await rm(build.dir, { recursive: true, force: true });
   }
@@ -255,7 +261,7 @@ export async function ensureOperatorImages(
           buildArgs,
           log: join(staging, 'build.log'),
         });
-        await runTool('podman', [
+        await runContainerTool('podman', [
           'save',
           '--format',
           'docker-archive',
@@ -290,5 +296,7 @@ export async function ensureOperatorImages(
 /** Makes sure podman's storage has the image (after a cache hit on a machine that lost it). */
 export async function ensureImageInPodman(image: BuiltImage): Promise<void> {
   if (await hasImage(image.reference)) return;
-  await runTool('podman', ['load', '--quiet', '--input', image.archive], { timeoutMs: 600_000 });
+  await runContainerTool('podman', ['load', '--quiet', '--input', image.archive], {
+    timeoutMs: 600_000,
+  });
 }

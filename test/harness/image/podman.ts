@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { HarnessError } from '../env/processes.js';
+import { HarnessError, runTool, type ToolOptions } from '../env/processes.js';
 
 /** The OCI runtime every container and build step runs with. */
 export const CONTAINER_RUNTIME = 'runc';
@@ -79,4 +79,29 @@ export function requireImageTools(): void {
       `building the image needs ${missing.join(', ')}: apt-get install -y --no-install-recommends ${missing.join(' ')} (listed in .ci/debian-packages.txt, which .ci/run installs)`,
     );
   }
+}
+
+/** The variables of podman's and buildah's configuration (containers-storage.conf(5), …). */
+const CONTAINERS_VARIABLES = [
+  'CONTAINERS_CONF',
+  'CONTAINERS_STORAGE_CONF',
+  'CONTAINERS_REGISTRIES_CONF',
+] as const;
+
+/**
+ * Runs podman or buildah as runTool runs a tool, passing their configuration's variables
+ * through (runTool gives a tool a minimal environment), so that one storage, for example a
+ * scratch one for measuring a build from nothing, serves every step.
+ */
+export function runContainerTool(
+  command: 'podman' | 'buildah',
+  args: readonly string[],
+  options: ToolOptions = {},
+): Promise<string> {
+  const env: Record<string, string> = {};
+  for (const name of CONTAINERS_VARIABLES) {
+    const value = process.env[name];
+    if (value !== undefined) env[name] = value;
+  }
+  return runTool(command, args, { ...options, env: { ...env, ...options.env } });
 }

@@ -17,7 +17,7 @@ import {
   LOCAL_PG_MAJORS,
   type OperatorImages,
 } from '../../harness/image/operator-image.js';
-import { podmanRuntimeFlags } from '../../harness/image/podman.js';
+import { podmanRuntimeFlags, runContainerTool } from '../../harness/image/podman.js';
 
 const isRoot = process.getuid?.() === 0;
 
@@ -116,7 +116,7 @@ describe.skipIf(!isRoot)('the images built from the Dockerfile', () => {
     const { version } = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8'));
     for (const image of [images.runtime, images.drill]) {
       const config = JSON.parse(
-        await runTool('podman', [
+        await runContainerTool('podman', [
           'image',
           'inspect',
           '--format',
