@@ -132,6 +132,10 @@ export class Controller {
         this.metrics.apiRequests.inc({ verb, resource: resourceOfPath(path), code: String(code) }),
     });
     this.#client = client;
+    // Built first: timings that would let a deposed leader overlap its successor are refused
+    // before anything is watched.
+    const elector = new LeaderElector(client, { ...this.#options.leaderElection, log });
+    this.#elector = elector;
     // Reconciles write only while this instance leads: their requests end the moment it
     // steps down, before the lease runs out and another instance can take over.
     const fenced = client.withOptions({ fence: () => this.#term.signal });
@@ -154,8 +158,6 @@ export class Controller {
     await Promise.all(this.#informers.map((informer) => informer.waitForSync()));
     this.#synced = true;
     log.info({ namespaces: this.#options.namespaces }, 'caches synced');
-    const elector = new LeaderElector(client, { ...this.#options.leaderElection, log });
-    this.#elector = elector;
     elector.onChange((leading) => {
       if (leading) this.#term = new AbortController();
       else this.#term.abort();

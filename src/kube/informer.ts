@@ -160,6 +160,8 @@ export class Informer implements ObjectCache {
         path: resourcePath(this.#options.resource, { namespace: this.#options.namespace }),
         query,
         what: `list ${this.#what()}`,
+        // stop() must not wait for the client's retries of a list during an outage.
+        signal: this.#stop.signal,
       });
       items.push(...page.items);
       continueToken = page.metadata.continue ?? '';

@@ -12,6 +12,7 @@ import {
   Informer,
   KubeClient,
   RESOURCES,
+  type RetryPolicy,
 } from '../../../src/kube/index.js';
 
 type Watch = (request: IncomingMessage, response: ServerResponse) => void;
@@ -45,7 +46,10 @@ function scriptedServer(lists: unknown[][], watches: Watch[]) {
   return { server, seen };
 }
 
-async function informerFor(server: Server): Promise<{ informer: Informer; client: KubeClient }> {
+async function informerFor(
+  server: Server,
+  retry?: RetryPolicy,
+): Promise<{ informer: Informer; client: KubeClient }> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   const kubeConfig = new KubeConfig();
@@ -55,7 +59,10 @@ async function informerFor(server: Server): Promise<{ informer: Informer; client
     contexts: [{ name: 'fake', cluster: 'fake', user: 'nobody' }],
     currentContext: 'fake',
   });
-  const client = await KubeClient.create(connectionOfKubeConfig(kubeConfig));
+  const client = await KubeClient.create(
+    connectionOfKubeConfig(kubeConfig),
+    retry === undefined ? {} : { retry },
+  );
   const informer = new Informer(client, {
     resource: RESOURCES.secret,
     namespace: 'ns',
@@ -159,5 +166,29 @@ describe('Informer', () => {
     });
     // At most the one sleep in progress holds a listener, however many retries came before.
     expect(live.size).toBeLessThanOrEqual(1);
+  });
+
+  it('stop() ends a list the client is still retrying: no request after it', async () => {
+    let requests = 0;
+    const server = createServer((_request, response) => {
+      requests += 1;
+      response.writeHead(503, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ kind: 'Status', reason: 'ServiceUnavailable' }));
+    });
+    const { informer, client } = await informerFor(server, {
+      maxAttempts: 5,
+      backoff: { baseMs: 200, maxMs: 1000, jitterRatio: 0 },
+      deadlineMs: 60_000,
+    });
+    informer.start();
+    cleanUps.push(async () => {
+      client.close();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    });
+    await vi.waitFor(() => expect(requests).toBe(1), { timeout: 5000, interval: 5 });
+    await informer.stop();
+    // Not the client's four further attempts of that list before stop() returned.
+    expect(requests).toBe(1);
   });
 });
