@@ -5,68 +5,28 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { pino } from 'pino';
-import type { BackupPolicy } from '../api/index.js';
-import {
-  isOnDemand,
-  type RunResult,
-  runBinaryBackup,
-  runInCluster,
-  runLogicalBackup,
-} from '../runner/index.js';
-import { createLocalStore } from '../storage/index.js';
+import { runInCluster } from '../runner/index.js';
 import { withClusterClient } from './cluster-client.js';
-import { type Command, type CommandIo, UsageError } from './command.js';
-import { readPolicyFile } from './plan-policy-file.js';
+import type { Command, CommandIo } from './command.js';
 import { parseRunArguments, RUN_USAGE, type RunArguments } from './run-arguments.js';
-import { fileModeS3Store, fileModeTarget, requestChecksumFrom } from './run-file-mode.js';
-import { onDemandCommandOf } from './run-policy-file.js';
-
-function describeResult(result: RunResult): string {
-  if (result.outcome === 'skipped') {
-    return `skipped (${result.reason}): ${result.message}\n`;
-  }
-  const pruned = result.pruned.map((key) => `\n  deleted ${key}`).join('');
-  const { line, slot, slotLabel } = result.manifest;
-  const place = isOnDemand(result.manifest) ? 'on demand' : `${line} slot ${slot}, ${slotLabel}`;
-  const note = result.note === undefined ? '' : `\nnote: ${result.note}`;
-  return `committed ${result.key} (${place})${pruned}${note}\n`;
-}
+import { requestChecksumFrom } from './run-file-mode.js';
+import { describeRunResult, runPolicyFile } from './run-policy-file.js';
 
 function loggerFor(policy: string) {
   return pino({ base: { command: 'run', policy } }, pino.destination(2));
 }
 
 async function runFromFile(args: RunArguments, file: string, io: CommandIo): Promise<number> {
-  const policy: BackupPolicy = await readPolicyFile(file);
-  const { spec } = policy;
-  const s3 = spec.storage?.s3;
-  if (s3 === undefined) {
-    throw new UsageError(`${file}: spec.storage.s3 is required to take backups`);
-  }
-  const target = fileModeTarget(policy, process.env);
-  const local =
-    args.type === 'binary' && spec.binary.local !== undefined && args.line === 'daily'
-      ? { store: createLocalStore(args.localDir), keep: spec.binary.local.keep }
-      : undefined;
-  const name = policy.metadata.name ?? 'unnamed';
-  const input = {
-    namespace: policy.metadata.namespace ?? 'default',
-    policy: name,
-    spec,
+  const result = await runPolicyFile({
+    command: 'run',
+    file,
+    type: args.type,
     line: args.line,
-    // Outside a cluster the trigger is `--at`, or the start: never the end of a wait.
-    triggeredAtMs: args.atMs ?? Date.now(),
-    onDemandCommand: onDemandCommandOf(file, args.type),
-    ...target,
-    remote: fileModeS3Store(s3, process.env),
-    local,
+    atMs: args.atMs,
+    localDir: args.localDir,
     pgRoot: args.pgRoot,
-    logger: loggerFor(name),
-    clock: Date.now,
-  };
-  const result =
-    args.type === 'binary' ? await runBinaryBackup(input) : await runLogicalBackup(input);
-  io.stdout.write(describeResult(result));
+  });
+  io.stdout.write(describeRunResult(result));
   return 0;
 }
 
@@ -93,7 +53,7 @@ async function runFromCluster(
       clock: Date.now,
     }),
   );
-  io.stdout.write(describeResult(result));
+  io.stdout.write(describeRunResult(result));
   return 0;
 }
 
