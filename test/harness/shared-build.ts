@@ -167,6 +167,20 @@ async function shareNodeModules(input: ShareInput): Promise<string> {
   return join(dir, 'node_modules');
 }
 
+/** Copies of builds kept besides the current one (another test may still be running one). */
+const KEEP_APP_COPIES = 3;
+
+/** Removes the oldest copies of builds, beyond {@link KEEP_APP_COPIES}, never `current`. */
+async function pruneAppCopies(root: string, current: string): Promise<void> {
+  const copies = (await readdir(root))
+    .filter((name) => name.startsWith('app-') && !name.includes('.tmp-') && name !== current)
+    .map((name) => ({ name, mtimeMs: statSync(join(root, name)).mtimeMs }))
+    .sort((a, b) => b.mtimeMs - a.mtimeMs);
+  for (const copy of copies.slice(KEEP_APP_COPIES)) {
+    await rm(join(root, copy.name), { recursive: true, force: true });
+  }
+}
+
 /** The build where others can read it: in place, or copied beside its node_modules. */
 async function shareApp(input: ShareInput): Promise<string> {
   const bundle = join(input.buildDir, 'dist', BUNDLE_PATH);
@@ -185,6 +199,7 @@ async function shareApp(input: ShareInput): Promise<string> {
       await cp(input.buildDir, staging, { recursive: true, dereference: true });
       await symlink(nodeModules, join(staging, 'node_modules'));
     });
+    await pruneAppCopies(input.sharedRoot, basename(dir));
   }
   return dir;
 }

@@ -5,7 +5,16 @@
  * lies in a mode-700 directory; as root, the copy is run as `nobody`.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -89,6 +98,31 @@ describe('a build for other users', () => {
       expect(run.stderr).toBe('');
       expect(run.stdout).toBe('hello from inner\n');
     }
+  });
+
+  it('keeps the newest copies of builds only', async () => {
+    const privateRoot = join(scratch, 'private-many');
+    mkdirSync(privateRoot);
+    const sharedRoot = join(scratch, 'shared-many');
+    const appDirs: string[] = [];
+    for (const build of ['b1', 'b2', 'b3', 'b4', 'b5']) {
+      const checkout = makeCheckout(join(privateRoot, 'repo'));
+      const buildDir = join(checkout.buildDir, '..', build);
+      cpSync(checkout.buildDir, buildDir, { recursive: true });
+      chmodSync(privateRoot, 0o700);
+      const runtime = await shareWithOtherUsers({
+        ...checkout,
+        buildDir,
+        packages: ['external'],
+        node: process.execPath,
+        sharedRoot,
+      });
+      appDirs.push(runtime.appDir);
+      chmodSync(privateRoot, 0o755);
+    }
+    const left = readdirSync(sharedRoot).filter((name) => name.startsWith('app-'));
+    expect(left.sort()).toEqual(['app-b2', 'app-b3', 'app-b4', 'app-b5']);
+    expect(appDirs.at(-1)).toBe(join(sharedRoot, 'app-b5'));
   });
 
   it('copies a node others cannot execute, and leaves one they can where it is', async () => {
