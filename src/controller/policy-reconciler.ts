@@ -242,7 +242,8 @@ export class PolicyReconciler {
       backups.map((entry) => entry.backup),
     );
     recordLineMetrics(this.#deps.metrics, owner, { plan, slots });
-    return slot === undefined ? {} : { requeueAfterMs: slot.requeueAfterMs };
+    // The slot is looked at again at the next resync, whose period is the check interval.
+    return {};
   }
 
   /** Writes the status only when it differs from what the object already says. */

@@ -64,10 +64,9 @@ export interface SlotWatchDeps {
   readonly checkIntervalMs: number;
 }
 
-/** What a live policy's reconcile gets back: its slot for the status, and when to look again. */
+/** What a live policy's reconcile gets back: its slot for the status. */
 export interface SlotObservation {
   readonly status: ReplicationSlotStatus | undefined;
-  readonly requeueAfterMs: number;
 }
 
 interface Observed {
@@ -173,20 +172,21 @@ export class ReplicationSlotWatch {
     const name = object.metadata.name;
     if (!policy.spec.binary.enabled) {
       this.forget(namespace, name);
-      return { status: undefined, requeueAfterMs: checkIntervalMs };
+      return { status: undefined };
     }
     await this.#ensureFinalizer(object);
     const nowMs = this.#deps.now().getTime();
     const generation = object.metadata.generation ?? 0;
     const last = this.#observed.get(`${namespace}/${name}`);
     const sinceMs = last === undefined ? Number.POSITIVE_INFINITY : nowMs - last.atMs;
-    if (last !== undefined && last.generation === generation && sinceMs < checkIntervalMs) {
-      return { status: last.status, requeueAfterMs: checkIntervalMs - sinceMs };
+    // A tenth of slack: the resync that comes once per interval may come a little early.
+    if (last !== undefined && last.generation === generation && sinceMs < checkIntervalMs * 0.9) {
+      return { status: last.status };
     }
     const status = await this.#look(object, policy, last?.status);
     this.#observed.set(`${namespace}/${name}`, { atMs: nowMs, generation, status });
     this.#export(namespace, name, status);
-    return { status, requeueAfterMs: checkIntervalMs };
+    return { status };
   }
 
   async #look(
