@@ -7,13 +7,19 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runEnvironment, runPgbackup, startPgbackup } from '../../harness/pgbackup-run.js';
-import { createTestDatabase, superuserClient, withClient } from '../../harness/postgres.js';
+import {
+  createTestDatabase,
+  serverAddress,
+  superuserClient,
+  withClient,
+} from '../../harness/postgres.js';
 import {
   fingerprintTables,
   startRestoredServer,
   type TableFingerprint,
 } from '../../harness/restore.js';
 import { runList } from '../list/list-run.js';
+import { writeLogicalPolicy } from '../logical/logical-policy.js';
 import { restoreParentDir, runRestore, shareWithRestoreUser } from '../restore/restore-run.js';
 import {
   dropTestDatabase,
@@ -118,5 +124,38 @@ describe('pgbackup backup -f (on demand, outside a cluster)', () => {
     expect(run.stderr).toContain(
       'the policy does not take logical backups (spec.logical.enabled is false); no backup was taken',
     );
+  });
+});
+
+describe('pgbackup backup -f --type logical', () => {
+  it('dumps on demand, and restore --line on-demand restores that dump', async () => {
+    const database = await createTestDatabase();
+    const copy = `${database}_copy`;
+    try {
+      await withClient(superuserClient('primary', database), (client) =>
+        client.query(
+          'CREATE TABLE items (id int PRIMARY KEY); INSERT INTO items SELECT generate_series(1, 250)',
+        ),
+      );
+      const policy = await writeLogicalPolicy([database]);
+      const run = await backupCommand(['-f', policy.file, '--type', 'logical']);
+      expect(run.code, run.stderr).toBe(0);
+      const key = /^committed (\S+) \(on demand\)\n$/.exec(run.stdout)?.[1] ?? '';
+      expect(key.startsWith(`${policy.logicalPrefix}on-demand/`)).toBe(true);
+
+      const primary = serverAddress('primary');
+      const env = runEnvironment({ PGHOST: primary.host, PGPORT: String(primary.port) });
+      const argv = ['restore', '-f', policy.file, '--type', 'logical', '--line', 'on-demand'];
+      const restore = await startPgbackup([...argv, '--database', database, '--into', copy], env)
+        .outcome;
+      expect(restore.code, restore.stderr).toBe(0);
+      const rows = await withClient(superuserClient('primary', copy), (client) =>
+        client.query<{ count: string }>('SELECT count(*) FROM items'),
+      );
+      expect(rows.rows[0]?.count).toBe('250');
+    } finally {
+      await dropTestDatabase(database);
+      await dropTestDatabase(copy);
+    }
   });
 });
