@@ -115,7 +115,8 @@ function forward(upstream: URL, request: IncomingMessage, response: ServerRespon
         port: upstream.port,
         method: request.method,
         path: request.url,
-        headers: { ...request.headers, host: upstream.host },
+        // The Host header as sent: S3 signatures (SigV4) cover it.
+        headers: request.headers,
         rejectUnauthorized: false,
       },
       (answer) => {
