@@ -22,6 +22,7 @@ export default defineConfig({
             'test/integration/**/*.test.ts',
             'test/controlplane/**/*.test.ts',
             'test/e2e/**/*.test.ts',
+            'test/faults/**/*.test.ts',
           ],
           globalSetup: ['test/harness/global-setup.ts'],
           pool: 'forks',
