@@ -1,0 +1,323 @@
+/**
+ * The whole chain on a real node (issue 13): kubelet + containerd + runc + CNI on this
+ * machine run the image built from the Dockerfile, so the runtime (not a stand-in) enforces
+ * the pods' user and read-only root, `kubectl logs` reads what the containers wrote, the
+ * chart is installed with helm, and the CronJob controller fires the Jobs on schedule.
+ * Skipped, with the reason, where the machine cannot run containers (not root, no containerd).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BACKUP_POLICY_PLURAL, GROUP } from '../../../src/api/index.js';
+import { LABELS } from '../../../src/render/index.js';
+import { CRONJOB_SCHEDULED_TIMESTAMP } from '../../../src/runner/trigger-time.js';
+import { kubectl, kubectlApply } from '../../harness/cluster-objects.js';
+import { waitUntil } from '../../harness/env/processes.js';
+import { pinnedKubernetesVersion } from '../../harness/env/tools.js';
+import { ensureOperatorImages, type OperatorImages } from '../../harness/image/operator-image.js';
+import { adminKubeConfig, createTestNamespace, restrictedPodSecurity } from '../../harness/kube.js';
+import {
+  type LocalNode,
+  localNodeUnsupported,
+  startLocalNode,
+} from '../../harness/node/local-node.js';
+import { testBucket, testPrefix } from '../../harness/s3.js';
+import { requireEnv } from '../../harness/variables.js';
+import { type BackupObject, expectCommitted } from '../committed-backup.js';
+import {
+  adaptQuickstart,
+  createPostgresPods,
+  installChart,
+  listJobs,
+  quickstartSecrets,
+  readQuickstart,
+  removeChartClusterObjects,
+  scheduledMinute,
+  waitForEndedJobs,
+} from './node-chain.js';
+import { listPods, type PodObject, podLogs, waitForPodEnd } from './node-pods.js';
+
+const unsupported = await localNodeUnsupported();
+if (unsupported !== undefined) process.stderr.write(`test/e2e/node: skipped: ${unsupported}\n`);
+
+/** The parts of a CronJob the test reads: its Jobs' pod template. */
+interface CronJobObject {
+  spec: {
+    jobTemplate: {
+      spec: {
+        template: {
+          spec: {
+            securityContext?: Record<string, unknown>;
+            containers: Record<string, unknown>[];
+          } & Record<string, unknown>;
+        };
+      };
+    };
+  };
+}
+
+/**
+ * A Pod made from a CronJob's pod template (the runner's user, read-only root, volumes and
+ * tolerations as the controller rendered them) whose container runs `script` with sh.
+ */
+function podFromTemplate(name: string, cronJob: CronJobObject, script: string) {
+  const template = cronJob.spec.jobTemplate.spec.template.spec;
+  const [container] = template.containers;
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name },
+    spec: {
+      ...template,
+      restartPolicy: 'Never',
+      containers: [{ ...container, command: ['sh', '-c', script], args: [] }],
+    },
+  };
+}
+
+async function getJson<T>(args: readonly string[]): Promise<T> {
+  return JSON.parse(await kubectl([...args, '-o', 'json'])) as T;
+}
+
+interface LeaseObject {
+  metadata: { resourceVersion: string };
+  spec: { holderIdentity?: string };
+}
+
+/** Whether the pod's controller holds the Lease (its identity: the host name, a suffix). */
+function isHeldBy(lease: LeaseObject, pod: PodObject | undefined): boolean {
+  return lease.spec.holderIdentity?.startsWith(`${pod?.metadata.name}-`) === true;
+}
+
+describe.skipIf(unsupported !== undefined)('the chain on a real node', () => {
+  let node: LocalNode;
+  let images: OperatorImages;
+  let namespace: string;
+  const prefix = testPrefix();
+  /** The release, named for the namespace: its cluster-wide RBAC must not meet another run's. */
+  let release: string;
+  let controller: string;
+
+  beforeAll(async () => {
+    const log = (message: string) => process.stderr.write(`node: ${message}\n`);
+    [node, images] = await Promise.all([
+      startLocalNode(requireEnv('PGBACKUP_ENV_DIR'), log),
+      ensureOperatorImages(log),
+    ]);
+    await node.importImage(images.runtime.archive);
+    await node.importImage(images.drill.archive);
+    namespace = await createTestNamespace(adminKubeConfig(), restrictedPodSecurity);
+    release = `pgb-${namespace}`;
+    controller = `${release}-controller`;
+  }, 1_800_000);
+
+  afterAll(async () => {
+    if (namespace !== undefined) {
+      // While the controller runs: it removes the policy's finalizer (its replication slot).
+      await kubectl([
+        'delete',
+        'backuppolicies.pgbackup.dev',
+        '--all',
+        '-n',
+        namespace,
+        '--timeout=90s',
+      ]).catch(() => '');
+      await removeChartClusterObjects(release).catch(() => undefined);
+      await kubectl(['delete', 'namespace', namespace, '--wait=false']).catch(() => '');
+    }
+    await node?.stop();
+  }, 180_000);
+
+  it('lists the node Ready with the pinned kubelet version', async () => {
+    const nodeObject = await getJson<{
+      status: {
+        nodeInfo: { kubeletVersion: string; containerRuntimeVersion: string };
+        conditions: { type: string; status: string }[];
+        addresses: { type: string; address: string }[];
+      };
+    }>(['get', 'node', node.layout.name]);
+    const { gitVersion } = pinnedKubernetesVersion();
+    expect(nodeObject.status.nodeInfo.kubeletVersion).toBe(gitVersion);
+    expect(nodeObject.status.nodeInfo.containerRuntimeVersion).toMatch(/^containerd:\/\/1\.6\./);
+    expect(nodeObject.status.conditions).toContainEqual(
+      expect.objectContaining({ type: 'Ready', status: 'True' }),
+    );
+    expect(nodeObject.status.addresses).toContainEqual({
+      type: 'InternalIP',
+      address: node.layout.nodeIp,
+    });
+    expect(await kubectl(['get', 'nodes', '--no-headers'])).toMatch(
+      new RegExp(`^${node.layout.name}\\s+Ready\\s.*${gitVersion.replaceAll('.', '\\.')}$`, 'm'),
+    );
+  });
+
+  it('installs the chart with the built image: the controller pod is Ready on the node and leads', async () => {
+    await installChart(release, namespace, images, node);
+    const [pod] = await listPods(namespace, `app.kubernetes.io/instance=${release}`);
+    expect(pod?.spec.nodeName).toBe(node.layout.name);
+    expect(pod?.status?.containerStatuses).toEqual([
+      expect.objectContaining({ ready: true, imageID: images.runtime.imageId }),
+    ]);
+    await waitUntil(
+      'the controller pod to hold the leader Lease',
+      async () =>
+        isHeldBy(await getJson<LeaseObject>(['get', 'lease', controller, '-n', namespace]), pod),
+      { timeoutMs: 120_000, intervalMs: 1_000 },
+    );
+  }, 600_000);
+
+  it('the CronJob controller fires the Jobs at the scheduled minute; their pods run the built images and commit the backups', async () => {
+    const fireAtMs = scheduledMinute(Date.now());
+    const quickstart = readQuickstart();
+    const policy = adaptQuickstart(quickstart, { node, prefix, bucket: testBucket(), fireAtMs });
+    await createPostgresPods(namespace, policy, node);
+    await kubectlApply(namespace, [...quickstartSecrets(policy), policy]);
+    // Today's daily and weekly lines and the drill fire at that minute (the monthly and
+    // longer lines are triggered only on days 28 to 31).
+    const jobs = await waitForEndedJobs(namespace, 4, 900_000);
+    for (const job of jobs) {
+      expect(job.metadata.ownerReferences).toEqual([
+        expect.objectContaining({ kind: 'CronJob', controller: true }),
+      ]);
+      expect(job.metadata.annotations?.[CRONJOB_SCHEDULED_TIMESTAMP]).toBe(
+        new Date(fireAtMs).toISOString().replace('.000Z', 'Z'),
+      );
+      expect(Date.parse(job.metadata.creationTimestamp)).toBeGreaterThanOrEqual(fireAtMs);
+    }
+    const pods = await listPods(namespace, 'job-name');
+    const report = (pod: PodObject) => `${pod.metadata.name}: ${JSON.stringify(pod.status)}`;
+    const isDrill = (pod: PodObject) => pod.metadata.labels?.[LABELS.type] === 'verify';
+    for (const pod of pods) {
+      const image = isDrill(pod) ? images.drill : images.runtime;
+      const logs = await podLogs(namespace, pod.metadata.name);
+      expect(pod.spec.nodeName, report(pod)).toBe(node.layout.name);
+      expect(pod.status?.containerStatuses?.[0]?.imageID, report(pod)).toBe(image.imageId);
+      if (isDrill(pod) && pod.status?.phase !== 'Succeeded') {
+        // The drill fires with the backups; it may look before the first one is committed.
+        expect(logs).toContain('no committed binary backup');
+      } else {
+        expect(pod.status?.phase, `${report(pod)}\n${logs}`).toBe('Succeeded');
+        expect(logs).toMatch(/"msg":/);
+      }
+    }
+    expect(pods.filter(isDrill)).toHaveLength(1);
+    const backups = (
+      await getJson<{ items: BackupObject[] }>(['get', 'backups', '-n', namespace])
+    ).items.sort((a, b) =>
+      `${a.spec.type}${a.spec.line}`.localeCompare(`${b.spec.type}${b.spec.line}`),
+    );
+    expect(backups.map((backup) => [backup.spec.type, backup.spec.line])).toEqual([
+      ['binary', 'daily'],
+      ['binary', 'weekly'],
+      ['logical', 'weekly'],
+    ]);
+    for (const backup of backups) {
+      await expectCommitted(backup, `${prefix}/${namespace}/${policy.metadata.name}/`);
+    }
+    const slots = await waitUntil(
+      'the slot table to list the backups',
+      async () => {
+        const found = await getJson<{ status?: { slots?: { backup?: string }[] } }>([
+          'get',
+          `${BACKUP_POLICY_PLURAL}.${GROUP}`,
+          policy.metadata.name,
+          '-n',
+          namespace,
+        ]);
+        const occupied = (found.status?.slots ?? []).filter((slot) => slot.backup !== undefined);
+        return occupied.length === backups.length ? occupied : undefined;
+      },
+      { timeoutMs: 120_000, intervalMs: 1_000 },
+    );
+    expect(slots.map((slot) => slot.backup).sort()).toEqual(
+      backups.map((backup) => backup.metadata.name).sort(),
+    );
+    expect((await listJobs(namespace)).length).toBe(4);
+  }, 1_200_000);
+
+  it('the drill image restores the committed backup on the node (a Job from the verify CronJob)', async () => {
+    await kubectl(['create', 'job', 'verify-now', '--from=cronjob/orders-verify', '-n', namespace]);
+    const [job] = await waitForEndedJobs(namespace, 5, 900_000).then((jobs) =>
+      jobs.filter((found) => found.metadata.name === 'verify-now'),
+    );
+    const [pod] = await listPods(namespace, 'job-name=verify-now');
+    const logs = pod === undefined ? '' : await podLogs(namespace, pod.metadata.name);
+    expect(job?.status?.conditions, logs).toContainEqual(
+      expect.objectContaining({ type: 'Complete', status: 'True' }),
+    );
+    expect(pod?.status?.containerStatuses?.[0]?.imageID).toBe(images.drill.imageId);
+  }, 1_200_000);
+
+  it('inside a runner container the process runs as uid 65532 and cannot write outside /tmp; a template asking for root is refused at admission', async () => {
+    const cronJob = await getJson<CronJobObject>([
+      'get',
+      'cronjob',
+      'orders-binary-daily',
+      '-n',
+      namespace,
+    ]);
+    const script = [
+      'echo uid=$(id -u)',
+      'if touch /probe 2>/dev/null; then echo root=writable; else echo root=read-only; fi',
+      'if touch /tmp/probe; then echo tmp=writable; fi',
+    ].join('; ');
+    await kubectlApply(namespace, [podFromTemplate('runner-probe', cronJob, script)]);
+    const pod = await waitForPodEnd(namespace, 'runner-probe');
+    expect(pod.spec.nodeName).toBe(node.layout.name);
+    expect(pod.status?.containerStatuses?.[0]?.imageID).toBe(images.runtime.imageId);
+    expect(await podLogs(namespace, 'runner-probe')).toBe(
+      'uid=65532\nroot=read-only\ntmp=writable\n',
+    );
+    const asRoot = podFromTemplate('runner-as-root', cronJob, 'id -u');
+    const root = {
+      ...asRoot,
+      spec: {
+        ...asRoot.spec,
+        securityContext: { ...asRoot.spec.securityContext, runAsNonRoot: false, runAsUser: 0 },
+      },
+    };
+    await expect(kubectlApply(namespace, [root])).rejects.toThrow(
+      /violates PodSecurity "restricted:latest".*runAsNonRoot != true/s,
+    );
+  });
+
+  it('replaces a deleted controller pod; the new pod takes the Lease, and at rest nothing is written', async () => {
+    const [old] = await listPods(namespace, `app.kubernetes.io/instance=${release}`);
+    await kubectl(['delete', 'pod', old?.metadata.name ?? '', '-n', namespace, '--wait=true']);
+    const replacement = await waitUntil(
+      'a new controller pod to be Ready and lead',
+      async () => {
+        const pods = await listPods(namespace, `app.kubernetes.io/instance=${release}`);
+        const ready = pods.find(
+          (pod) =>
+            pod.metadata.name !== old?.metadata.name &&
+            pod.status?.containerStatuses?.[0]?.ready === true,
+        );
+        if (ready === undefined) return undefined;
+        const lease = await getJson<LeaseObject>(['get', 'lease', controller, '-n', namespace]);
+        return isHeldBy(lease, ready) ? ready : undefined;
+      },
+      { timeoutMs: 300_000, intervalMs: 1_000 },
+    );
+    expect(replacement.spec.nodeName).toBe(node.layout.name);
+    /** Versions of everything the controller writes (the Lease aside: renewing it is its job). */
+    const versions = async () =>
+      kubectl([
+        'get',
+        `${BACKUP_POLICY_PLURAL}.${GROUP},backups.${GROUP},cronjobs,roles,rolebindings,serviceaccounts`,
+        '-n',
+        namespace,
+        '-o',
+        'jsonpath={range .items[*]}{.kind}/{.metadata.name}={.metadata.resourceVersion}{"\\n"}{end}',
+      ]);
+    // The new leader's first pass over the policy may write once; after it, nothing changes.
+    const settled = await waitUntil(
+      'the new leader to be at rest',
+      async () => {
+        const before = await versions();
+        await new Promise((resolve) => setTimeout(resolve, 15_000));
+        return before === (await versions()) ? before : undefined;
+      },
+      { timeoutMs: 180_000 },
+    );
+    expect(settled).toContain('BackupPolicy/orders=');
+  }, 600_000);
+});
