@@ -1,6 +1,12 @@
 /**
  * `npm run demo`: the whole chain on this machine, as a user meets it.
  *
+ * Where the machine can run containers (root, containerd, runc: docs/local-node.md) it runs
+ * on a real node: the image built from the Dockerfile, `helm install` of the chart, the
+ * quickstart applied with its time of day two minutes ahead, and the CronJob controller
+ * firing the Jobs, whose pods the kubelet runs. Elsewhere it falls back to the local executor,
+ * as described below, and says so.
+ *
  * Starts the local environment (PostgreSQL primary + replica, MinIO, kube-apiserver and
  * kube-controller-manager), installs the CRDs and the chart's controller RBAC, runs the
  * controller as the chart's service account, creates pods that stand for the primary and the
@@ -12,14 +18,14 @@
  *   npm run demo              # idempotent: run again the same day, each run finds today's
  *                             # backups committed and skips with a message
  *   npm run demo -- --down    # removes what it made and stops the environment
+ *   npm run demo -- --local-executor   # the local executor even where the node could run
  *
  * The controller and the executor run only while the demo does: with no kubelet on the
  * machine, a controller left running would only make CronJob pods that nothing runs.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { parse } from 'yaml';
 import { BACKUP_POLICY_PLURAL, GROUP } from '../src/api/index.js';
 import {
   KubeClient,
@@ -37,9 +43,19 @@ import {
   policyCronJobs,
   waitForJobs,
 } from '../test/e2e/chain-steps.js';
+import {
+  adaptQuickstart as adaptQuickstartToNode,
+  createPostgresPods,
+  installChart,
+  listJobs,
+  type QuickstartPolicy,
+  quickstartSecrets,
+  readQuickstart,
+  scheduledMinute,
+} from '../test/e2e/node/node-chain.js';
 import { onTimeSchedule } from '../test/e2e/on-time-schedule.js';
 import { renderChartObjects } from '../test/harness/chart.js';
-import { kubectl, kubectlApply, secretObject } from '../test/harness/cluster-objects.js';
+import { kubectl, kubectlApply } from '../test/harness/cluster-objects.js';
 import {
   type ControllerProcess,
   startControllerProcess,
@@ -50,16 +66,21 @@ import {
   environmentIsRunning,
   upEnvironment,
 } from '../test/harness/env/environment.js';
-import { repoRoot } from '../test/harness/env/layout.js';
 import { waitUntil } from '../test/harness/env/processes.js';
 import { ensureBuiltOperator } from '../test/harness/executor/built-operator.js';
 import { type LocalExecutor, startLocalExecutor } from '../test/harness/executor/local-executor.js';
 import { logTail } from '../test/harness/executor/pod-status.js';
+import { ensureOperatorImages } from '../test/harness/image/operator-image.js';
 import {
   adminKubeConfig,
   restrictedPodSecurity,
   serviceAccountKubeConfig,
 } from '../test/harness/kube.js';
+import {
+  type LocalNode,
+  localNodeUnsupported,
+  startLocalNode,
+} from '../test/harness/node/local-node.js';
 import { testBucket, testS3Client } from '../test/harness/s3.js';
 import { requireEnv } from '../test/harness/variables.js';
 
@@ -74,24 +95,6 @@ const startedMs = Date.now();
 function step(message: string): void {
   const seconds = ((Date.now() - startedMs) / 1000).toFixed(1).padStart(5);
   process.stderr.write(`demo [${seconds} s] ${message}\n`);
-}
-
-interface QuickstartPolicy extends KubeObject {
-  spec: {
-    target: {
-      selector?: { matchLabels?: Record<string, string> };
-      credentials: { secretName: string };
-    };
-    timeZone?: string;
-    schedule?: Record<string, string>;
-    storage: {
-      s3: Record<string, unknown> & { credentials?: { secretName: string }; prefix?: string };
-    };
-  };
-}
-
-function readQuickstart(): QuickstartPolicy {
-  return parse(readFileSync(join(repoRoot, 'examples', 'quickstart.yaml'), 'utf8'));
 }
 
 /**
@@ -113,21 +116,6 @@ function adaptQuickstart(policy: QuickstartPolicy, nowMs: number): QuickstartPol
     `applying examples/quickstart.yaml with spec.schedule ${JSON.stringify(schedule)} and spec.storage.s3 bucket=${s3.bucket} endpoint=${s3.endpoint} region=${s3.region} forcePathStyle=true`,
   );
   return { ...policy, spec: { ...policy.spec, schedule, storage: { ...policy.spec.storage, s3 } } };
-}
-
-/** The Secrets the quickstart names, holding the environment's credentials. */
-function quickstartSecrets(policy: QuickstartPolicy) {
-  const s3Secret = policy.spec.storage.s3.credentials?.secretName ?? 's3-creds';
-  return [
-    secretObject(policy.spec.target.credentials.secretName, {
-      username: requireEnv('PGUSER'),
-      password: requireEnv('PGPASSWORD'),
-    }),
-    secretObject(s3Secret, {
-      accessKeyId: requireEnv('AWS_ACCESS_KEY_ID'),
-      secretAccessKey: requireEnv('AWS_SECRET_ACCESS_KEY'),
-    }),
-  ];
 }
 
 async function installControllerRbac(): Promise<string> {
@@ -309,11 +297,12 @@ async function runJobs(
   }
 }
 
-async function up(): Promise<number> {
+/** `localExecutor`: use the local executor even where the real node could run. */
+async function up(localExecutor: boolean): Promise<number> {
   step('starting the local environment (the first run builds the servers with Go)');
   Object.assign(process.env, await upEnvironment((message) => step(`env: ${message}`)));
   mkdirSync(join(requireEnv('PGBACKUP_ENV_DIR'), 'demo'), { recursive: true });
-  step('installing the CRDs and the chart RBAC');
+  step('installing the CRDs');
   await installCrds();
   await kubectlApply(NAMESPACE, [
     {
@@ -322,12 +311,91 @@ async function up(): Promise<number> {
       metadata: { name: NAMESPACE, labels: restrictedPodSecurity },
     },
   ]);
-  const admin = adminKubeConfig();
-  const account = await installControllerRbac();
-  step(`starting the controller as ServiceAccount ${NAMESPACE}/${account}`);
   const client = await KubeClient.create(
     await loadKubeConnection(process.env, requireEnv('KUBECONFIG')),
   );
+  try {
+    const unsupported = localExecutor ? '--local-executor' : await localNodeUnsupported();
+    if (unsupported === undefined) return await upOnNode(client);
+    step(`not on a real node (${unsupported}): the local executor runs the pods`);
+    return await upWithExecutor(client);
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * The chain on a real node (docs/local-node.md): the image built from the Dockerfile, the
+ * chart installed with helm, and the CronJob controller firing the Jobs on schedule.
+ */
+async function upOnNode(client: KubeClient): Promise<number> {
+  step('running on a real node: kubelet, containerd and runc on this machine (docs/local-node.md)');
+  const [node, images] = await Promise.all([
+    startLocalNode(requireEnv('PGBACKUP_ENV_DIR'), (message) => step(`node: ${message}`)),
+    ensureOperatorImages((message) => step(`image: ${message}`)),
+  ]);
+  try {
+    step(`importing ${images.runtime.reference} and its -drill image into the node's containerd`);
+    await node.importImage(images.runtime.archive);
+    await node.importImage(images.drill.archive);
+    step(
+      `helm upgrade --install ${RELEASE.name} charts/pgbackup-operator (image ${images.runtime.reference})`,
+    );
+    await installChart(RELEASE.name, NAMESPACE, images, node);
+    return await runChainOnNode(client, node);
+  } finally {
+    step('stopping the node (its controller pod and runs go with it)');
+    await node.stop();
+  }
+}
+
+async function runChainOnNode(client: KubeClient, node: LocalNode): Promise<number> {
+  const quickstart = readQuickstart();
+  step(`creating pods for the primary and replica, labelled cnpg.io/cluster=${CLUSTER}`);
+  await createPostgresPods(NAMESPACE, quickstart, node);
+  const fireAtMs = scheduledMinute(Date.now());
+  const adapted = adaptQuickstartToNode(quickstart, {
+    node,
+    prefix: quickstart.spec.storage.s3.prefix ?? '',
+    bucket: testBucket(),
+    fireAtMs,
+  });
+  // No drill: fired with the first backups, it would find none committed yet.
+  const policy = { ...adapted, spec: { ...adapted.spec, verify: { schedule: 'never' } } };
+  step(
+    `applying examples/quickstart.yaml with spec.schedule ${JSON.stringify(policy.spec.schedule)}, spec.storage.s3 endpoint=${node.endpoints.s3} bucket=${testBucket()}, and the node's toleration`,
+  );
+  await kubectlApply(NAMESPACE, [...quickstartSecrets(policy), policy]);
+  const cronJobs = await waitForCronJobs(client, policy.metadata.name);
+  step(
+    `the controller (the chart's pod) made ${cronJobs.length} CronJobs; the CronJob controller fires today's at ${new Date(fireAtMs).toISOString()}`,
+  );
+  const scheduled = new Date(fireAtMs).toISOString().replace('.000Z', 'Z');
+  // The CronJob controller makes them within seconds of the minute; give it a little longer.
+  const jobs = await waitUntil(
+    'the CronJob controller to fire the Jobs',
+    async () => {
+      if (Date.now() < fireAtMs + 30_000) return undefined;
+      const fired = (await listJobs(NAMESPACE)).filter(
+        (job) =>
+          job.metadata.annotations?.['batch.kubernetes.io/cronjob-scheduled-timestamp'] ===
+          scheduled,
+      );
+      return fired.length > 0 ? fired.map((job) => job.metadata.name) : undefined;
+    },
+    { timeoutMs: fireAtMs - Date.now() + 180_000, intervalMs: 2_000 },
+  );
+  step(`the CronJob controller created Jobs ${jobs.join(', ')}; the kubelet runs their pods`);
+  const outcomes = await waitForJobs(client, NAMESPACE, jobs, 900_000);
+  step(`pod logs: kubectl -n ${NAMESPACE} logs job/NAME`);
+  return finish(client, policy, outcomes, fireAtMs);
+}
+
+async function upWithExecutor(client: KubeClient): Promise<number> {
+  const admin = adminKubeConfig();
+  step('installing the chart RBAC');
+  const account = await installControllerRbac();
+  step(`starting the controller as ServiceAccount ${NAMESPACE}/${account}`);
   let controller: ControllerProcess | undefined;
   try {
     const [started, operatorMain] = await Promise.all([
@@ -341,7 +409,6 @@ async function up(): Promise<number> {
     throw error;
   } finally {
     await controller?.stop();
-    client.close();
   }
 }
 
@@ -359,7 +426,17 @@ async function runChain(client: KubeClient, operatorMain: string): Promise<numbe
   const cronJobs = await waitForCronJobs(client, policy.metadata.name);
   step(`the controller made ${cronJobs.length} CronJobs`);
   const outcomes = await runJobs(client, cronJobs, { nowMs, operatorMain });
-  await printResults(client, policy, outcomes, nowMs);
+  return finish(client, policy, outcomes, nowMs);
+}
+
+/** Prints what the runs did and how to explore it; the exit code says whether all succeeded. */
+async function finish(
+  client: KubeClient,
+  policy: QuickstartPolicy,
+  outcomes: Map<string, JobOutcome>,
+  runStartedMs: number,
+): Promise<number> {
+  await printResults(client, policy, outcomes, runStartedMs);
   const failed = [...outcomes].filter(([, outcome]) => outcome === 'Failed');
   step(`done in ${((Date.now() - startedMs) / 1000).toFixed(0)} s`);
   process.stderr.write(
@@ -450,8 +527,8 @@ async function down(): Promise<number> {
 // The SDK's notice that its 2027 releases need Node 22 is not news for a demo on Node 20.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const args = process.argv.slice(2);
-if (args.some((arg) => arg !== '--down')) {
-  process.stderr.write('usage: npm run demo [-- --down]\n');
+if (args.some((arg) => arg !== '--down' && arg !== '--local-executor')) {
+  process.stderr.write('usage: npm run demo [-- --down | --local-executor]\n');
   process.exit(2);
 }
-process.exitCode = await (args.includes('--down') ? down() : up());
+process.exitCode = await (args.includes('--down') ? down() : up(args.includes('--local-executor')));

@@ -14,7 +14,8 @@ function runDemo(): Promise<DemoRun> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['--import', 'tsx', join(repoRoot, 'scripts', 'demo.ts')],
+      // The local executor: test/e2e/node/ runs the real node (one per environment) itself.
+      ['--import', 'tsx', join(repoRoot, 'scripts', 'demo.ts'), '--local-executor'],
       { cwd: repoRoot, env: process.env, maxBuffer: 16 * 1024 * 1024, timeout: 600_000 },
       (error, stdout, stderr) => {
         const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
