@@ -82,6 +82,21 @@ interface LeaseObject {
   spec: { holderIdentity?: string };
 }
 
+/** Waits until the controller has reconciled the policy's current generation. */
+async function waitForPolicyGeneration(namespace: string): Promise<void> {
+  await waitUntil(
+    'the controller to reconcile the policy',
+    async () => {
+      const policy = await getJson<{
+        metadata: { generation: number };
+        status?: { observedGeneration?: number };
+      }>(['get', `${BACKUP_POLICY_PLURAL}.${GROUP}`, 'orders', '-n', namespace]);
+      return policy.status?.observedGeneration === policy.metadata.generation;
+    },
+    { timeoutMs: 120_000, intervalMs: 1_000 },
+  );
+}
+
 /** Whether the pod's controller holds the Lease (its identity: the host name, a suffix). */
 function isHeldBy(lease: LeaseObject, pod: PodObject | undefined): boolean {
   return lease.spec.holderIdentity?.startsWith(`${pod?.metadata.name}-`) === true;
@@ -112,13 +127,15 @@ describe.skipIf(unsupported !== undefined)('the chain on a real node', () => {
   afterAll(async () => {
     if (namespace !== undefined) {
       // While the controller runs: it removes the policy's finalizer (its replication slot).
+      const policies = ['backuppolicies.pgbackup.dev', '--all', '-n', namespace];
+      await kubectl(['delete', ...policies, '--timeout=60s']).catch(() => '');
+      // A controller that could not drop the slot in time leaves it; the namespace must go.
       await kubectl([
-        'delete',
-        'backuppolicies.pgbackup.dev',
-        '--all',
-        '-n',
-        namespace,
-        '--timeout=90s',
+        'patch',
+        ...policies,
+        '--type=merge',
+        '-p',
+        '{"metadata":{"finalizers":null}}',
       ]).catch(() => '');
       await removeChartClusterObjects(release).catch(() => undefined);
       await kubectl(['delete', 'namespace', namespace, '--wait=false']).catch(() => '');
@@ -245,6 +262,50 @@ describe.skipIf(unsupported !== undefined)('the chain on a real node', () => {
     );
     expect(pod?.status?.containerStatuses?.[0]?.imageID).toBe(images.drill.imageId);
   }, 1_200_000);
+
+  it('a run into a missing bucket fails with the reason in its pod log and Backup; the last good backup stays', async () => {
+    const policyPath = [`${BACKUP_POLICY_PLURAL}.${GROUP}`, 'orders', '-n', namespace];
+    await kubectl([
+      'patch',
+      ...policyPath,
+      '--type=merge',
+      '-p',
+      '{"spec":{"storage":{"s3":{"bucket":"no-such-bucket"}}}}',
+    ]);
+    await waitForPolicyGeneration(namespace);
+    await kubectl([
+      'create',
+      'job',
+      'daily-no-bucket',
+      '--from=cronjob/orders-binary-daily',
+      '-n',
+      namespace,
+    ]);
+    const [job] = (await waitForEndedJobs(namespace, 6, 600_000)).filter(
+      (found) => found.metadata.name === 'daily-no-bucket',
+    );
+    expect(job?.status?.conditions).toContainEqual(
+      expect.objectContaining({ type: 'Failed', status: 'True' }),
+    );
+    const [pod] = await listPods(namespace, 'job-name=daily-no-bucket');
+    expect(await podLogs(namespace, pod?.metadata.name ?? '')).toContain(
+      'bucket "no-such-bucket" does not exist',
+    );
+    const backups = (await getJson<{ items: BackupObject[] }>(['get', 'backups', '-n', namespace]))
+      .items;
+    expect(
+      backups.filter((backup) => backup.status?.phase === 'Failed').map((b) => b.status?.message),
+    ).toEqual([expect.stringContaining('bucket "no-such-bucket" does not exist')]);
+    expect(backups.filter((backup) => backup.status?.phase === 'Completed')).toHaveLength(3);
+    await kubectl([
+      'patch',
+      ...policyPath,
+      '--type=merge',
+      '-p',
+      JSON.stringify({ spec: { storage: { s3: { bucket: testBucket() } } } }),
+    ]);
+    await waitForPolicyGeneration(namespace);
+  }, 900_000);
 
   it('inside a runner container the process runs as uid 65532 and cannot write outside /tmp; a template asking for root is refused at admission', async () => {
     const cronJob = await getJson<CronJobObject>([
