@@ -331,7 +331,14 @@ export class KubeClient {
     const headers = {
       ...(options.headers as Record<string, string>),
       accept: 'application/json',
-      ...(body !== undefined ? { 'content-type': req.contentType ?? 'application/json' } : {}),
+      // Content-Length always: Node frames a DELETE's body neither by length nor by chunks, so
+      // the API server would ignore its preconditions and read the body as the next request.
+      ...(body !== undefined
+        ? {
+            'content-type': req.contentType ?? 'application/json',
+            'content-length': String(Buffer.byteLength(body)),
+          }
+        : {}),
     };
     return new Promise((resolve, reject) => {
       const send = url.protocol === 'http:' ? httpRequest : request;
