@@ -10,8 +10,9 @@ import {
   type BackupType,
   type LineName,
 } from '../api/index.js';
+import { type BackoffPolicy, backoffDelayMs, sleepUnlessAborted } from './backoff.js';
 import type { KubeClient } from './kube-client.js';
-import { isConflict } from './kube-errors.js';
+import { isConflict, isTransient } from './kube-errors.js';
 import { RESOURCES, resourcePath } from './resource.js';
 
 /** Which Backup a run records. */
@@ -99,6 +100,53 @@ function statusWriter(client: KubeClient, namespace: string, name: string): Back
       });
     },
   };
+}
+
+/** How long, and how often, {@link updateUntilRecorded} tries. */
+export interface RecordRetry {
+  /** After this long no new attempt starts; the last error is thrown. */
+  readonly retryForMs: number;
+  readonly backoff: BackoffPolicy;
+}
+
+/**
+ * For a committed backup's status: three minutes outlast an API server's restart or a short
+ * outage, well within a run's deadline; the backoff keeps a run from hammering a server that
+ * is coming back.
+ */
+export const COMMITTED_RECORD_RETRY: RecordRetry = {
+  retryForMs: 180_000,
+  backoff: { baseMs: 1_000, maxMs: 15_000 },
+};
+
+/**
+ * `record.update(status)`, tried again with backoff while the API server fails transiently
+ * (unreachable, 5xx, 429) and `retry.retryForMs` has not passed. The client's own retries
+ * give up after seconds; a committed backup's record is worth waiting minutes for, as a
+ * Backup left Running would hide a good backup.
+ *
+ * @param onRetry told of each failure that will be tried again, for the log
+ * @throws the last error: a permanent one at once, a transient one once the time is up
+ */
+export async function updateUntilRecorded(
+  record: BackupRecord,
+  status: BackupStatusPatch,
+  retry: RecordRetry,
+  onRetry: (error: unknown, delayMs: number) => void = () => {},
+): Promise<void> {
+  const deadline = AbortSignal.timeout(retry.retryForMs);
+  // Bounded by the deadline: past it, the wait ends at once and the next failure is thrown.
+  for (let failures = 1; ; failures += 1) {
+    try {
+      await record.update(status);
+      return;
+    } catch (error) {
+      if (!isTransient(error) || deadline.aborted) throw error;
+      const delayMs = backoffDelayMs(retry.backoff, failures);
+      onRetry(error, delayMs);
+      await sleepUnlessAborted(delayMs, deadline);
+    }
+  }
 }
 
 /** A Backup someone else created (an on-demand one), as the run reads it. */

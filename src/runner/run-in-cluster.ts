@@ -5,7 +5,13 @@
  */
 import type { Logger } from 'pino';
 import type { BackupPolicy, BackupType, LineName } from '../api/index.js';
-import { adoptBackupRecord, type BackupRecord, createBackupRecord } from '../kube/backup-record.js';
+import {
+  adoptBackupRecord,
+  type BackupRecord,
+  COMMITTED_RECORD_RETRY,
+  createBackupRecord,
+  updateUntilRecorded,
+} from '../kube/backup-record.js';
 import type { KubeClient } from '../kube/kube-client.js';
 import { acquireLease } from '../kube/lease-queue.js';
 import { boundedName, LABELS, policyLabels } from '../render/index.js';
@@ -27,7 +33,7 @@ import { followBucketAfterRun } from './prune-records.js';
 import { failedStatusOf, runningStatusOf, statusOf } from './record-status.js';
 import { type BinaryRunInput, runBinaryBackup } from './run-binary-backup.js';
 import { runLogicalBackup } from './run-logical-backup.js';
-import type { RunFence, RunResult, RunSkippedResult } from './run-types.js';
+import type { RunCompletedResult, RunFence, RunResult, RunSkippedResult } from './run-types.js';
 import { triggerTimeOf } from './trigger-time.js';
 
 /** Longest name of a Backup (a DNS subdomain). */
@@ -61,9 +67,17 @@ export type ClusterRunInput = ClusterRunSubject & {
   readonly clock: () => number;
 };
 
-/** What the run learnt before it resolved its inputs: its trigger, and the Lease it holds. */
+/**
+ * A committed backup whose Backup could not be written: the run fails, but its Backup must not
+ * be recorded Failed, since the backup is good.
+ */
+class CommittedButNotRecordedError extends RunError {}
+
+/** What the run learnt before it resolved its inputs: its trigger, Job and the Lease it holds. */
 interface RunContext {
   readonly triggeredAtMs: number;
+  /** The Job's `activeDeadlineSeconds`, when the run knows its Job. */
+  readonly runDeadlineSeconds: number | undefined;
   readonly fence: RunFence;
 }
 
@@ -103,6 +117,7 @@ async function resolveRunInput(
     spec,
     line: input.line,
     triggeredAtMs: context.triggeredAtMs,
+    runDeadlineSeconds: context.runDeadlineSeconds,
     onDemandCommand: onDemandCommandOf(input),
     fence: context.fence,
     endpoints,
@@ -131,12 +146,41 @@ const QUEUE_PRIORITY: Readonly<Record<LineName | 'on-demand', number>> = {
   'on-demand': 0,
 };
 
+/**
+ * Records a committed backup Completed, outlasting an API server outage of minutes.
+ *
+ * @throws CommittedButNotRecordedError saying the backup is committed, when it still cannot
+ */
+async function recordCommitted(
+  input: ClusterRunInput,
+  policy: BackupPolicy,
+  record: BackupRecord,
+  result: RunCompletedResult,
+): Promise<void> {
+  const status = statusOf(result, policy, input.clock());
+  try {
+    await updateUntilRecorded(record, status, COMMITTED_RECORD_RETRY, (error, delayMs) =>
+      input.logger.warn(
+        { err: error, retryInMs: delayMs, key: result.key },
+        'the backup is committed; could not record it in its Backup yet, retrying',
+      ),
+    );
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new CommittedButNotRecordedError(
+      `the backup IS committed at ${result.key}; only recording it in Backup ${input.namespace}/${record.name} failed (${reason}): it is listed by \`pgbackup list\`, and the Backup stays as it was`,
+      { cause: error },
+    );
+  }
+}
+
 async function runRecorded(
   input: ClusterRunInput,
   policy: BackupPolicy,
   record: BackupRecord,
-  triggeredAtMs: number,
+  context: Omit<RunContext, 'fence'>,
 ): Promise<RunResult> {
+  const { triggeredAtMs } = context;
   // Runs of this policy and type take turns here; a run delayed by the queue still belongs
   // to its trigger's period, and is no later for the wait.
   const lease = await acquireLease({
@@ -149,11 +193,13 @@ async function runRecorded(
     logger: input.logger,
   });
   try {
-    const runInput = await resolveRunInput(input, policy, { triggeredAtMs, fence: lease });
+    const runInput = await resolveRunInput(input, policy, { ...context, fence: lease });
     const result =
       input.type === 'binary' ? await runBinaryBackup(runInput) : await runLogicalBackup(runInput);
-    await record.update(statusOf(result, policy, input.clock()));
-    if (result.outcome === 'completed') {
+    if (result.outcome !== 'completed') {
+      await record.update(statusOf(result, policy, input.clock()));
+    } else {
+      await recordCommitted(input, policy, record, result);
       // The Backups of what rotation pruned go too, so they and the bucket agree.
       const { client, namespace, type, logger } = input;
       const { remote } = runInput;
@@ -227,7 +273,10 @@ function admissionOf(
 export async function runInCluster(input: ClusterRunInput): Promise<RunResult> {
   const policy = await readPolicy(input.client, input.namespace, input.policy);
   const startedAtMs = input.clock();
-  const { triggeredAtMs, source } = await triggerTimeOf({ ...input, startedAtMs });
+  const { triggeredAtMs, source, runDeadlineSeconds } = await triggerTimeOf({
+    ...input,
+    startedAtMs,
+  });
   input.logger.info({ triggeredAt: new Date(triggeredAtMs).toISOString(), source }, 'trigger time');
   // Decided from the trigger and the policy alone, before any other I/O: a day the line
   // skips leaves no Backup, connects to nothing and exits 0; a late trigger is recorded Failed.
@@ -240,8 +289,10 @@ export async function runInCluster(input: ClusterRunInput): Promise<RunResult> {
   try {
     if (admission.refusal !== undefined) throw admission.refusal;
     await record.update(runningStatusOf(startedAtMs));
-    return await runRecorded(input, policy, record, triggeredAtMs);
+    return await runRecorded(input, policy, record, { triggeredAtMs, runDeadlineSeconds });
   } catch (error) {
+    // A committed backup is never recorded Failed; its error says it is committed.
+    if (error instanceof CommittedButNotRecordedError) throw error;
     await record
       .update(failedStatusOf(error, input.clock()))
       .catch((recordError: unknown) =>

@@ -19,6 +19,8 @@ const JOB_NAME_LABEL = 'batch.kubernetes.io/job-name';
 export interface TriggerTime {
   readonly triggeredAtMs: number;
   readonly source: string;
+  /** The Job's `activeDeadlineSeconds`; undefined without a Job or when it sets none. */
+  readonly runDeadlineSeconds?: number | undefined;
 }
 
 /** What {@link triggerTimeOf} needs. */
@@ -42,6 +44,7 @@ interface ObjectMeta {
     annotations?: Record<string, string>;
     ownerReferences?: { kind?: string; name?: string; controller?: boolean }[];
   };
+  spec?: { activeDeadlineSeconds?: number };
 }
 
 /** Reads an object, or undefined when it does not exist or the run may not read it. */
@@ -98,8 +101,10 @@ async function jobTriggerOf(
     `get Job ${namespace}/${jobName}`,
   );
   const scheduled = job?.metadata?.annotations?.[CRONJOB_SCHEDULED_TIMESTAMP];
+  const runDeadlineSeconds = job?.spec?.activeDeadlineSeconds;
   if (scheduled !== undefined) {
     return {
+      runDeadlineSeconds,
       triggeredAtMs: parseTime(
         scheduled,
         `Job ${namespace}/${jobName}'s ${CRONJOB_SCHEDULED_TIMESTAMP}`,
@@ -110,6 +115,7 @@ async function jobTriggerOf(
   const created = job?.metadata?.creationTimestamp;
   if (created === undefined) return undefined;
   return {
+    runDeadlineSeconds,
     triggeredAtMs: parseTime(created, `Job ${namespace}/${jobName}'s creationTimestamp`),
     source: `the creation time of Job ${namespace}/${jobName} (made by hand)`,
   };
