@@ -48,6 +48,11 @@ export async function connectTo(input: ConnectInput): Promise<pg.Client> {
     connectionTimeoutMillis: input.timeoutMs ?? 10_000,
     application_name: input.applicationName ?? 'pgbackup',
   });
+  // A server that goes away while the connection sits idle (a failover mid-backup) makes the
+  // client emit 'error'; with no listener Node ends the process with a stack trace. The loss
+  // still fails the run: the next query on this client rejects, and so does the tool whose
+  // connection went with it.
+  client.on('error', () => undefined);
   try {
     await client.connect();
   } catch (error) {

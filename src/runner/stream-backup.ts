@@ -65,6 +65,10 @@ export async function streamToStores<R>(
   const writers: ObjectWriter[] = targets.map((target) =>
     target.store.openObject(target.key, { partSizeBytes }),
   );
+  // The tool's failure is read only after the stores are aborted; until then it must count as
+  // handled, or a tool that dies meanwhile (killed below, or its server gone) crashes the
+  // runner with an unhandled rejection instead of failing the run with a message.
+  child.exited.catch(() => undefined);
   let result: { value: R } | undefined;
   const tee = createDigestTee({
     targets: writers.map((writer) => writer.writable),
@@ -83,9 +87,14 @@ export async function streamToStores<R>(
     await Promise.all(writers.map((writer) => writer.stored));
   } catch (error) {
     child.kill();
+    // A store whose own stream broke (a full volume) is the cause; the abort below breaks the
+    // others' streams too, so they are told apart before it.
+    const broken = writers.filter((writer) => writer.writable.errored !== null);
     await Promise.all(writers.map((writer) => writer.abort()));
     // Why the stream was stopped (the lost lock) says more than the tool's death it caused.
     if (signal?.aborted) throw signal.reason;
+    const storeFailure = await firstRejection(broken.map((writer) => writer.stored));
+    if (storeFailure !== undefined) throw storeFailure;
     // The tool's own failure explains more than a broken pipe it caused.
     const exit = await child.exited.then(
       () => undefined,
@@ -97,4 +106,16 @@ export async function streamToStores<R>(
   }
   if (result === undefined) throw new Error('the backup tool finished without a result');
   return { ...result.value, digest: tee.digest() };
+}
+
+/** The first of the promises' rejections, in their order; undefined when all resolved. */
+async function firstRejection(promises: readonly Promise<unknown>[]): Promise<unknown> {
+  for (const promise of promises) {
+    const failure = await promise.then(
+      () => undefined,
+      (error: unknown) => error ?? new Error('a store failed'),
+    );
+    if (failure !== undefined) return failure;
+  }
+  return undefined;
 }

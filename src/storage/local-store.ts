@@ -98,6 +98,12 @@ class LocalStore implements ArtifactStore {
     try {
       return await work();
     } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOSPC') {
+        throw new StorageError(
+          `no space left on the ${this.description} (could not ${action}): the backup needs more room than is free there. Free space on it (lower spec.binary.local.keep, or remove files that are not backups) or give the runner a larger volume (spec.binary.local.claimName)`,
+          { cause: error },
+        );
+      }
       const reason = error instanceof Error ? error.message : String(error);
       throw new StorageError(`could not ${action} on ${this.description}: ${reason}`, {
         cause: error,
