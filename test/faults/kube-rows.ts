@@ -340,11 +340,10 @@ export function registerKubeRows(world: () => FaultWorld): void {
     }
   });
 
-  // Expected failure (finding, no fix yet): with the API server unreachable, the runner's
-  // Lease renewals fail ("renew Lease …: connect ECONNREFUSED"), yet it commits its backup
-  // (the fence's check before commit did not stop it), then cannot record it: exit 1, the
-  // Backup left Running, a committed backup reported as a failure.
-  it.fails('EXPECTED FAILURE: the API server unreachable for 30 s during a run: it commits without renewing its Lease, then exits 1 with the Backup left Running', async () => {
+  // With the API server unreachable the runner's Lease renewals fail, yet the Lease was
+  // renewed within its deadline, so the run commits (LockHolding.assertHeld); recording the
+  // committed backup then retries until the API server is back, and the run exits 0.
+  it('the API server unreachable for 30 s during a run: it commits, records the Backup Completed once the API server is back, and exits 0', async () => {
     const { toxiproxy, minioEndpoint } = world();
     const api = await toxiproxy.createProxy(`api-${uniqueSuffix()}`, new URL(API_SERVER).host);
     const slow = await slowS3Proxy(world(), 2_048);
@@ -372,6 +371,14 @@ export function registerKubeRows(world: () => FaultWorld): void {
         knownBackups,
         outcome,
       });
+      expect(outcome.code, outcome.stderr).toBe(0);
+      const after = await readCatalog(testBucket(), policy().prefix);
+      const added = after.committed.filter((key) => !before.committed.includes(key));
+      expect(added).toHaveLength(1);
+      const backup = backupOfRun(await listBackups(policy()), knownBackups);
+      expect(backup?.status?.phase).toBe('Completed');
+      // The Backup records the backup the bucket lists (catalog keys end in '/').
+      expect(backup?.status?.artifact?.key.replace(/\/$/, '')).toBe(added[0]?.replace(/\/$/, ''));
     } finally {
       await setS3Endpoint(policy(), minioEndpoint);
     }
