@@ -307,6 +307,42 @@ describe.skipIf(unsupported !== undefined)('the chain on a real node', () => {
     await waitForPolicyGeneration(namespace);
   }, 900_000);
 
+  it('a run whose Secret is missing fails naming it in its pod log and Backup (runners read Secrets through the API); once it is back a new run completes', async () => {
+    const secrets = quickstartSecrets(readQuickstart());
+    const s3Secret = readQuickstart().spec.storage.s3.credentials?.secretName ?? 's3-creds';
+    const named = `Secret ${namespace}/${s3Secret}`;
+    const runDaily = async (name: string, endedJobs: number) => {
+      await kubectl(['create', 'job', name, '--from=cronjob/orders-binary-daily', '-n', namespace]);
+      const [job] = (await waitForEndedJobs(namespace, endedJobs, 600_000)).filter(
+        (found) => found.metadata.name === name,
+      );
+      const [pod] = await listPods(namespace, `job-name=${name}`);
+      return { job, logs: await podLogs(namespace, pod?.metadata.name ?? '') };
+    };
+    await kubectl(['delete', 'secret', s3Secret, '-n', namespace]);
+    const failed = await runDaily('daily-no-secret', 7);
+    expect(failed.job?.status?.conditions, failed.logs).toContainEqual(
+      expect.objectContaining({ type: 'Failed', status: 'True' }),
+    );
+    expect(failed.logs).toContain(named);
+    const backups = (await getJson<{ items: BackupObject[] }>(['get', 'backups', '-n', namespace]))
+      .items;
+    // The missing bucket's run failed before this one.
+    expect(
+      backups.filter((backup) => backup.status?.phase === 'Failed').map((b) => b.status?.message),
+    ).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('bucket "no-such-bucket" does not exist'),
+        expect.stringContaining(named),
+      ]),
+    );
+    await kubectlApply(namespace, secrets);
+    const again = await runDaily('daily-with-secret', 8);
+    expect(again.job?.status?.conditions, again.logs).toContainEqual(
+      expect.objectContaining({ type: 'Complete', status: 'True' }),
+    );
+  }, 900_000);
+
   it('inside a runner container the process runs as uid 65532 and cannot write outside /tmp; a template asking for root is refused at admission', async () => {
     const cronJob = await getJson<CronJobObject>([
       'get',
