@@ -73,8 +73,16 @@ export async function createNetns(layout: NodeLayout): Promise<void> {
 export async function removeNetns(layout: NodeLayout): Promise<void> {
   if (await netnsExists(layout)) await ip(['netns', 'delete', layout.netns]);
   // The host's end goes with its peer; a half-made pair from a crash is removed here.
-  const links = await ip(['-o', 'link', 'show']);
-  if (links.includes(` ${layout.hostVeth}@`) || links.includes(` ${layout.hostVeth}:`)) {
-    await ip(['link', 'delete', layout.hostVeth]);
+  if (await hostVethExists(layout)) {
+    // The kernel removes the peer's end a moment after the namespace goes, so it may vanish
+    // between the look and the delete ("Cannot find device"): only a link still there fails.
+    await ip(['link', 'delete', layout.hostVeth]).catch(async (error: unknown) => {
+      if (await hostVethExists(layout)) throw error;
+    });
   }
+}
+
+async function hostVethExists(layout: NodeLayout): Promise<boolean> {
+  const links = await ip(['-o', 'link', 'show']);
+  return links.includes(` ${layout.hostVeth}@`) || links.includes(` ${layout.hostVeth}:`);
 }
