@@ -46,6 +46,17 @@ function mostCaughtUp(replicas: readonly ServerSession[]): ServerSession | undef
   );
 }
 
+/**
+ * The note on a dump from a replica that was behind the primary: which replica, how many bytes
+ * behind, and that the dump is as of its replay point. Undefined when it was caught up, or when
+ * no primary answered, so there is no position to measure the lag against.
+ */
+function replicaLagNote(replica: ServerSession, primary: ServerSession | undefined) {
+  const lag = lagBytes(replica, primary);
+  if (primary === undefined || lag === undefined || lag === 0n) return undefined;
+  return `taken from the replica ${formatEndpoint(replica.endpoint)}, which was ${lag} bytes behind the primary ${formatEndpoint(primary.endpoint)} (replayed to ${replica.walLsn}, the primary at ${primary.walLsn}): the dump is as of the replica's replay point, without the primary's changes after it`;
+}
+
 function describeAnswer(answer: ServerAnswer, primary: ServerSession | undefined): string {
   if (!('session' in answer)) return answer.said;
   const { session } = answer;
@@ -104,7 +115,12 @@ export async function findDumpSource(input: DumpSourceInput): Promise<BackupSour
       .map((session) => session.client.end().catch(() => undefined)),
   );
   if (chosen === undefined) throw noReplicaError(input, answers);
-  if (chosen.inRecovery) return { session: chosen, role: 'replica' };
+  if (chosen.inRecovery) {
+    // One primary to measure against; with none or several (split brain) the lag is unknown.
+    const primary = primaries.length === 1 ? primaries[0] : undefined;
+    const note = replicaLagNote(chosen, primary);
+    return { session: chosen, role: 'replica', ...(note === undefined ? {} : { note }) };
+  }
   return {
     session: chosen,
     role: 'primary',

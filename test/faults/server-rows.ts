@@ -95,10 +95,9 @@ export function registerVolumeRows(world: () => FaultWorld): void {
 
 /** Registers the lagging-replica row; `world` is read when it runs. */
 export function registerReplicaRows(world: () => FaultWorld): void {
-  // Expected failure (finding, no fix yet): the dump is taken from the lagging replica and
-  // committed, but nothing in the run's output or manifest says how far behind it was (the lag
-  // is only described when no replica qualifies).
-  it.fails('EXPECTED FAILURE: a lagging replica: the logical backup is taken from it, but its lag is not said', async () => {
+  // The dump is taken from the lagging replica and committed, and the run's note (its log, its
+  // final line, a cluster Backup's message) says how far behind the primary the replica was.
+  it('a lagging replica: the logical backup is taken from it and its lag is said', async () => {
     const { pair } = world();
     await withClient(pair.primary.client('postgres'), (client) =>
       client.query('CREATE DATABASE faults'),
@@ -140,6 +139,10 @@ export function registerReplicaRows(world: () => FaultWorld): void {
       expectExitTellsTheTruth({ before, after, outcome }, /replica|lag/i);
       // The lag is said, not hidden: in the run's log of the replica it chose.
       expect(outcome.stderr).toMatch(/bytes behind the primary/);
+      // …and in the note after the run's final line, with the point the dump is as of.
+      expect(outcome.stdout).toMatch(
+        /^note: taken from the replica \S+, which was \d+ bytes behind the primary .*as of the replica's replay point/m,
+      );
     } finally {
       await withClient(pair.replica.client('postgres'), (client) =>
         client.query('SELECT pg_wal_replay_resume()'),

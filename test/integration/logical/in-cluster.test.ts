@@ -13,6 +13,9 @@ import { dropTestDatabase, listCommitted } from '../binary/policy-file.js';
 import { readManifest } from './restore-dump.js';
 import { waitForReplica } from './source-databases.js';
 
+/** A completed replica dump's message: none, or the note saying how far behind the replica was. */
+const REPLICA_LAG_NOTE_OR_NOTHING = /^(taken from the replica .* bytes behind the primary .*)?$/s;
+
 function runArgs(namespace: string, policy: string): string[] {
   const at = '2026-03-01T02:30:00Z';
   return [
@@ -71,7 +74,8 @@ describe('a logical run in a cluster (--policy)', () => {
       checksum: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
       serverVersion: expect.stringMatching(/^\d+\.\d+$/),
     });
-    expect(backups[0]?.status).not.toHaveProperty('message');
+    // No message, but for the note a replica a few bytes behind a busy shared primary gets.
+    expect(String(backups[0]?.status?.message ?? '')).toMatch(REPLICA_LAG_NOTE_OR_NOTHING);
   });
 
   it('takes an on-demand logical Backup a user created, in no slot', async () => {
@@ -135,7 +139,8 @@ describe('a logical run in a cluster (--policy)', () => {
       const [backup] = await listBackupObjects(policy.namespace);
       expect(backup?.metadata.name).toBe(failed.name);
       expect(backup?.status).toMatchObject({ phase: 'Completed', sizeBytes: expect.any(Number) });
-      expect(backup?.status).not.toHaveProperty('message');
+      // The failed attempt's message is gone (a lag note of the replica may stand instead).
+      expect(String(backup?.status?.message ?? '')).toMatch(REPLICA_LAG_NOTE_OR_NOTHING);
     } finally {
       await dropTestDatabase(missing);
     }
