@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { binarySchema } from './binary.js';
+import { continuousSchema } from './continuous.js';
 import { withRules } from './cross-field-rule.js';
 import { closedObject } from './fields.js';
 import { jobTemplateSchema } from './job-template.js';
@@ -38,6 +39,7 @@ export const backupPolicySpecSchema = withRules(
     schedule: scheduleSchema,
     binary: binarySchema,
     logical: logicalSchema,
+    continuous: continuousSchema,
     storage: storageSchema.optional(),
     verify: verifySchema,
     suspend: z
@@ -53,6 +55,21 @@ export const backupPolicySpecSchema = withRules(
       field: ['storage'],
       reason: 'FieldValueRequired',
       check: (spec) => !(spec.binary.enabled || spec.logical.enabled) || spec.storage !== undefined,
+    },
+    {
+      cel: '!self.continuous.enabled || has(self.storage)',
+      message:
+        'storage.s3 is required while continuous protection is enabled: WAL goes to the bucket',
+      field: ['storage'],
+      reason: 'FieldValueRequired',
+      check: (spec) => !spec.continuous.enabled || spec.storage !== undefined,
+    },
+    {
+      cel: '!self.continuous.enabled || self.binary.enabled',
+      message:
+        'continuous protection needs binary backups (set binary.enabled: true): WAL restores only on top of a binary backup',
+      field: ['continuous', 'enabled'],
+      check: (spec) => !spec.continuous.enabled || spec.binary.enabled,
     },
   ],
 ).describe('The backup plan: what to back up, when, how long to keep it and where to store it.');

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { conditionsSchema } from './condition.js';
+import { continuousStatusSchema } from './continuous.js';
 import { timestamp } from './fields.js';
 import { BACKUP_TYPES, BINARY_LINES } from './lines.js';
 
@@ -78,6 +79,7 @@ export const backupPolicyStatusSchema = z
       .optional()
       .describe('Every slot of every line and its occupant.'),
     replicationSlot: replicationSlotStatus.optional(),
+    continuous: continuousStatusSchema.optional(),
     lastBackupTime: timestamp('When the newest successful backup finished.').optional(),
     nextBackupTime: timestamp('When the next backup is scheduled.').optional(),
   })

@@ -36,6 +36,18 @@ export {
 } from './backup-status.js';
 export { CHECKPOINT_MODES, COMPRESSIONS } from './binary.js';
 export { type Condition, conditionSchema } from './condition.js';
+export {
+  CONTINUOUS_STATES,
+  type ContinuousSpec,
+  type ContinuousState,
+  type ContinuousStatus,
+  continuousSchema,
+  continuousStatusSchema,
+  parseWindowSeconds,
+  SLOT_WAL_STATUSES,
+  WAL_SLOT_PREFIX,
+  WINDOW_PATTERN,
+} from './continuous.js';
 export { buildBackupCrd, buildBackupPolicyCrd } from './crd/crds.js';
 export type { CustomResourceDefinition, PrinterColumn } from './crd/custom-resource-definition.js';
 export { CATEGORY } from './crd/custom-resource-definition.js';

@@ -17,7 +17,8 @@ const quantity = z
 const resourceList = (description: string) =>
   z.record(z.string().min(1).max(253), quantity).optional().describe(description);
 
-const resources = closedObject({
+/** Requests and limits of a container. */
+export const resourcesSchema = closedObject({
   requests: resourceList('Resources the runner is guaranteed, e.g. {cpu: 500m, memory: 256Mi}.'),
   limits: resourceList('Most the runner may use, e.g. {memory: 512Mi}.'),
 })
@@ -73,7 +74,7 @@ export const jobTemplateSchema = defaultToEmpty(
       .max(512)
       .default('')
       .describe("Runner image. Empty: the image of the operator's own release."),
-    resources,
+    resources: resourcesSchema,
     nodeSelector: z
       .record(z.string().min(1).max(317), z.string().max(63))
       .default({})

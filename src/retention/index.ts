@@ -72,3 +72,18 @@ export type {
   RetentionSchedule,
   TimeOfDay,
 } from './types.js';
+export {
+  DEFAULT_WAL_SEGMENT_SIZE,
+  formatLsn,
+  historyFileName,
+  parseLsn,
+  parseTimelineHistory,
+  parseWalFileName,
+  segmentFileName,
+  segmentOf,
+  segmentStartLsn,
+  type TimelineSwitch,
+  WAL_COMPRESSION_SUFFIX,
+  type WalCompression,
+  type WalFile,
+} from './wal-names.js';

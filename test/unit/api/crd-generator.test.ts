@@ -121,6 +121,8 @@ describe('CRD generator', () => {
     const spec = field(schemaOf(buildBackupPolicyCrd()), 'spec');
     expect(spec['x-kubernetes-validations']).toEqual([
       expect.objectContaining({ fieldPath: '.storage', reason: 'FieldValueRequired' }),
+      expect.objectContaining({ fieldPath: '.storage', reason: 'FieldValueRequired' }),
+      expect.objectContaining({ fieldPath: '.continuous.enabled' }),
     ]);
     expect(field(spec, 'target')['x-kubernetes-validations']).toEqual([
       {

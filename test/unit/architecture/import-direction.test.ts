@@ -19,7 +19,8 @@ const allowedImports: Readonly<Record<string, readonly string[]>> = {
   postgres: ['api'],
   controller: ['api', 'retention', 'render', 'kube', 'storage', 'postgres'],
   runner: ['api', 'retention', 'render', 'kube', 'storage', 'postgres'],
-  cli: ['api', 'retention', 'render', 'kube', 'storage', 'postgres', 'controller', 'runner'],
+  wal: ['api', 'retention', 'render', 'kube', 'storage', 'postgres'],
+  cli: ['api', 'retention', 'render', 'kube', 'storage', 'postgres', 'controller', 'runner', 'wal'],
 };
 
 const pureModules = ['api', 'retention', 'render'];
