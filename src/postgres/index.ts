@@ -61,5 +61,6 @@ export {
   type ReplicationSlotState,
   replicationSlotNameOf,
   totalDatabaseSizeBytes,
+  walSlotNameOf,
 } from './primary-session.js';
 export { readServerClock } from './server-clock.js';

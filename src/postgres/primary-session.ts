@@ -16,6 +16,15 @@ export function replicationSlotNameOf(namespace: string, policy: string): string
   return `pgbackup_${digest.slice(0, 16)}`;
 }
 
+/**
+ * The permanent physical slot of a policy's WAL receiver (continuous protection): distinct
+ * from the binary runs' temporary one, so dropping either never touches the other.
+ */
+export function walSlotNameOf(namespace: string, policy: string): string {
+  const digest = createHash('sha256').update(`${namespace}/${policy}`).digest('hex');
+  return `pgbackup_wal_${digest.slice(0, 16)}`;
+}
+
 function query<R extends pg.QueryResultRow>(
   client: pg.Client,
   text: string,
