@@ -18,6 +18,7 @@ export {
   MANIFEST_NAME,
   type PolicyLocation,
   policyKeyPrefix,
+  walKeyPrefix,
 } from './key-scheme.js';
 export { createLocalStore } from './local-store.js';
 export {
@@ -29,3 +30,10 @@ export {
 } from './manifest.js';
 export { MAX_PARTS, MIN_PART_SIZE_BYTES, partSizeFor } from './part-size.js';
 export { createS3Store, type RequestChecksumCalculation, type S3StoreConfig } from './s3-store.js';
+export {
+  createWalStore,
+  type WalObject,
+  type WalObjectMetadata,
+  WalObjectNotFoundError,
+  type WalStore,
+} from './wal-store.js';

@@ -52,3 +52,12 @@ export function backupKeyPrefix(location: BackupLocation): string {
 
 /** The name of the object whose presence commits a backup. */
 export const MANIFEST_NAME = 'manifest.json';
+
+/** Where a policy's WAL lives: `<prefix>/<namespace>/<policy>/wal/` (DESIGN.md §3). */
+export function walKeyPrefix(location: {
+  readonly prefix: string;
+  readonly namespace: string;
+  readonly policy: string;
+}): string {
+  return joinSegments([location.prefix, location.namespace, location.policy, 'wal']);
+}

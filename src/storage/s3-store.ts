@@ -12,8 +12,7 @@ import {
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
-  S3Client,
-  type ServerSideEncryption,
+  type S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { ArtifactStore, CleanupReport, ObjectWriter } from './artifact-store.js';
@@ -25,57 +24,20 @@ import {
   parseManifest,
   serializeManifest,
 } from './manifest.js';
+import {
+  createS3Client,
+  describeBucket,
+  encryptionOf,
+  type S3StoreConfig,
+  s3Failure,
+  s3StatusOf,
+} from './s3-client.js';
 
-/** When the SDK adds checksums to requests: only where S3 requires them, or wherever it can. */
-export type RequestChecksumCalculation = 'WHEN_REQUIRED' | 'WHEN_SUPPORTED';
-
-/** Where and how to reach the bucket. */
-export interface S3StoreConfig {
-  readonly bucket: string;
-  readonly region: string;
-  /** Empty for AWS itself. */
-  readonly endpoint: string;
-  readonly forcePathStyle: boolean;
-  /** Omitted: the AWS SDK's default chain (environment, profile, IAM role). */
-  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
-  /** Where the credentials come from, for messages, e.g. `Secret db/s3` or `the AWS SDK's default chain`. */
-  readonly credentialsSource: string;
-  readonly serverSideEncryption?: { readonly algorithm: string; readonly kmsKeyId?: string };
-  /**
-   * The SDK's request checksums. Recent SDKs default to `WHEN_SUPPORTED`, which sends CRC
-   * checksums and trailers that several S3-compatible servers reject; `WHEN_REQUIRED` (our
-   * default) works with AWS and MinIO alike.
-   */
-  readonly requestChecksumCalculation?: RequestChecksumCalculation;
-  /** Parts uploaded at once; memory is bounded by part size × this. Default 4. */
-  readonly queueSize?: number;
-}
-
-function statusOf(error: unknown): number | undefined {
-  if (typeof error !== 'object' || error === null || !('$metadata' in error)) return undefined;
-  const metadata = error.$metadata;
-  return typeof metadata === 'object' && metadata !== null && 'httpStatusCode' in metadata
-    ? Number(metadata.httpStatusCode)
-    : undefined;
-}
-
-function reasonOf(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  return error.message === '' || error.message === 'UnknownError' ? error.name : error.message;
-}
+export type { RequestChecksumCalculation, S3StoreConfig } from './s3-client.js';
 
 /** Creates the store and its client. */
 export function createS3Store(config: S3StoreConfig): ArtifactStore {
-  const checksums = config.requestChecksumCalculation ?? 'WHEN_REQUIRED';
-  const client = new S3Client({
-    region: config.region,
-    ...(config.endpoint === '' ? {} : { endpoint: config.endpoint }),
-    forcePathStyle: config.forcePathStyle,
-    ...(config.credentials === undefined ? {} : { credentials: config.credentials }),
-    requestChecksumCalculation: checksums,
-    responseChecksumValidation: checksums,
-  });
-  return new S3Store(config, client);
+  return new S3Store(config, createS3Client(config));
 }
 
 class S3Store implements ArtifactStore {
@@ -85,29 +47,11 @@ class S3Store implements ArtifactStore {
     private readonly config: S3StoreConfig,
     private readonly client: S3Client,
   ) {
-    const where = config.endpoint === '' ? 'AWS S3' : config.endpoint;
-    this.description = `s3://${config.bucket} (${where})`;
+    this.description = describeBucket(config);
   }
 
   private failure(action: string, error: unknown): StorageError {
-    const status = statusOf(error);
-    const { bucket, credentialsSource } = this.config;
-    if (status === 404 && /bucket/i.test(reasonOf(error) + String((error as Error)?.name))) {
-      return new StorageError(
-        `bucket "${bucket}" does not exist at ${this.description}: create it, or correct spec.storage.s3.bucket (and endpoint/region)`,
-        { cause: error },
-      );
-    }
-    if (status === 403) {
-      return new StorageError(
-        `access denied to bucket "${bucket}" at ${this.description} while trying to ${action}: grant the credentials from ${credentialsSource} read, write, list and delete on the bucket, or correct them`,
-        { cause: error },
-      );
-    }
-    return new StorageError(
-      `could not ${action} in bucket "${bucket}" at ${this.description}: ${reasonOf(error)}`,
-      { cause: error },
-    );
+    return s3Failure(this.config, action, error);
   }
 
   private async send<T>(action: string, request: () => Promise<T>): Promise<T> {
@@ -123,7 +67,7 @@ class S3Store implements ArtifactStore {
       await this.client.send(new HeadBucketCommand({ Bucket: this.config.bucket }));
     } catch (error) {
       // HEAD responses carry no body, so the SDK cannot name the error: the status decides.
-      if (statusOf(error) === 404) {
+      if (s3StatusOf(error) === 404) {
         throw new StorageError(
           `bucket "${this.config.bucket}" does not exist at ${this.description}: create it, or correct spec.storage.s3.bucket (and endpoint/region)`,
           { cause: error },
@@ -133,13 +77,8 @@ class S3Store implements ArtifactStore {
     }
   }
 
-  private encryption(): { ServerSideEncryption?: ServerSideEncryption; SSEKMSKeyId?: string } {
-    const sse = this.config.serverSideEncryption;
-    if (sse === undefined) return {};
-    return {
-      ServerSideEncryption: sse.algorithm as ServerSideEncryption,
-      ...(sse.kmsKeyId === undefined ? {} : { SSEKMSKeyId: sse.kmsKeyId }),
-    };
+  private encryption() {
+    return encryptionOf(this.config);
   }
 
   openObject(key: string, options: { readonly partSizeBytes: number }): ObjectWriter {

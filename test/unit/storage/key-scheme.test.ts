@@ -5,6 +5,7 @@ import {
   formatKeyTimestamp,
   MANIFEST_NAME,
   policyKeyPrefix,
+  walKeyPrefix,
 } from '../../../src/storage/key-scheme.js';
 
 const location = {
@@ -15,6 +16,11 @@ const location = {
 };
 
 describe('the storage key scheme (DESIGN.md §3)', () => {
+  it("keeps a policy's WAL under <prefix>/<namespace>/<policy>/wal/, beside its backup types", () => {
+    expect(walKeyPrefix(location)).toBe('pg/shop/orders/wal/');
+    expect(walKeyPrefix({ ...location, prefix: '' })).toBe('shop/orders/wal/');
+  });
+
   it('lays a line backup out as <prefix>/<namespace>/<policy>/<type>/<line>/<slot>/<UTC timestamp>-<id>/', () => {
     const key = backupKeyPrefix({
       ...location,
