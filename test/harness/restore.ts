@@ -81,9 +81,14 @@ async function waitAccepting(server: RestoredServer, log: () => string): Promise
 
 /**
  * Starts `postgres` on a restored data directory, listening on `host` and a random port; its
- * own settings (the source's address and port) are overridden on the command line.
+ * own settings (the source's address and port) are overridden on the command line, and then
+ * by `extraSettings` (`name=value`; the last of a name wins).
  */
-export async function startRestoredServer(dataDir: string, host: string): Promise<RestoredServer> {
+export async function startRestoredServer(
+  dataDir: string,
+  host: string,
+  extraSettings: readonly string[] = [],
+): Promise<RestoredServer> {
   const runAs = postgresRunAs();
   const socketDir = await mkdtemp(join(tmpdir(), 'pgbackup-restore-socket-'));
   await mkdir(socketDir, { recursive: true });
@@ -97,6 +102,7 @@ export async function startRestoredServer(dataDir: string, host: string): Promis
     `port=${port}`,
     `unix_socket_directories=${socketDir}`,
     'archive_mode=off',
+    ...extraSettings,
   ];
   const child = spawn(
     join(requireEnv('PGBACKUP_PG_BIN'), 'postgres'),

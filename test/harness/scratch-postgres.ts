@@ -16,8 +16,14 @@ export interface ScratchServer extends RestoredServer {
   readonly dir: string;
 }
 
-/** Initializes and starts a primary on `host`, superuser PGUSER with password PGPASSWORD. */
-export async function startScratchPrimary(host: string): Promise<ScratchServer> {
+/**
+ * Initializes and starts a primary on `host`, superuser PGUSER with password PGPASSWORD;
+ * `settings` (`name=value`) override the defaults, e.g. `archive_mode=on`.
+ */
+export async function startScratchPrimary(
+  host: string,
+  settings: readonly string[] = [],
+): Promise<ScratchServer> {
   const runAs = postgresRunAs();
   const dir = await mkdtemp(join(tmpdir(), 'pgbackup-scratch-'));
   const dataDir = join(dir, 'data');
@@ -45,7 +51,7 @@ export async function startScratchPrimary(host: string): Promise<ScratchServer> 
     join(dataDir, 'pg_hba.conf'),
     'local all all trust\nhost all all 127.0.0.0/8 scram-sha-256\nhost replication all 127.0.0.0/8 scram-sha-256\n',
   );
-  const server = await startRestoredServer(dataDir, host);
+  const server = await startRestoredServer(dataDir, host, settings);
   return {
     ...server,
     dir,
