@@ -41,6 +41,8 @@ export interface BaseBackupInput {
 export interface BaseBackupResult {
   readonly startLsn: string | undefined;
   readonly stopLsn: string | undefined;
+  /** The timeline of `startLsn` (`... start point: 0/2000028 on timeline 1`). */
+  readonly startTimeline: number | undefined;
 }
 
 /** A running pg_basebackup. */
@@ -76,6 +78,12 @@ function lsnAfter(text: string, phrase: string): string | undefined {
   return match?.[1];
 }
 
+/** The timeline pg_basebackup names with its start point; undefined when it names none. */
+export function startTimelineOf(stderr: string): number | undefined {
+  const match = /write-ahead log start point: [0-9A-F]+\/[0-9A-F]+ on timeline (\d+)/.exec(stderr);
+  return match === null ? undefined : Number(match[1]);
+}
+
 function failureOf(input: BaseBackupInput, stderr: string, status: string): PostgresError {
   const where = formatEndpoint(input.endpoint);
   const tail = stderrTail(stderr);
@@ -98,6 +106,7 @@ export function startBaseBackup(input: BaseBackupInput): BaseBackupProcess {
   const exited = tool.exited.then((stderr) => ({
     startLsn: lsnAfter(stderr, 'write-ahead log start point:'),
     stopLsn: lsnAfter(stderr, 'write-ahead log end point:'),
+    startTimeline: startTimelineOf(stderr),
   }));
   return { stdout: tool.stdout, exited, kill: tool.kill };
 }

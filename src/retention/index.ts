@@ -73,6 +73,19 @@ export type {
   TimeOfDay,
 } from './types.js';
 export {
+  assessWalContinuity,
+  reachFrom,
+  type TimelineStretch,
+  timelineAt,
+  timelinePathOf,
+  type WalContinuity,
+  type WalContinuityInput,
+  type WalGap,
+  type WalListingEntry,
+  type WalRange,
+  type WalReach,
+} from './wal-continuity.js';
+export {
   DEFAULT_WAL_SEGMENT_SIZE,
   formatLsn,
   historyFileName,
@@ -87,3 +100,10 @@ export {
   type WalCompression,
   type WalFile,
 } from './wal-names.js';
+export {
+  planWalPrune,
+  type WalAnchorCandidate,
+  type WalPruneInput,
+  type WalPrunePlan,
+  walAnchorOf,
+} from './wal-prune.js';

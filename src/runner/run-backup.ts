@@ -59,6 +59,7 @@ export interface TakenBackup {
   readonly tools: Record<string, string>;
   readonly startLsn?: string | undefined;
   readonly stopLsn?: string | undefined;
+  readonly startTimeline?: number | undefined;
 }
 
 /** What a type of backup adds to the shared run. */
@@ -144,6 +145,7 @@ function manifestOf(input: RunInput, taking: Taking, written: Written): BackupMa
       versionNumber: session.serverVersionNumber,
       ...(taken.startLsn === undefined ? {} : { startLsn: taken.startLsn }),
       ...(taken.stopLsn === undefined ? {} : { stopLsn: taken.stopLsn }),
+      ...(taken.startTimeline === undefined ? {} : { startTimeline: taken.startTimeline }),
       startedAt: times.serverStartedAt,
     },
     compression: taken.compression,

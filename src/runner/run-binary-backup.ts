@@ -90,6 +90,7 @@ async function streamFromPrimary(
     tools,
     startLsn: streamed.startLsn,
     stopLsn: streamed.stopLsn,
+    startTimeline: streamed.startTimeline,
   };
 }
 

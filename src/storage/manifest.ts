@@ -34,6 +34,12 @@ export const backupManifestSchema = z.object({
     startLsn: z.string().optional(),
     stopLsn: z.string().optional(),
     /**
+     * The timeline the backup started on (binary backups): with `startLsn`, where WAL replay
+     * from this backup begins, so WAL retention can tell whether it leads to the newest
+     * timeline. Absent in manifests written before it was recorded.
+     */
+    startTimeline: z.number().int().min(1).optional(),
+    /**
      * The server's own clock (`clock_timestamp()`) when the backup began. Every run of a
      * policy and type reads the server it backs up, so this one clock orders backups that
      * runners on nodes with different clocks committed; absent in manifests written before
