@@ -3,7 +3,13 @@
  * registry, so two controllers in one process, as in tests, keep their counts apart).
  */
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { Backup, LineName, SlotStatus } from '../api/index.js';
+import {
+  type Backup,
+  type ContinuousStatus,
+  type LineName,
+  parseDurationSeconds,
+  type SlotStatus,
+} from '../api/index.js';
 import type { RetentionPlan } from '../retention/index.js';
 
 /** Labels of the per-line backup metrics. */
@@ -11,6 +17,9 @@ type LineLabels = 'namespace' | 'policy' | 'type' | 'line';
 
 /** Labels of the replication slot metrics. */
 type SlotLabels = 'namespace' | 'policy' | 'slot';
+
+/** Labels of the continuous protection (WAL) metrics. */
+type WalLabels = 'namespace' | 'policy';
 
 /** The metrics a controller exports. */
 export interface ControllerMetrics {
@@ -28,8 +37,65 @@ export interface ControllerMetrics {
   readonly staleSlots: Gauge<LineLabels>;
   readonly slotRetainedBytes: Gauge<SlotLabels>;
   readonly slotLeftover: Gauge<SlotLabels>;
+  readonly wal: WalMetrics;
   /** The label sets of each policy's per-line series, so they can be removed with it. */
   readonly seriesByPolicy: Map<string, Map<string, Record<LineLabels, string>>>;
+}
+
+/** The continuous protection metrics, from each policy's status.continuous. */
+export interface WalMetrics {
+  readonly lagBytes: Gauge<WalLabels>;
+  readonly lagSeconds: Gauge<WalLabels>;
+  readonly lastArchived: Gauge<WalLabels>;
+  readonly uploadInterval: Gauge<WalLabels>;
+  readonly gap: Gauge<WalLabels>;
+  readonly slotRetainedBytes: Gauge<SlotLabels>;
+  readonly slotLost: Gauge<WalLabels>;
+  readonly receiverUp: Gauge<WalLabels>;
+  /** The slot label each policy's slot series carries, so it can be removed. */
+  readonly slotByPolicy: Map<string, string>;
+}
+
+function createWalMetrics(registry: Registry): WalMetrics {
+  const gauge = (name: string, help: string) =>
+    new Gauge({ name, help, labelNames: ['namespace', 'policy'], registers: [registry] });
+  return {
+    lagBytes: gauge(
+      'pgbackup_wal_lag_bytes',
+      "Bytes of WAL between the primary's current LSN and the end of the WAL in the bucket, as the receiver last reported.",
+    ),
+    lagSeconds: gauge(
+      'pgbackup_wal_lag_seconds',
+      'Seconds since the bucket last caught up with the primary (0 while caught up), as the receiver last reported.',
+    ),
+    lastArchived: gauge(
+      'pgbackup_wal_last_archived_timestamp_seconds',
+      'When the newest WAL object was stored in the bucket (Unix seconds).',
+    ),
+    uploadInterval: gauge(
+      'pgbackup_wal_upload_interval_seconds',
+      "The policy's spec.continuous.uploadInterval in seconds: the WAL lag alert fires when the lag exceeds twice this.",
+    ),
+    gap: gauge(
+      'pgbackup_wal_gap',
+      '1 while WAL is missing from the bucket after the newest committed binary backup (status.continuous.gap), else 0.',
+    ),
+    slotRetainedBytes: new Gauge({
+      name: 'pgbackup_wal_slot_retained_bytes',
+      help: "WAL the WAL receiver's permanent replication slot keeps on the primary, in bytes.",
+      labelNames: ['namespace', 'policy', 'slot'],
+      registers: [registry],
+    }),
+    slotLost: gauge(
+      'pgbackup_wal_slot_lost',
+      "1 while the WAL receiver's slot is invalidated or gone (wal_status lost, state SlotLost), else 0.",
+    ),
+    receiverUp: gauge(
+      'pgbackup_wal_receiver_up',
+      "1 while the policy's WAL receiver Deployment is available and its last report is under 2 minutes old, else 0.",
+    ),
+    slotByPolicy: new Map(),
+  };
 }
 
 /** Creates the metrics; `queueDepth` reads the queue when scraped. */
@@ -107,6 +173,7 @@ export function createControllerMetrics(queueDepth: () => number): ControllerMet
       labelNames: ['namespace', 'policy', 'slot'],
       registers: [registry],
     }),
+    wal: createWalMetrics(registry),
     seriesByPolicy: new Map(),
   };
 }
@@ -233,4 +300,83 @@ export function forgetBackupMetrics(
     for (const gauge of gauges) gauge.remove(labels);
   }
   metrics.seriesByPolicy.delete(policyKey);
+}
+
+/** What the WAL metrics of one policy are set from. */
+export interface WalMetricsInput {
+  /** `spec.continuous.uploadInterval`. */
+  readonly uploadInterval: string;
+  /** `status.continuous`, as the receiver last wrote it. */
+  readonly status: ContinuousStatus | undefined;
+  /** Whether the receiver is up (its Deployment available, its last report fresh). */
+  readonly receiverUp: boolean;
+}
+
+/**
+ * Sets the continuous protection metrics of a policy whose receiver should run. Figures the
+ * receiver has not reported yet are absent rather than zero, so no alert reads a made-up 0.
+ */
+export function recordWalMetrics(
+  metrics: ControllerMetrics,
+  policy: { namespace: string; name: string },
+  input: WalMetricsInput,
+): void {
+  const { wal } = metrics;
+  const labels = { namespace: policy.namespace, policy: policy.name };
+  const { status } = input;
+  const setOrRemove = (gauge: Gauge<WalLabels>, value: number | undefined) => {
+    if (value === undefined) gauge.remove(labels);
+    else gauge.set(labels, value);
+  };
+  wal.receiverUp.set(labels, input.receiverUp ? 1 : 0);
+  setOrRemove(wal.uploadInterval, parseDurationSeconds(input.uploadInterval));
+  setOrRemove(wal.lagBytes, status?.lagBytes);
+  setOrRemove(wal.lagSeconds, status?.lagSeconds);
+  setOrRemove(wal.lastArchived, secondsOf(status?.lastArchived?.time));
+  setOrRemove(
+    wal.gap,
+    status === undefined ? undefined : status.gap !== undefined || status.state === 'Gap' ? 1 : 0,
+  );
+  setOrRemove(
+    wal.slotLost,
+    status === undefined
+      ? undefined
+      : status.state === 'SlotLost' || status.slot?.walStatus === 'lost'
+        ? 1
+        : 0,
+  );
+  const policyKey = `${policy.namespace}/${policy.name}`;
+  const slot = status?.slot;
+  const previousSlot = wal.slotByPolicy.get(policyKey);
+  // Removed and set again in one synchronous step: a scrape never sees it missing.
+  if (previousSlot !== undefined) wal.slotRetainedBytes.remove({ ...labels, slot: previousSlot });
+  wal.slotByPolicy.delete(policyKey);
+  if (slot?.retainedBytes !== undefined) {
+    wal.slotRetainedBytes.set({ ...labels, slot: slot.name }, slot.retainedBytes);
+    wal.slotByPolicy.set(policyKey, slot.name);
+  }
+}
+
+/** Removes the continuous protection metrics of a policy without a receiver (or gone). */
+export function forgetWalMetrics(
+  metrics: ControllerMetrics,
+  policy: { namespace: string; name: string },
+): void {
+  const { wal } = metrics;
+  const labels = { namespace: policy.namespace, policy: policy.name };
+  for (const gauge of [
+    wal.lagBytes,
+    wal.lagSeconds,
+    wal.lastArchived,
+    wal.uploadInterval,
+    wal.gap,
+    wal.slotLost,
+    wal.receiverUp,
+  ]) {
+    gauge.remove(labels);
+  }
+  const policyKey = `${policy.namespace}/${policy.name}`;
+  const slot = wal.slotByPolicy.get(policyKey);
+  if (slot !== undefined) wal.slotRetainedBytes.remove({ ...labels, slot });
+  wal.slotByPolicy.delete(policyKey);
 }

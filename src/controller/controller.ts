@@ -184,6 +184,8 @@ export class Controller {
       serviceAccounts: merged(RESOURCES.serviceAccount, MANAGED_SELECTOR),
       roles: merged(RESOURCES.role, MANAGED_SELECTOR),
       roleBindings: merged(RESOURCES.roleBinding, MANAGED_SELECTOR),
+      deployments: merged(RESOURCES.deployment, MANAGED_SELECTOR),
+      persistentVolumeClaims: merged(RESOURCES.persistentVolumeClaim, MANAGED_SELECTOR),
     };
     caches.policies.onChange((key) => this.#queue.add(key));
     const kinds: [string, MergedCache][] = [
@@ -193,6 +195,8 @@ export class Controller {
       ['ServiceAccount', caches.serviceAccounts],
       ['Role', caches.roles],
       ['RoleBinding', caches.roleBindings],
+      ['Deployment', caches.deployments],
+      ['PersistentVolumeClaim', caches.persistentVolumeClaims],
     ];
     for (const [kind, cache] of kinds) {
       cache.onChange((_key, object) => {

@@ -23,6 +23,7 @@ import {
   splitObjectKey,
 } from '../kube/index.js';
 import {
+  type ContinuousConditionInput,
   findMissingSecret,
   type PolicyProblem,
   policyOwnerOf,
@@ -32,6 +33,7 @@ import {
   renderPolicyStatus,
   renderRunnerRbac,
   renderSlotTable,
+  renderWalReceiver,
   secretNamesOf,
   validatePolicyObject,
 } from '../render/index.js';
@@ -52,6 +54,7 @@ import {
   type SlotObservation,
 } from './replication-slots.js';
 import { deleteExcessSkippedRecords } from './skipped-records.js';
+import { WalReceivers } from './wal-receivers.js';
 
 /** The informer caches the reconciler reads. */
 export interface ControllerCaches {
@@ -64,6 +67,9 @@ export interface ControllerCaches {
   readonly serviceAccounts: ObjectCache;
   readonly roles: ObjectCache;
   readonly roleBindings: ObjectCache;
+  /** WAL receivers' Deployments and spool claims (continuous protection). */
+  readonly deployments: ObjectCache;
+  readonly persistentVolumeClaims: ObjectCache;
 }
 
 /** Everything a reconcile uses, passed in. */
@@ -103,6 +109,10 @@ function cacheOfKind(caches: ControllerCaches, kind: string): ObjectCache {
       return caches.roleBindings;
     case 'CronJob':
       return caches.cronJobs;
+    case 'Deployment':
+      return caches.deployments;
+    case 'PersistentVolumeClaim':
+      return caches.persistentVolumeClaims;
     default:
       return caches.jobs;
   }
@@ -112,9 +122,25 @@ function cacheOfKind(caches: ControllerCaches, kind: string): ObjectCache {
 export class PolicyReconciler {
   readonly #deps: ReconcilerDeps;
   readonly #slots: ReplicationSlotWatch | undefined;
+  readonly #wal: WalReceivers;
 
   constructor(deps: ReconcilerDeps) {
     this.#deps = deps;
+    this.#wal = new WalReceivers({
+      client: deps.client,
+      deployments: deps.caches.deployments,
+      claims: deps.caches.persistentVolumeClaims,
+      jobs: deps.caches.jobs,
+      metrics: deps.metrics,
+      event: (object, event) => this.#event(object, event),
+      log: deps.log,
+      now: deps.now,
+      dropWalSlot:
+        deps.slotAccess === undefined
+          ? undefined
+          : (object, policy, why) =>
+              this.#slots?.dropWalSlot(object, policy, why) ?? Promise.resolve(false),
+    });
     this.#slots =
       deps.slotAccess === undefined
         ? undefined
@@ -122,6 +148,7 @@ export class PolicyReconciler {
             client: deps.client,
             access: deps.slotAccess,
             jobs: deps.caches.jobs,
+            stopWalReceiver: (object) => this.#wal.stop(object),
             metrics: deps.metrics,
             event: (object, event) => this.#event(object, event),
             log: deps.log,
@@ -138,6 +165,7 @@ export class PolicyReconciler {
     if (object === undefined) {
       forgetBackupMetrics(metrics, { namespace, name });
       this.#slots?.forget(namespace, name);
+      this.#wal.forget(namespace, name);
       return {};
     }
     if (object.metadata.deletionTimestamp !== undefined) {
@@ -181,6 +209,7 @@ export class PolicyReconciler {
     const manifests = [
       ...renderRunnerRbac(policy, owner),
       ...cronJobs.map((cronJob) => cronJob.manifest),
+      ...renderWalReceiver({ policy, owner, defaultImage: settings.defaultImage }),
     ];
     const wanted = new Set(cronJobs.map((cronJob) => cronJob.manifest.metadata.name));
     let applied: string[];
@@ -235,15 +264,17 @@ export class PolicyReconciler {
       suspended: policy.spec.suspend,
     };
     const slot = await this.#slots?.observe(object, policy);
-    await this.#writeStatus(object, outcome, backups, slot);
+    const wal = await this.#wal.reconcile(object, policy, backups);
+    await this.#writeStatus(object, outcome, backups, { slot, continuous: wal.condition });
     recordBackupMetrics(
       this.#deps.metrics,
       owner,
       backups.map((entry) => entry.backup),
     );
     recordLineMetrics(this.#deps.metrics, owner, { plan, slots });
-    // The slot is looked at again at the next resync, whose period is the check interval.
-    return {};
+    // The slot is looked at again at the next resync, whose period is the check interval; a
+    // receiver's report, when it would turn stale (a dead receiver writes nothing to wake us).
+    return wal.requeueAfterMs === undefined ? {} : { requeueAfterMs: wal.requeueAfterMs };
   }
 
   /** Writes the status only when it differs from what the object already says. */
@@ -251,15 +282,21 @@ export class PolicyReconciler {
     object: KubeObject,
     outcome: ReconcileOutcome,
     backups: readonly BackupObject[],
-    slot?: SlotObservation,
+    observed: { slot?: SlotObservation; continuous?: ContinuousConditionInput } = {},
   ): Promise<void> {
-    const previous = object.status as BackupPolicyStatus | undefined;
+    const { slot, continuous } = observed;
+    // status.continuous is the WAL receiver's (its own field manager): never sent from here,
+    // and not a difference that calls for a write.
+    const { continuous: _receivers, ...previous } =
+      (object.status as BackupPolicyStatus | undefined) ?? {};
+    const hadStatus = object.status !== undefined;
     // Without a new look (an invalid policy, a failed apply), the slot last seen stands.
-    const replicationSlot = slot === undefined ? previous?.replicationSlot : slot.status;
+    const replicationSlot = slot === undefined ? previous.replicationSlot : slot.status;
     const status = renderPolicyStatus({
       generation: object.metadata.generation ?? 0,
-      previous,
+      previous: hadStatus ? previous : undefined,
       outcome,
+      continuous,
       backups: backups.map((entry) => entry.backup),
       replicationSlot,
       now: this.#deps
@@ -267,7 +304,7 @@ export class PolicyReconciler {
         .toISOString()
         .replace(/\.\d{3}Z$/, 'Z'),
     });
-    if (jsonEqual(status, previous)) return;
+    if (hadStatus && jsonEqual(status, previous)) return;
     await applyStatus(this.#deps.client, {
       apiVersion: API_VERSION,
       kind: BACKUP_POLICY_KIND,

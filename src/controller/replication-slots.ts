@@ -5,6 +5,10 @@
  * A suspended or deleted policy has no next run, so the controller drops the slot then; for
  * every policy it shows the slot and the WAL it holds in status and metrics.
  *
+ * The WAL receiver of continuous protection holds a permanent slot of its own: once the
+ * receiver is stopped for good (suspended, disabled, deleted) and its pod is gone, the
+ * controller drops that one too, so a policy that no longer archives WAL never fills the disk.
+ *
  * Deletion waits for the drop through a finalizer, but never for ever: a primary that cannot
  * be reached releases the policy after {@link SLOT_RELEASE_AFTER_MS}, and a Secret that is gone
  * or a target with no server at once, with a Warning Event that says how to drop the slot by
@@ -24,6 +28,7 @@ import {
   NoServerError,
   type ReplicationSlotState,
   replicationSlotNameOf,
+  walSlotNameOf,
 } from '../postgres/index.js';
 import { LABELS, policyLabels } from '../render/index.js';
 import type { ControllerMetrics } from './controller-metrics.js';
@@ -37,13 +42,25 @@ export const SLOT_RELEASE_AFTER_MS = 5 * 60_000;
 /** How often a deleted policy whose primary cannot be reached is tried again. */
 const DELETE_RETRY_MS = 15_000;
 
-/** Looks at and drops the replication slot of a policy on its primary. */
+/** How often a deleted policy looks again whether its WAL receiver's pod is gone. */
+export const RECEIVER_POLL_MS = 2_000;
+
+/** Which of a policy's slots: the binary runs' (temporary) or the WAL receiver's (permanent). */
+export type PolicySlotKind = 'binary' | 'wal';
+
+/** Looks at and drops the replication slots of a policy on its primary. */
 export interface PolicySlotAccess {
-  /** The policy's slot on its primary, if there is one. */
-  find(policy: BackupPolicy): Promise<ReplicationSlotState | undefined>;
-  /** Drops the policy's slot if there is one; returns it as it was. */
-  drop(policy: BackupPolicy): Promise<ReplicationSlotState | undefined>;
+  /** The policy's slot of a kind on its primary, if there is one. */
+  find(policy: BackupPolicy, kind: PolicySlotKind): Promise<ReplicationSlotState | undefined>;
+  /** Drops the policy's slot of a kind if there is one; returns it as it was. */
+  drop(policy: BackupPolicy, kind: PolicySlotKind): Promise<ReplicationSlotState | undefined>;
 }
+
+/**
+ * Stops a policy's WAL receiver (deletes its Deployment) and says whether none of its pods is
+ * left, so that its slot, which a live receiver streams from, can be dropped.
+ */
+export type StopWalReceiver = (object: KubeObject) => Promise<boolean>;
 
 /** An Event about a policy, recorded by the reconciler. */
 export type PolicyEvent = (
@@ -56,6 +73,8 @@ export interface SlotWatchDeps {
   readonly client: KubeClient;
   readonly access: PolicySlotAccess;
   readonly jobs: ObjectCache;
+  /** Stops the policy's WAL receiver before its slot is dropped; absent: no receivers. */
+  readonly stopWalReceiver?: StopWalReceiver | undefined;
   readonly metrics: ControllerMetrics;
   readonly event: PolicyEvent;
   readonly log: Logger;
@@ -170,6 +189,8 @@ export class ReplicationSlotWatch {
     const { checkIntervalMs } = this.#deps;
     const namespace = object.metadata.namespace ?? '';
     const name = object.metadata.name;
+    // A receiver's slot is permanent: deleting the policy must drop it too.
+    if (policy.spec.continuous.enabled) await this.#ensureFinalizer(object);
     if (!policy.spec.binary.enabled) {
       this.forget(namespace, name);
       return { status: undefined };
@@ -198,10 +219,10 @@ export class ReplicationSlotWatch {
     const name = object.metadata.name;
     const live = hasLiveBinaryRun(this.#deps.jobs, namespace, name);
     try {
-      const slot = await this.#deps.access.find(policy);
+      const slot = await this.#deps.access.find(policy, 'binary');
       if (slot === undefined) return undefined;
       if (policy.spec.suspend && !live) {
-        await this.#deps.access.drop(policy);
+        await this.#deps.access.drop(policy, 'binary');
         await this.#dropped(object, slot, 'is suspended');
         return undefined;
       }
@@ -226,9 +247,29 @@ export class ReplicationSlotWatch {
   }
 
   /**
-   * A policy being deleted: drops its slot, then removes the finalizer. A primary that cannot
-   * be reached is tried again until {@link SLOT_RELEASE_AFTER_MS} after the deletion, then the
-   * policy is released with a Warning Event; a Secret that is gone, or a target with no server,
+   * Drops the WAL receiver's slot of a policy whose receiver is stopped (suspended, continuous
+   * protection disabled); returns the slot as it was. Errors are the caller's: it tries again.
+   */
+  async dropWalSlot(object: KubeObject, policy: BackupPolicy, why: string): Promise<boolean> {
+    const slot = await this.#deps.access.drop(policy, 'wal');
+    if (slot !== undefined) await this.#droppedWal(object, slot, why);
+    return slot !== undefined;
+  }
+
+  async #droppedWal(object: KubeObject, slot: ReplicationSlotState, why: string): Promise<void> {
+    const note = `Dropped the WAL receiver's replication slot ${slot.name} (it held ${slot.retainedBytes} bytes of WAL on the primary): ${why}, and its receiver is stopped.`;
+    this.#deps.log.info(
+      { policy: `${object.metadata.namespace}/${object.metadata.name}`, slot: slot.name },
+      note,
+    );
+    await this.#deps.event(object, { type: 'Normal', reason: 'WalSlotDropped', note });
+  }
+
+  /**
+   * A policy being deleted: stops its WAL receiver, waits until its pod is gone, drops its slots,
+   * then removes the finalizer. A primary that cannot be reached, or a receiver pod that does
+   * not go, is waited for until {@link SLOT_RELEASE_AFTER_MS} after the deletion, then the policy
+   * is released with a Warning Event; a Secret that is gone, or a target with no server,
    * releases it at once.
    */
   async finalize(
@@ -240,11 +281,16 @@ export class ReplicationSlotWatch {
     const namespace = object.metadata.namespace ?? '';
     const name = object.metadata.name;
     const slotName = replicationSlotNameOf(namespace, name);
+    const walSlotName = walSlotNameOf(namespace, name);
     const release = async (why: string) => {
+      const wal =
+        policy === undefined || policy.spec.continuous.enabled
+          ? ` (and SELECT pg_drop_replication_slot('${walSlotName}'), the WAL receiver's slot)`
+          : '';
       await this.#deps.event(object, {
         type: 'Warning',
         reason: 'ReplicationSlotNotDropped',
-        note: `Released the policy without dropping its replication slot ${slotName}: ${why}. If the slot is on the primary it keeps WAL there: run SELECT pg_drop_replication_slot('${slotName}') on the primary.`,
+        note: `Released the policy without dropping its replication slot ${slotName}: ${why}. If the slot is on the primary it keeps WAL there: run SELECT pg_drop_replication_slot('${slotName}')${wal} on the primary.`,
       });
       await this.#removeFinalizer(object, finalizers);
     };
@@ -252,9 +298,22 @@ export class ReplicationSlotWatch {
       await release('the policy is not valid, so its primary is not known');
       return {};
     }
+    const deletedAtMs = Date.parse(object.metadata.deletionTimestamp ?? '');
+    const waitedMs = this.#deps.now().getTime() - deletedAtMs;
+    // The garbage collector removes the receiver only once the policy is gone, and a live
+    // receiver streams from its slot: it is stopped here, and its slot dropped after its pod.
+    const receiverGone = (await this.#deps.stopWalReceiver?.(object)) ?? true;
+    if (!receiverGone) {
+      if (!(waitedMs < SLOT_RELEASE_AFTER_MS)) {
+        await release(
+          `the WAL receiver's pod was still there ${SLOT_RELEASE_AFTER_MS / 60_000} minutes after the deletion`,
+        );
+        return {};
+      }
+      return { requeueAfterMs: Math.min(RECEIVER_POLL_MS, SLOT_RELEASE_AFTER_MS - waitedMs) };
+    }
     try {
-      const slot = await this.#deps.access.drop(policy);
-      if (slot !== undefined) await this.#dropped(object, slot, 'is being deleted');
+      await this.#dropBoth(object, policy);
     } catch (error) {
       // A Secret that is gone, or no server left to ask (the database deleted with the policy,
       // a namespace being deleted): waiting would change nothing.
@@ -262,8 +321,6 @@ export class ReplicationSlotWatch {
         await release(describeError(error));
         return {};
       }
-      const deletedAtMs = Date.parse(object.metadata.deletionTimestamp ?? '');
-      const waitedMs = this.#deps.now().getTime() - deletedAtMs;
       if (!(waitedMs < SLOT_RELEASE_AFTER_MS)) {
         await release(
           `the primary could not be reached for ${SLOT_RELEASE_AFTER_MS / 60_000} minutes (${describeError(error)})`,
@@ -279,6 +336,14 @@ export class ReplicationSlotWatch {
     await this.#removeFinalizer(object, finalizers);
     this.forget(namespace, name);
     return {};
+  }
+
+  async #dropBoth(object: KubeObject, policy: BackupPolicy): Promise<void> {
+    const slot = await this.#deps.access.drop(policy, 'binary');
+    if (slot !== undefined) await this.#dropped(object, slot, 'is being deleted');
+    const walSlot = await this.#deps.access.drop(policy, 'wal');
+    if (walSlot !== undefined)
+      await this.#droppedWal(object, walSlot, 'the policy is being deleted');
   }
 
   async #removeFinalizer(object: KubeObject, finalizers: readonly string[]): Promise<void> {

@@ -30,6 +30,13 @@ export const RESOURCES = {
   },
   secret: { group: '', version: 'v1', plural: 'secrets', kind: 'Secret' },
   pod: { group: '', version: 'v1', plural: 'pods', kind: 'Pod' },
+  deployment: { group: 'apps', version: 'v1', plural: 'deployments', kind: 'Deployment' },
+  persistentVolumeClaim: {
+    group: '',
+    version: 'v1',
+    plural: 'persistentvolumeclaims',
+    kind: 'PersistentVolumeClaim',
+  },
   lease: { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease' },
   event: { group: 'events.k8s.io', version: 'v1', plural: 'events', kind: 'Event' },
 } as const satisfies Record<string, ResourceType>;

@@ -1,10 +1,24 @@
 /**
  * What a policy wants (DESIGN.md §5): its CronJobs, its runner's identity, the Jobs of its
- * on-demand backups and its status, as pure functions of the policy, what exists and `now`.
+ * on-demand backups, its WAL receiver and its status, as pure functions of the policy, what exists and `now`.
  * No client, no clock, no I/O.
  */
 
+export {
+  CONTINUOUS_CONDITION,
+  type ContinuousConditionInput,
+  continuousConditionOf,
+  isReceiverUp,
+  msUntilHeartbeatStale,
+  RECEIVER_HEARTBEAT_STALE_MS,
+} from './continuous-condition.js';
 export { drillImageOf } from './drill-image.js';
+export {
+  GAP_BACKUP_ANNOTATION,
+  gapBackupNameOf,
+  renderGapBackup,
+  type WalGap,
+} from './gap-backup.js';
 export { LABELS, MANAGED_SELECTOR, MANAGER_NAME, policyLabels } from './labels.js';
 export { type Manifest, type Owner, type OwnerReference, ownerReferenceOf } from './manifest.js';
 export { boundedName, CRON_JOB_NAME_MAX, shortHashOf } from './object-name.js';
@@ -42,3 +56,15 @@ export {
 } from './runner-pod.js';
 export { renderRunnerRbac, runnerRoleRulesOf, runnerServiceAccountNameOf } from './runner-rbac.js';
 export { renderSlotTable, type SlotTableInput } from './slot-table.js';
+export {
+  type RenderWalReceiverInput,
+  renderWalReceiver,
+  WAL_RECEIVER_COMPONENT,
+  WAL_RECEIVER_GRACE_SECONDS,
+  WAL_RECEIVER_METRICS_PORT,
+  WAL_SPOOL_MOUNT_PATH,
+  walReceiverLabels,
+  walReceiverNameOf,
+  walSpoolClaimNameOf,
+  wantsWalReceiver,
+} from './wal-receiver.js';

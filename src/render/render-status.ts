@@ -11,6 +11,11 @@ import type {
   ReplicationSlotStatus,
   SlotStatus,
 } from '../api/index.js';
+import {
+  CONTINUOUS_CONDITION,
+  type ContinuousConditionInput,
+  continuousConditionOf,
+} from './continuous-condition.js';
 import type { PolicyProblem } from './policy-validity.js';
 
 /** What reconciling the policy came to. */
@@ -36,6 +41,11 @@ export interface RenderStatusInput {
   readonly now: string;
   /** The policy's replication slot on the primary, as last seen; absent when it has none. */
   readonly replicationSlot?: ReplicationSlotStatus | undefined;
+  /**
+   * What the `Continuous` condition is judged from; absent (a policy not yet valid), the
+   * condition last set stands.
+   */
+  readonly continuous?: ContinuousConditionInput | undefined;
 }
 
 type ConditionFields = Pick<Condition, 'type' | 'status' | 'reason' | 'message'>;
@@ -148,13 +158,29 @@ function reconciledFields(outcome: ReconcileOutcome): ConditionFields {
   };
 }
 
-/** The status of a policy after a reconcile. */
+function continuousFieldsOf(
+  input: RenderStatusInput,
+  continuous: ContinuousConditionInput,
+): Condition | undefined {
+  const fields = continuousConditionOf(continuous);
+  return fields === undefined ? undefined : conditionOf(input, fields);
+}
+
+/**
+ * The status of a policy after a reconcile: everything but `continuous`, which its WAL
+ * receiver writes under a field manager of its own (so neither write clobbers the other).
+ */
 export function renderPolicyStatus(input: RenderStatusInput): BackupPolicyStatus {
   const { outcome, previous } = input;
+  const continuous =
+    input.continuous === undefined
+      ? previous?.conditions?.find((condition) => condition.type === CONTINUOUS_CONDITION)
+      : continuousFieldsOf(input, input.continuous);
   const conditions = [
     conditionOf(input, readyFields(input)),
     conditionOf(input, reconciledFields(outcome)),
     conditionOf(input, lastBackupFields(input.backups)),
+    ...(continuous !== undefined ? [continuous] : []),
   ];
   const lastBackupTime = input.backups
     .filter((backup) => backup.status?.phase === 'Completed')

@@ -12,6 +12,24 @@ export const LOCAL_COPY_MOUNT_PATH = '/var/lib/pgbackup/local';
 /** The user the image runs as (`USER 65532` in the Dockerfile). */
 const RUNNER_UID = 65532;
 
+/** The pod security context of every pod the operator renders (`restricted` Pod Security). */
+export const RUNNER_POD_SECURITY_CONTEXT = {
+  runAsNonRoot: true,
+  runAsUser: RUNNER_UID,
+  runAsGroup: RUNNER_UID,
+  fsGroup: RUNNER_UID,
+  seccompProfile: { type: 'RuntimeDefault' },
+} as const;
+
+/** The container security context of every container the operator renders. */
+export const RUNNER_CONTAINER_SECURITY_CONTEXT = {
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  runAsNonRoot: true,
+  capabilities: { drop: ['ALL'] },
+  seccompProfile: { type: 'RuntimeDefault' },
+} as const;
+
 /** The inputs of {@link renderRunnerPodSpec}. */
 export interface RunnerPodInput {
   readonly policy: BackupPolicy;
@@ -63,49 +81,53 @@ function volumesOf(input: RunnerPodInput) {
 }
 
 /** Drops empty maps and lists so the applied object holds only what was asked for. */
-function resourcesOf(policy: BackupPolicy): Record<string, unknown> {
-  const { requests, limits } = policy.spec.jobTemplate.resources;
+export function resourcesOf(
+  resources: BackupPolicy['spec']['jobTemplate']['resources'],
+): Record<string, unknown> {
+  const { requests, limits } = resources;
   return {
     ...(requests !== undefined && Object.keys(requests).length > 0 ? { requests } : {}),
     ...(limits !== undefined && Object.keys(limits).length > 0 ? { limits } : {}),
   };
 }
 
-/** The pod spec of one run of the runner. */
-export function renderRunnerPodSpec(input: RunnerPodInput): Record<string, unknown> {
-  const { jobTemplate } = input.policy.spec;
-  const { volumes, mounts } = volumesOf(input);
-  const resources = resourcesOf(input.policy);
+/** The node selector and tolerations of `spec.jobTemplate`, when set. */
+export function placementOf(policy: BackupPolicy): Record<string, unknown> {
+  const { jobTemplate } = policy.spec;
   return {
-    serviceAccountName: input.serviceAccountName,
-    // A failed run is retried by the next trigger (or a new Backup), not by the kubelet.
-    restartPolicy: 'Never',
-    securityContext: {
-      runAsNonRoot: true,
-      runAsUser: RUNNER_UID,
-      runAsGroup: RUNNER_UID,
-      fsGroup: RUNNER_UID,
-      seccompProfile: { type: 'RuntimeDefault' },
-    },
     ...(Object.keys(jobTemplate.nodeSelector).length > 0
       ? { nodeSelector: jobTemplate.nodeSelector }
       : {}),
     ...(jobTemplate.tolerations.length > 0 ? { tolerations: jobTemplate.tolerations } : {}),
+  };
+}
+
+/** The image of the policy's pods: `spec.jobTemplate.image`, or the release's. */
+export function imageOf(policy: BackupPolicy, defaultImage: string): string {
+  const { image } = policy.spec.jobTemplate;
+  return image === '' ? defaultImage : image;
+}
+
+/** The pod spec of one run of the runner. */
+export function renderRunnerPodSpec(input: RunnerPodInput): Record<string, unknown> {
+  const { jobTemplate } = input.policy.spec;
+  const { volumes, mounts } = volumesOf(input);
+  const resources = resourcesOf(jobTemplate.resources);
+  return {
+    serviceAccountName: input.serviceAccountName,
+    // A failed run is retried by the next trigger (or a new Backup), not by the kubelet.
+    restartPolicy: 'Never',
+    securityContext: RUNNER_POD_SECURITY_CONTEXT,
+    ...placementOf(input.policy),
     containers: [
       {
         name: 'runner',
-        image: jobTemplate.image === '' ? input.defaultImage : jobTemplate.image,
+        image: imageOf(input.policy, input.defaultImage),
         args: [...input.args],
         // No env: one path for credentials (the Secrets, read through the API), so no copy
         // of a password or key sits in the pod's environment, its spec or a crash dump.
         ...(Object.keys(resources).length > 0 ? { resources } : {}),
-        securityContext: {
-          allowPrivilegeEscalation: false,
-          readOnlyRootFilesystem: true,
-          runAsNonRoot: true,
-          capabilities: { drop: ['ALL'] },
-          seccompProfile: { type: 'RuntimeDefault' },
-        },
+        securityContext: RUNNER_CONTAINER_SECURITY_CONTEXT,
         volumeMounts: mounts,
       },
     ],

@@ -1,7 +1,8 @@
 /**
  * The identity the runner's pods use: a ServiceAccount, and a Role granting only what the
  * runner does (read its policy and the Secrets it names, find the PostgreSQL pods, its own
- * pod and Job, record its Backups, queue on its Lease), bound in the policy's namespace.
+ * pod and Job, record its Backups, queue on its Lease; the WAL receiver also reports its
+ * policy's status.continuous), bound in the policy's namespace.
  */
 import { type BackupPolicy, GROUP } from '../api/index.js';
 import { LABELS, policyLabels } from './labels.js';
@@ -27,6 +28,18 @@ export function runnerRoleRulesOf(policy: BackupPolicy): Record<string, unknown>
       resourceNames: [policyName],
       verbs: ['get'],
     },
+    // The WAL receiver (continuous protection) reports itself in status.continuous, with
+    // server-side apply under a field manager of its own.
+    ...(policy.spec.continuous.enabled
+      ? [
+          {
+            apiGroups: [GROUP],
+            resources: ['backuppolicies/status'],
+            resourceNames: [policyName],
+            verbs: ['get', 'patch'],
+          },
+        ]
+      : []),
     // Secrets by name only: the runner cannot read any other Secret in the namespace.
     {
       apiGroups: [''],

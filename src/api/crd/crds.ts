@@ -32,6 +32,13 @@ export function buildBackupPolicyCrd(): CustomResourceDefinition {
         description: 'Whether the policy is valid and its CronJobs are in place.',
       },
       {
+        name: 'WAL',
+        type: 'string',
+        jsonPath: '.status.conditions[?(@.type=="Continuous")].reason',
+        description:
+          'Continuous protection: Streaming, or why not (Lagging, Gap, SlotLost, NoPrimary, Starting, ReceiverDown, Suspended); empty while it is disabled.',
+      },
+      {
         name: 'Last Backup',
         type: 'date',
         jsonPath: '.status.lastBackupTime',

@@ -157,7 +157,7 @@ describe('CRD generator', () => {
   it('prints the columns people look for', () => {
     const columns = (crd: CustomResourceDefinition | undefined) =>
       crd?.spec.versions[0]?.additionalPrinterColumns.map((column) => column.name);
-    expect(columns(crds[0])).toEqual(['Ready', 'Last Backup', 'Next Backup', 'Age']);
+    expect(columns(crds[0])).toEqual(['Ready', 'WAL', 'Last Backup', 'Next Backup', 'Age']);
     expect(columns(crds[1])).toEqual(['Type', 'Line', 'Slot', 'Phase', 'Size', 'Started', 'Age']);
   });
 
