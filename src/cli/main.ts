@@ -21,6 +21,7 @@ const commands: ReadonlyMap<string, () => Promise<Command>> = new Map<
   ['list', async () => (await import('./list-command.js')).runListCommand],
   ['restore', async () => (await import('./restore-command.js')).runRestoreCommand],
   ['backup', async () => (await import('./backup-command.js')).runBackupCommand],
+  ['wal-receive', async () => (await import('./wal-receive-command.js')).runWalReceiveCommand],
 ]);
 
 function readVersion(): string {

@@ -63,4 +63,25 @@ export {
   totalDatabaseSizeBytes,
   walSlotNameOf,
 } from './primary-session.js';
+export {
+  APPLICATION_NAME_MAX,
+  classifyReceiveWalExit,
+  ReceiveWalError,
+  type ReceiveWalExit,
+  type ReceiveWalExitReason,
+  type ReceiveWalInput,
+  type ReceiveWalProcess,
+  receiveWalArguments,
+  receiveWalConninfo,
+  startReceiveWal,
+} from './receive-wal.js';
 export { readServerClock } from './server-clock.js';
+export {
+  dropWalSlot,
+  ensureWalSlot,
+  type PrimaryWalPosition,
+  readPrimaryWalPosition,
+  readWalSegmentSize,
+  readWalSlot,
+  type WalSlotState,
+} from './wal-slot.js';

@@ -15,6 +15,7 @@ export interface LocateToolInput {
     | 'pg_restore'
     | 'pg_verifybackup'
     | 'pg_amcheck'
+    | 'pg_receivewal'
     | 'postgres';
   readonly major: number;
   /** Directory holding `<major>/bin/<tool>`; when undefined, {@link DEFAULT_PG_ROOT}. */

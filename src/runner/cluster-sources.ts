@@ -111,7 +111,7 @@ export async function openPolicyBucket(
  * The S3 credentials of a policy's bucket: its Secret's "accessKeyId" and "secretAccessKey",
  * or, with no Secret named, the AWS SDK's default chain.
  */
-async function readS3Credentials(
+export async function readS3Credentials(
   client: KubeClient,
   namespace: string,
   policy: BackupPolicy,

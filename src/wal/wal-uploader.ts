@@ -1,0 +1,312 @@
+/**
+ * The uploader: what pg_receivewal wrote to the spool goes to the bucket. Each completed
+ * segment at once, compressed, with the SHA-256 of the stored bytes in its metadata; the
+ * unfinished segment (`.partial`) every upload interval once its confirmed end moved, with
+ * that end as `end-lsn`; every history file, uncompressed, never deleted. A segment leaves
+ * the spool only after the bucket holds it, and the newest completed one stays so that
+ * pg_receivewal resumes after it. One file at a time: memory stays bounded.
+ */
+import { access, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import {
+  formatLsn,
+  historyFileName,
+  parseLsn,
+  parseTimelineHistory,
+  parseWalFileName,
+  segmentStartLsn,
+  type TimelineSwitch,
+  WAL_COMPRESSION_SUFFIX,
+  type WalCompression,
+} from '../retention/wal-names.js';
+import type { WalStore } from '../storage/index.js';
+import { prepareWalFile } from './compress-wal-file.js';
+import { type SpoolFile, type SpoolLayout, scanSpool } from './spool.js';
+
+/** What the bucket holds of a WAL file, as far as the uploader knows. */
+export interface StoredWal {
+  /** For a `.partial`: where its real WAL ends. */
+  readonly endLsn?: bigint | undefined;
+}
+
+/** The newest WAL the uploader stored. */
+export interface ArchivedWal {
+  readonly file: string;
+  /** The end of the WAL in the bucket after it. */
+  readonly lsn: bigint;
+  readonly timeMs: number;
+  readonly timeline: number;
+}
+
+/** What {@link WalUploader} needs. */
+export interface WalUploaderInput {
+  readonly store: WalStore;
+  readonly layout: SpoolLayout;
+  readonly segmentSizeBytes: number;
+  readonly compression: WalCompression;
+  readonly uploadIntervalMs: number;
+  readonly clock: () => number;
+  readonly logger: Logger;
+  /**
+   * Where the WAL pg_receivewal confirmed durable ends (the slot's restart_lsn), read just
+   * before a partial is copied: a partial is padded with zeros to the segment size, so its
+   * size says nothing. Undefined when unknown (no primary answers).
+   */
+  readonly confirmedEnd: () => Promise<bigint | undefined>;
+}
+
+/** What one pass did and left. */
+export interface UploadPass {
+  /** Names stored in this pass. */
+  readonly stored: readonly string[];
+  /** WAL on the spool that the bucket does not hold yet, in bytes. */
+  readonly pendingBytes: number;
+}
+
+/** The name of a segment's object; `.partial` appended for an unfinished one. */
+export function walObjectName(segmentName: string, compression: WalCompression): string {
+  return `${segmentName}${WAL_COMPRESSION_SUFFIX[compression]}`;
+}
+
+/** The smaller of two LSNs (Math.min takes no bigint). */
+function bigintMin(a: bigint, b: bigint): bigint {
+  return a < b ? a : b;
+}
+
+/** The end of a segment (its last byte + 1). */
+function segmentEndLsn(segment: bigint, segmentSizeBytes: number): bigint {
+  return segmentStartLsn(segment + 1n, segmentSizeBytes);
+}
+
+/** Uploads the spool; call {@link pass} whenever the spool may have changed. */
+export class WalUploader {
+  /** Objects the bucket holds (from the listing at start, then each upload). */
+  readonly stored = new Map<string, StoredWal>();
+  private archivedWal: ArchivedWal | undefined;
+  private lastPartialUploadMs = Number.NEGATIVE_INFINITY;
+  /** Timeline switches read from the history files on the spool, by parent timeline. */
+  private readonly switches = new Map<number, TimelineSwitch>();
+
+  constructor(private readonly input: WalUploaderInput) {}
+
+  /** The newest WAL stored, if any. */
+  get archived(): ArchivedWal | undefined {
+    return this.archivedWal;
+  }
+
+  /**
+   * Reads what the bucket holds (names; the end-lsn of each `.partial`), so a restart uploads
+   * only what is missing.
+   */
+  async loadBucket(): Promise<void> {
+    const { store, segmentSizeBytes } = this.input;
+    const objects = await store.list();
+    for (const object of objects) {
+      const parsed = parseWalFileName(object.name, segmentSizeBytes);
+      if (parsed === undefined) continue;
+      if (parsed.kind === 'segment' && parsed.partial) {
+        const head = await store.head(object.name);
+        const endLsn = head?.endLsn === undefined ? undefined : parseLsn(head.endLsn);
+        this.stored.set(object.name, { endLsn });
+        this.noteArchived(object.name, endLsn, object.lastModifiedMs);
+      } else {
+        this.stored.set(object.name, {});
+        this.noteArchived(object.name, undefined, object.lastModifiedMs);
+      }
+    }
+  }
+
+  /** Records a stored object as the newest archived WAL when it ends later than the last. */
+  private noteArchived(name: string, endLsn: bigint | undefined, timeMs: number): void {
+    const parsed = parseWalFileName(name, this.input.segmentSizeBytes);
+    if (parsed?.kind !== 'segment') return;
+    const end = endLsn ?? segmentEndLsn(parsed.segment, this.input.segmentSizeBytes);
+    if (this.archivedWal !== undefined && this.archivedWal.lsn >= end) return;
+    this.archivedWal = { file: name, lsn: end, timeMs, timeline: parsed.timeline };
+  }
+
+  /**
+   * Stores what the bucket lacks. `flushPartial`: upload the unfinished segment now, whatever
+   * the interval (a stop). Throws on the first failure; what was stored before it stays stored.
+   */
+  async pass(flushPartial = false): Promise<UploadPass> {
+    const { layout, segmentSizeBytes } = this.input;
+    const files = await scanSpool(layout.walDir, segmentSizeBytes);
+    const stored: string[] = [];
+    for (const file of files) {
+      if (file.kind === 'history') await this.storeHistory(file, stored);
+    }
+    const segments = files.filter((file) => file.kind === 'segment');
+    const newestSegment = segments.at(-1);
+    for (const file of segments) {
+      await this.storeSegment(file, file === newestSegment, stored);
+    }
+    const partials = files.filter((file) => file.kind === 'partial');
+    const current = partials.at(-1);
+    for (const file of partials) {
+      if (file === current && !this.isFinished(file)) {
+        await this.storeCurrentPartial(file, flushPartial, stored);
+      } else {
+        await this.storeFinishedPartial(file, stored);
+      }
+    }
+    return { stored, pendingBytes: await this.pendingBytes(files) };
+  }
+
+  /** WAL on the spool not yet in the bucket: completed segments and the partial's confirmed rest. */
+  private async pendingBytes(files: readonly SpoolFile[]): Promise<number> {
+    let pending = 0;
+    for (const file of files) {
+      if (file.kind === 'segment' && !this.stored.has(this.objectNameOf(file, false))) {
+        pending += file.sizeBytes;
+      }
+    }
+    const current = files.filter((file) => file.kind === 'partial').at(-1);
+    if (current?.kind === 'partial') {
+      const end = await this.input.confirmedEnd().catch(() => undefined);
+      const start = segmentStartLsn(current.segment, this.input.segmentSizeBytes);
+      const storedEnd = this.stored.get(this.objectNameOf(current, true))?.endLsn ?? start;
+      if (end !== undefined && end > storedEnd) {
+        const limit = segmentEndLsn(current.segment, this.input.segmentSizeBytes);
+        pending += Number(bigintMin(end, limit) - storedEnd);
+      }
+    }
+    return pending;
+  }
+
+  private objectNameOf(file: SpoolFile, partial: boolean): string {
+    if (file.kind === 'history') return file.name;
+    const name = walObjectName(file.segmentName, this.input.compression);
+    return partial ? `${name}.partial` : name;
+  }
+
+  private async storeHistory(file: SpoolFile, stored: string[]): Promise<void> {
+    const path = join(this.input.layout.walDir, file.name);
+    if (!this.switches.has(file.timeline - 1)) await this.readHistory(path);
+    if (this.stored.has(file.name)) return;
+    await this.upload(file.name, path, 'none', undefined);
+    this.stored.set(file.name, {});
+    stored.push(file.name);
+  }
+
+  private async readHistory(path: string): Promise<void> {
+    const text = await readFile(path, 'utf8').catch(() => undefined);
+    if (text === undefined) return;
+    for (const line of parseTimelineHistory(text)) this.switches.set(line.parentTimeline, line);
+  }
+
+  /**
+   * A partial on a timeline that later ended: its real WAL ends at the switch LSN the next
+   * timeline's history file names, and pg_receivewal never writes to it again.
+   */
+  private isFinished(file: SpoolFile): boolean {
+    return file.kind === 'partial' && this.switchEndOf(file) !== undefined;
+  }
+
+  private switchEndOf(file: SpoolFile): bigint | undefined {
+    if (file.kind === 'history') return undefined;
+    const end = this.switches.get(file.timeline)?.switchLsn;
+    if (end === undefined) return undefined;
+    const start = segmentStartLsn(file.segment, this.input.segmentSizeBytes);
+    return end > start && end <= segmentEndLsn(file.segment, this.input.segmentSizeBytes)
+      ? end
+      : undefined;
+  }
+
+  private async storeSegment(file: SpoolFile, keep: boolean, stored: string[]): Promise<void> {
+    if (file.kind === 'history') return;
+    const name = this.objectNameOf(file, false);
+    if (!this.stored.has(name)) {
+      await this.upload(name, join(this.input.layout.walDir, file.name), this.input.compression);
+      this.stored.set(name, {});
+      this.noteArchived(name, undefined, this.input.clock());
+      stored.push(name);
+      // The segment supersedes its partial in the bucket.
+      const partials = [...this.stored.keys()].filter(
+        (key) => key.startsWith(file.segmentName) && key.endsWith('.partial'),
+      );
+      const partialName = `${name}.partial`;
+      if (!partials.includes(partialName)) partials.push(partialName);
+      await this.input.store.delete(partials);
+      for (const partial of partials) this.stored.delete(partial);
+    }
+    if (!keep) await rm(join(this.input.layout.walDir, file.name), { force: true });
+  }
+
+  /** The last partial of an ended timeline: stored once with the switch LSN, then removed. */
+  private async storeFinishedPartial(file: SpoolFile, stored: string[]): Promise<void> {
+    const end = this.switchEndOf(file);
+    if (end === undefined || file.kind === 'history') {
+      // A partial with nothing to say where it ends (behind a completed segment): pg_receivewal
+      // left it when it restarted; the completed segment holds its WAL.
+      return;
+    }
+    const name = this.objectNameOf(file, true);
+    if (this.stored.get(name)?.endLsn !== end) await this.storePartial(file.name, end, stored);
+    await rm(join(this.input.layout.walDir, file.name), { force: true });
+  }
+
+  private async storeCurrentPartial(
+    file: SpoolFile,
+    force: boolean,
+    stored: string[],
+  ): Promise<void> {
+    if (file.kind === 'history') return;
+    const now = this.input.clock();
+    if (!force && now - this.lastPartialUploadMs < this.input.uploadIntervalMs) return;
+    const confirmed = await this.input.confirmedEnd();
+    if (confirmed === undefined) return;
+    // A timeline switch that landed since the scan: the confirmed end may lie on the next
+    // timeline already. The next pass stores this partial as finished, with the switch LSN.
+    const nextHistory = join(this.input.layout.walDir, historyFileName(file.timeline + 1));
+    const switched = await access(nextHistory).then(
+      () => true,
+      () => false,
+    );
+    if (switched) return;
+    const start = segmentStartLsn(file.segment, this.input.segmentSizeBytes);
+    const limit = segmentEndLsn(file.segment, this.input.segmentSizeBytes);
+    // Past the segment: pg_receivewal is about to complete it; the segment itself follows.
+    if (confirmed <= start || confirmed >= limit) return;
+    const name = this.objectNameOf(file, true);
+    const previous = this.stored.get(name)?.endLsn;
+    if (previous !== undefined && previous >= confirmed) return;
+    this.lastPartialUploadMs = now;
+    await this.storePartial(file.name, confirmed, stored);
+  }
+
+  /** Stores the spool's partial `fileName` as `<segment><suffix>.partial` ending at `endLsn`. */
+  private async storePartial(fileName: string, endLsn: bigint, stored: string[]): Promise<void> {
+    const name = `${walObjectName(fileName.replace(/\.partial$/, ''), this.input.compression)}.partial`;
+    await this.upload(
+      name,
+      join(this.input.layout.walDir, fileName),
+      this.input.compression,
+      endLsn,
+    );
+    this.stored.set(name, { endLsn });
+    this.noteArchived(name, endLsn, this.input.clock());
+    stored.push(name);
+  }
+
+  /** Compresses to the spool's tmp/ and stores; the copy is removed either way. */
+  private async upload(
+    name: string,
+    source: string,
+    compression: WalCompression,
+    endLsn?: bigint,
+  ): Promise<void> {
+    const target = join(this.input.layout.tmpDir, `${name}.upload`);
+    try {
+      const prepared = await prepareWalFile(source, target, compression);
+      await this.input.store.putFile(name, prepared.path, {
+        sha256: prepared.sha256,
+        ...(endLsn === undefined ? {} : { endLsn: formatLsn(endLsn) }),
+      });
+      this.input.logger.debug({ name, bytes: prepared.sizeBytes }, 'stored WAL');
+    } finally {
+      await rm(target, { force: true });
+    }
+  }
+}
