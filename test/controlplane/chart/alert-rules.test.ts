@@ -58,7 +58,7 @@ function firing(rules: RuleGroups, name: string, labels: Record<string, string>,
 describe("the chart's alerts, evaluated by promtool", () => {
   it('are valid Prometheus rules', async () => {
     const result = await runPromtool(await chartRules());
-    expect(result.output).toContain('SUCCESS: 4 rules found');
+    expect(result.output).toContain('SUCCESS: 7 rules found');
     expect(result.code).toBe(0);
   });
 
@@ -160,6 +160,67 @@ describe("the chart's alerts, evaluated by promtool", () => {
             exp_alerts: [firing(rules, 'PgBackupLeftoverReplicationSlot', slot, '1Mi')],
           },
           { eval_time: '4h30m', alertname: 'PgBackupLeftoverReplicationSlot', exp_alerts: [] },
+        ],
+      },
+    ];
+    const result = await runPromtool(rules, tests);
+    expect(result.output).toContain('SUCCESS');
+    expect(result.code, result.output).toBe(0);
+  });
+
+  it('fire on WAL that lags, a receiver that is down, a gap and a slot holding WAL, and clear', async () => {
+    const rules = await chartRules();
+    const ORDERS = { namespace: 'shop', policy: 'orders' };
+    const BILLING = { namespace: 'shop', policy: 'billing' };
+    const GIB = 1024 ** 3;
+    const wal = (metric: string, labels: Record<string, string>) =>
+      `pgbackup_wal_${metric}{${Object.entries(labels)
+        .map(([key, value]) => `${key}="${value}"`)
+        .join(',')}}`;
+    const slot = { ...ORDERS, slot: 'pgbackup_wal_0123456789abcdef' };
+    // Each hour: fine, then the trouble, then fine again. orders' bucket lags 30 s behind
+    // (twice its 10 s interval is 20 s); billing's receiver is down for the hour.
+    const tests = [
+      {
+        interval: '1m',
+        input_series: [
+          { series: wal('upload_interval_seconds', ORDERS), values: '10x180' },
+          { series: wal('lag_seconds', ORDERS), values: '0x60 30x60 2x60' },
+          { series: wal('receiver_up', ORDERS), values: '1x180' },
+          { series: wal('upload_interval_seconds', BILLING), values: '10x180' },
+          { series: wal('lag_seconds', BILLING), values: '0x180' },
+          { series: wal('receiver_up', BILLING), values: '1x60 0x60 1x60' },
+          { series: wal('gap', ORDERS), values: '0x60 1x60 0x60' },
+          {
+            series: wal('slot_retained_bytes', slot),
+            values: `${GIB}x60 ${20 * GIB}x60 ${GIB}x60`,
+          },
+        ],
+        alert_rule_test: [
+          { eval_time: '50m', alertname: 'PgBackupWalLagging', exp_alerts: [] },
+          {
+            eval_time: '1h10m',
+            alertname: 'PgBackupWalLagging',
+            exp_alerts: [
+              firing(rules, 'PgBackupWalLagging', BILLING),
+              firing(rules, 'PgBackupWalLagging', ORDERS),
+            ],
+          },
+          { eval_time: '2h30m', alertname: 'PgBackupWalLagging', exp_alerts: [] },
+          { eval_time: '50m', alertname: 'PgBackupWalGap', exp_alerts: [] },
+          {
+            eval_time: '1h10m',
+            alertname: 'PgBackupWalGap',
+            exp_alerts: [firing(rules, 'PgBackupWalGap', ORDERS)],
+          },
+          { eval_time: '2h30m', alertname: 'PgBackupWalGap', exp_alerts: [] },
+          { eval_time: '1h10m', alertname: 'PgBackupSlotRetainingWal', exp_alerts: [] },
+          {
+            eval_time: '1h30m',
+            alertname: 'PgBackupSlotRetainingWal',
+            exp_alerts: [firing(rules, 'PgBackupSlotRetainingWal', slot, '20Gi')],
+          },
+          { eval_time: '2h30m', alertname: 'PgBackupSlotRetainingWal', exp_alerts: [] },
         ],
       },
     ];

@@ -50,17 +50,28 @@ describe("the chart's controller RBAC", () => {
     expect(allows('rbac.authorization.k8s.io', 'roles', 'bind')).toBe(false);
   });
 
-  it('holds every permission it grants a runner (RBAC refuses to grant more than one holds)', () => {
-    const policy = parseBackupPolicy(fixtureYaml('render/every-field.yaml'));
-    if (!policy.ok) throw new Error('fixture must parse');
-    const grants = (runnerRoleRulesOf(policy.value) as unknown as Rule[]).flatMap((rule) =>
-      rule.apiGroups.flatMap((group) =>
-        rule.resources.flatMap((resource) => rule.verbs.map((verb) => [group, resource, verb])),
-      ),
-    );
-    const missing = grants.filter(
-      ([group = '', resource = '', verb = '']) => !allows(group, resource, verb),
-    );
-    expect(missing).toEqual([]);
+  it.each(['render/every-field.yaml', 'render/continuous/policy.yaml'])(
+    'holds every permission it grants a runner of %s (RBAC refuses to grant more than one holds)',
+    (fixture) => {
+      const policy = parseBackupPolicy(fixtureYaml(fixture));
+      if (!policy.ok) throw new Error('fixture must parse');
+      const grants = (runnerRoleRulesOf(policy.value) as unknown as Rule[]).flatMap((rule) =>
+        rule.apiGroups.flatMap((group) =>
+          rule.resources.flatMap((resource) => rule.verbs.map((verb) => [group, resource, verb])),
+        ),
+      );
+      const missing = grants.filter(
+        ([group = '', resource = '', verb = '']) => !allows(group, resource, verb),
+      );
+      expect(missing).toEqual([]);
+    },
+  );
+
+  it("may manage WAL receivers' Deployments and spool claims, and list their pods", () => {
+    for (const verb of ['get', 'list', 'watch', 'create', 'patch', 'delete']) {
+      expect(allows('apps', 'deployments', verb), verb).toBe(true);
+      expect(allows('', 'persistentvolumeclaims', verb), verb).toBe(true);
+    }
+    expect(allows('', 'pods', 'list')).toBe(true);
   });
 });

@@ -174,6 +174,9 @@ describe('the Helm chart', () => {
       'PgBackupLastRunFailed',
       'PgBackupStaleSlot',
       'PgBackupLeftoverReplicationSlot',
+      'PgBackupWalLagging',
+      'PgBackupWalGap',
+      'PgBackupSlotRetainingWal',
     ]);
     const exported = new Set(
       createControllerMetrics(() => 0)
@@ -205,6 +208,9 @@ describe('the Helm chart', () => {
       'PgBackupLineOverdue',
       'PgBackupLastRunFailed',
       'PgBackupLeftoverReplicationSlot',
+      'PgBackupWalLagging',
+      'PgBackupWalGap',
+      'PgBackupSlotRetainingWal',
     ]);
   });
 });
