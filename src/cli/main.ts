@@ -22,6 +22,9 @@ const commands: ReadonlyMap<string, () => Promise<Command>> = new Map<
   ['restore', async () => (await import('./restore-command.js')).runRestoreCommand],
   ['backup', async () => (await import('./backup-command.js')).runBackupCommand],
   ['wal-receive', async () => (await import('./wal-receive-command.js')).runWalReceiveCommand],
+  ['wal-fetch', async () => (await import('./wal-fetch-command.js')).runWalFetchCommand],
+  ['wal-status', async () => (await import('./wal-status-command.js')).runWalStatusCommand],
+  ['wal-prune', async () => (await import('./wal-prune-command.js')).runWalPruneCommand],
 ]);
 
 function readVersion(): string {

@@ -80,11 +80,18 @@ export function parseSource(
   return { kind: 'cluster', namespace, name };
 }
 
-function parseAt(text: string | undefined): number | undefined {
+/** `--at`: an RFC 3339 instant, in ms; undefined when not given. */
+export function parseAt(
+  text: string | undefined,
+  usageText: string = RUN_USAGE,
+): number | undefined {
   if (text === undefined) return undefined;
   const ms = Date.parse(text);
   if (!RFC3339.test(text) || Number.isNaN(ms)) {
-    throw usage(`--at "${text}" is not an RFC 3339 time; write it like 2026-03-01T01:00:00Z`);
+    throw usageError(
+      `--at "${text}" is not an RFC 3339 time; write it like 2026-03-01T01:00:00Z`,
+      usageText,
+    );
   }
   return ms;
 }

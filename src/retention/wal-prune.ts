@@ -16,6 +16,8 @@ export interface WalAnchorCandidate {
   readonly key: string;
   /** Where WAL replay from it begins (the manifest's `server.startLsn`). */
   readonly startLsn: bigint;
+  /** Where it ends (`server.stopLsn`): replay from it needs the bucket's WAL from there on. */
+  readonly stopLsn?: bigint | undefined;
   /** Its timeline; undefined for manifests written before it was recorded (then assumed on the path). */
   readonly startTimeline: number | undefined;
   /**

@@ -46,8 +46,11 @@ export interface WalStore {
   readonly description: string;
   /** Stores the file at `path` as `name`, streamed from disk; replaces an object of that name. */
   putFile(name: string, path: string, metadata: WalObjectMetadata): Promise<void>;
-  /** Every object under `wal/`, names without the prefix, in key order. */
-  list(): Promise<WalObject[]>;
+  /**
+   * Every object under `wal/` (or only those whose names start with `startsWith`), names
+   * without the prefix, in key order.
+   */
+  list(startsWith?: string): Promise<WalObject[]>;
   /** The object's metadata and size; undefined when there is no such object. */
   head(name: string): Promise<{ sha256?: string; endLsn?: string; sizeBytes: number } | undefined>;
   /** The object's bytes as a stream; throws {@link WalObjectNotFoundError} when it does not exist. */
@@ -135,7 +138,7 @@ class S3WalStore implements WalStore {
     }
   }
 
-  async list(): Promise<WalObject[]> {
+  async list(startsWith = ''): Promise<WalObject[]> {
     const objects: WalObject[] = [];
     let token: string | undefined;
     do {
@@ -143,7 +146,7 @@ class S3WalStore implements WalStore {
         this.client.send(
           new ListObjectsV2Command({
             Bucket: this.config.bucket,
-            Prefix: this.prefix,
+            Prefix: `${this.prefix}${startsWith}`,
             ContinuationToken: token,
           }),
         ),
