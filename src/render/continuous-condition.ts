@@ -108,9 +108,8 @@ export function continuousConditionOf(
       `last reported at ${status.heartbeatTime}, more than ${RECEIVER_HEARTBEAT_STALE_MS / 60_000} minutes ago`,
     );
   }
-  if (deployment.available === false) {
-    return receiverDown(deployment.name, `Deployment ${deployment.name} is not available`);
-  }
+  // A gap outranks an unavailable Deployment: it lasts until a backup closes it, and a
+  // receiver that reported lately is alive, whatever its Deployment says during a rollout.
   if (status.gap !== undefined || status.state === 'Gap') {
     return {
       type,
@@ -119,6 +118,9 @@ export function continuousConditionOf(
       message:
         status.gap !== undefined ? gapMessage(status.gap) : (status.message ?? 'WAL is missing.'),
     };
+  }
+  if (deployment.available === false) {
+    return receiverDown(deployment.name, `Deployment ${deployment.name} is not available`);
   }
   switch (status.state) {
     case 'Streaming':

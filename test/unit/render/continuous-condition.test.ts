@@ -72,6 +72,15 @@ describe('the Continuous condition', () => {
     const fields = continuousConditionOf(inputOf({ status: withGap }));
     expect(fields).toMatchObject({ status: 'False', reason: 'Gap' });
     expect(fields?.message).toContain('from LSN 0/4000000 to 0/9000000 on timeline 1');
+    const unavailable = { name: 'orders-wal', available: false };
+    expect(
+      continuousConditionOf(inputOf({ status: withGap, deployment: unavailable }))?.reason,
+    ).toBe('Gap');
+    expect(
+      continuousConditionOf(
+        inputOf({ status: withGap, deployment: unavailable, nowMs: HEARTBEAT_MS + 180_000 }),
+      )?.reason,
+    ).toBe('ReceiverDown');
   });
 
   it("passes Lagging, SlotLost and NoPrimary on, with the receiver's message where it has one", () => {

@@ -1,0 +1,349 @@
+/**
+ * Continuous protection, the controller's side, against the real API server and the shared
+ * primary, under the chart's RBAC: a policy with spec.continuous gets its WAL receiver (a
+ * Deployment and a spool claim it owns); what the receiver writes to status.continuous, as the
+ * runner's service account under its own field manager, survives the controller's status
+ * writes and becomes the Continuous condition and metrics; a reported gap gets exactly one
+ * on-demand binary Backup; suspending, disabling and deleting stop the receiver and drop its
+ * permanent slot once its pod is gone. Nothing runs the receiver's pod (no kubelet): the test
+ * writes what the receiver would, and reports its pod ready as a kubelet would.
+ */
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { API_VERSION, BACKUP_POLICY_KIND, BACKUP_POLICY_PLURAL } from '../../../src/api/index.js';
+import {
+  connectionOfKubeConfig,
+  isNotFound,
+  KubeClient,
+  type KubeObject,
+} from '../../../src/kube/index.js';
+import { walSlotNameOf } from '../../../src/postgres/index.js';
+import { gapBackupNameOf, type WalGap } from '../../../src/render/index.js';
+import { createPostgresPod } from '../../harness/cluster-objects.js';
+import {
+  type ControllerProcess,
+  readMetrics,
+  sumMetric,
+} from '../../harness/controller-process.js';
+import { fixtureYaml } from '../../harness/fixtures.js';
+import { runKubectl, serviceAccountKubeConfig } from '../../harness/kube.js';
+import { superuserClient, withClient } from '../../harness/postgres.js';
+import { requireEnv } from '../../harness/variables.js';
+import {
+  applyRunnerPolicy,
+  type ControllerTestEnv,
+  FAST_RESYNC_ARGS,
+  mergePatch,
+  pgbackupPath,
+  policyCondition,
+  prepareControllerTest,
+  startController,
+} from './controller-setup.js';
+
+const WAIT = { timeout: 60_000, interval: 500 };
+const RECEIVER_LABELS = 'app.kubernetes.io/component=wal-receiver,pgbackup.dev/policy=orders';
+
+type Report = Record<string, unknown> & { gap?: WalGap };
+
+/** A report as the receiver writes it, its heartbeat now. */
+function reportOf(fixture: 'status-streaming' | 'status-gap'): Report {
+  const report = fixtureYaml<Report>(`render/continuous/${fixture}.yaml`);
+  return { ...report, heartbeatTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') };
+}
+
+async function slotExists(name: string): Promise<boolean> {
+  return withClient(superuserClient('primary'), async (client) => {
+    const result = await client.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [
+      name,
+    ]);
+    return result.rowCount === 1;
+  });
+}
+
+/** Makes the receiver's permanent slot, as the receiver does on the primary. */
+async function createWalSlot(name: string): Promise<void> {
+  if (await slotExists(name)) return;
+  await withClient(superuserClient('primary'), (client) =>
+    client.query('SELECT pg_create_physical_replication_slot($1, true)', [name]),
+  );
+}
+
+async function dropSlotIfPresent(name: string): Promise<void> {
+  await withClient(superuserClient('primary'), (client) =>
+    client.query(
+      'SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1',
+      [name],
+    ),
+  );
+}
+
+describe('continuous protection in the controller', () => {
+  let env: ControllerTestEnv;
+  let controller: ControllerProcess;
+  let receiver: KubeClient | undefined;
+  let policyPath = '';
+  let walSlot = '';
+
+  beforeAll(async () => {
+    env = await prepareControllerTest();
+    policyPath = pgbackupPath(env.namespace, BACKUP_POLICY_PLURAL, 'orders');
+    walSlot = walSlotNameOf(env.namespace, 'orders');
+    controller = await startController(env, FAST_RESYNC_ARGS);
+    await createPostgresPod(env.namespace, {
+      fixture: 'controller/postgres-pod.yaml',
+      address: requireEnv('PGBACKUP_PRIMARY'),
+    });
+    await applyRunnerPolicy(env, { continuous: { enabled: true } });
+  });
+
+  afterAll(async () => {
+    receiver?.close();
+    if (walSlot !== '') await dropSlotIfPresent(walSlot);
+    const code = await controller?.stop();
+    expect(code, controller?.logs()).toBe(0);
+    await env?.cleanUp();
+  });
+
+  async function get(path: string): Promise<KubeObject | undefined> {
+    try {
+      return await env.client.request<KubeObject>({ verb: 'get', path, what: `get ${path}` });
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  const deploymentPath = () => `/apis/apps/v1/namespaces/${env.namespace}/deployments/orders-wal`;
+  const claimPath = () =>
+    `/api/v1/namespaces/${env.namespace}/persistentvolumeclaims/orders-wal-spool`;
+
+  async function receiverPods(): Promise<KubeObject[]> {
+    const list = await env.client.request<{ items: KubeObject[] }>({
+      verb: 'list',
+      path: `/api/v1/namespaces/${env.namespace}/pods`,
+      query: { labelSelector: RECEIVER_LABELS },
+      what: 'list receiver pods',
+    });
+    return list.items;
+  }
+
+  /** Writes status.continuous as the receiver does: the runner's account, its own manager. */
+  async function report(continuous: Report): Promise<void> {
+    receiver ??= await KubeClient.create(
+      connectionOfKubeConfig(
+        await serviceAccountKubeConfig(env.admin, {
+          namespace: env.namespace,
+          name: 'orders-runner',
+        }),
+      ),
+    );
+    const client = receiver;
+    await vi.waitFor(
+      () =>
+        client.request({
+          verb: 'patch',
+          path: `${policyPath}/status`,
+          query: { fieldManager: 'pgbackup-wal-receiver', force: 'true' },
+          body: {
+            apiVersion: API_VERSION,
+            kind: BACKUP_POLICY_KIND,
+            metadata: { name: 'orders', namespace: env.namespace },
+            status: { continuous },
+          },
+          contentType: 'application/apply-patch+yaml',
+          what: 'apply status.continuous as the receiver',
+        }),
+      // The runner's Role lands with the controller's first reconcile.
+      { timeout: 30_000, interval: 250 },
+    );
+  }
+
+  /** Reports the receiver's pod Running and Ready, as a kubelet would. */
+  async function reportPodReady(): Promise<void> {
+    const [pod] = await vi.waitFor(async () => {
+      const pods = await receiverPods();
+      expect(pods).toHaveLength(1);
+      return pods;
+    }, WAIT);
+    const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    await mergePatch(env, `/api/v1/namespaces/${env.namespace}/pods/${pod?.metadata.name}/status`, {
+      status: {
+        phase: 'Running',
+        conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: now }],
+      },
+    });
+  }
+
+  async function eventNotes(reason: string): Promise<string[]> {
+    const result = await runKubectl([
+      'get',
+      'events.events.k8s.io',
+      '-n',
+      env.namespace,
+      '-o',
+      'json',
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    const items = (JSON.parse(result.stdout) as { items: { reason?: string; note?: string }[] })
+      .items;
+    return items.filter((item) => item.reason === reason).map((item) => item.note ?? '');
+  }
+
+  it('gets a WAL receiver Deployment and spool claim owned by the policy; Continuous says Starting', async () => {
+    const policy = await get(policyPath);
+    await vi.waitFor(async () => {
+      const deployment = await get(deploymentPath());
+      const claim = await get(claimPath());
+      for (const object of [deployment, claim]) {
+        expect(object?.metadata.ownerReferences).toEqual([
+          expect.objectContaining({ kind: 'BackupPolicy', uid: policy?.metadata.uid }),
+        ]);
+        expect(object?.metadata.labels).toMatchObject({
+          'app.kubernetes.io/component': 'wal-receiver',
+        });
+      }
+      expect(deployment?.spec).toMatchObject({ replicas: 1, strategy: { type: 'Recreate' } });
+      expect((await get(policyPath))?.metadata).toMatchObject({
+        finalizers: ['pgbackup.dev/replication-slot'],
+      });
+      expect(await policyCondition(env, 'orders', 'Continuous')).toMatchObject({
+        status: 'False',
+        reason: 'Starting',
+      });
+    }, WAIT);
+    // The printer column.
+    const table = await runKubectl(['get', 'backuppolicy', 'orders', '-n', env.namespace]);
+    expect(table.stdout).toMatch(/\bWAL\b/);
+    expect(table.stdout).toContain('Starting');
+  });
+
+  it("keeps what the receiver reports through the controller's own status writes", async () => {
+    await reportPodReady();
+    const streaming = reportOf('status-streaming');
+    await report(streaming);
+    await vi.waitFor(async () => {
+      expect(await policyCondition(env, 'orders', 'Continuous')).toMatchObject({
+        status: 'True',
+        reason: 'Streaming',
+      });
+    }, WAIT);
+    // A new generation: the controller writes its status again.
+    const patched = await mergePatch(env, policyPath, {
+      spec: { continuous: { uploadInterval: '20s' } },
+    });
+    const generation = patched.metadata.generation;
+    await vi.waitFor(async () => {
+      expect((await policyCondition(env, 'orders', 'Ready'))?.observedGeneration).toBe(generation);
+      const policy = await get(policyPath);
+      expect((policy?.status as { continuous?: unknown } | undefined)?.continuous).toEqual(
+        streaming,
+      );
+      const metrics = await readMetrics(controller);
+      const labels = { namespace: env.namespace, policy: 'orders' };
+      expect(sumMetric(metrics, 'pgbackup_wal_upload_interval_seconds', labels)).toBe(20);
+      expect(sumMetric(metrics, 'pgbackup_wal_receiver_up', labels)).toBe(1);
+      expect(sumMetric(metrics, 'pgbackup_wal_gap', labels)).toBe(0);
+      expect(
+        sumMetric(metrics, 'pgbackup_wal_slot_retained_bytes', {
+          ...labels,
+          slot: 'pgbackup_wal_0123456789abcdef',
+        }),
+      ).toBe(16384);
+    }, WAIT);
+    const policy = await get(policyPath);
+    const managers = (
+      policy?.metadata as { managedFields?: { manager?: string; fieldsV1?: unknown }[] } | undefined
+    )?.managedFields;
+    const receiverFields = managers?.find((entry) => entry.manager === 'pgbackup-wal-receiver');
+    expect(JSON.stringify(receiverFields?.fieldsV1)).toContain('f:continuous');
+    const operatorFields = managers?.filter((entry) => entry.manager === 'pgbackup-operator');
+    expect(JSON.stringify(operatorFields)).not.toContain('f:continuous');
+  });
+
+  it('takes exactly one on-demand binary Backup for a reported gap, and says Gap', async () => {
+    const withGap = reportOf('status-gap');
+    const gap = withGap.gap;
+    if (gap === undefined) throw new Error('the fixture has a gap');
+    await report(withGap);
+    const backupName = gapBackupNameOf('orders', gap);
+    await vi.waitFor(async () => {
+      const condition = await policyCondition(env, 'orders', 'Continuous');
+      expect(condition).toMatchObject({ status: 'False', reason: 'Gap' });
+      expect(condition?.message).toContain(`from LSN ${gap.fromLsn} to ${gap.toLsn}`);
+      const backup = await get(pgbackupPath(env.namespace, 'backups', backupName));
+      expect(backup?.spec).toEqual({ policy: 'orders', type: 'binary' });
+      expect((await eventNotes('WalGapBackup')).join('\n')).toContain(backupName);
+    }, WAIT);
+    // The receiver reports the gap again and again, and the controller reconciles anew.
+    await report({ ...reportOf('status-gap'), lagBytes: 8192 });
+    const patched = await mergePatch(env, policyPath, {
+      spec: { continuous: { uploadInterval: '30s' } },
+    });
+    await vi.waitFor(async () => {
+      expect((await policyCondition(env, 'orders', 'Ready'))?.observedGeneration).toBe(
+        patched.metadata.generation,
+      );
+    }, WAIT);
+    const backups = await env.client.request<{ items: KubeObject[] }>({
+      verb: 'list',
+      path: pgbackupPath(env.namespace, 'backups'),
+      what: 'list Backups',
+    });
+    const gapBackups = backups.items.filter((item) => item.metadata.name.includes('-gap-'));
+    expect(gapBackups.map((item) => item.metadata.name)).toEqual([backupName]);
+    const metrics = await readMetrics(controller);
+    expect(
+      sumMetric(metrics, 'pgbackup_wal_gap', { namespace: env.namespace, policy: 'orders' }),
+    ).toBe(1);
+  });
+
+  it('stops the receiver of a suspended policy and drops its slot once its pod is gone', async () => {
+    await createWalSlot(walSlot);
+    await mergePatch(env, policyPath, { spec: { suspend: true } });
+    await vi.waitFor(async () => {
+      expect(await get(deploymentPath())).toBeUndefined();
+      expect(await receiverPods()).toEqual([]);
+      expect(await slotExists(walSlot)).toBe(false);
+      expect((await eventNotes('WalSlotDropped')).join('\n')).toContain(walSlot);
+      expect(await policyCondition(env, 'orders', 'Continuous')).toMatchObject({
+        reason: 'Suspended',
+      });
+    }, WAIT);
+    // The spool stays for the receiver's return.
+    expect(await get(claimPath())).toBeDefined();
+  });
+
+  it('removes the claim and the report, and drops the slot, once continuous protection is disabled', async () => {
+    await mergePatch(env, policyPath, { spec: { suspend: false } });
+    await vi.waitFor(async () => expect(await receiverPods()).toHaveLength(1), WAIT);
+    await createWalSlot(walSlot);
+    await mergePatch(env, policyPath, { spec: { continuous: { enabled: false } } });
+    await vi.waitFor(async () => {
+      expect(await get(deploymentPath())).toBeUndefined();
+      expect(await get(claimPath())).toBeUndefined();
+      expect(await slotExists(walSlot)).toBe(false);
+      const policy = await get(policyPath);
+      expect(policy?.status).not.toHaveProperty('continuous');
+      expect(await policyCondition(env, 'orders', 'Continuous')).toBeUndefined();
+      const metrics = await readMetrics(controller);
+      expect(metrics).not.toContain('pgbackup_wal_receiver_up{');
+    }, WAIT);
+  });
+
+  it("waits, when the policy is deleted, for the receiver's pod to go and drops its slot", async () => {
+    await mergePatch(env, policyPath, { spec: { continuous: { enabled: true } } });
+    await vi.waitFor(async () => expect(await receiverPods()).toHaveLength(1), WAIT);
+    await createWalSlot(walSlot);
+    const deleted = await runKubectl([
+      'delete',
+      'backuppolicy',
+      'orders',
+      '-n',
+      env.namespace,
+      '--timeout=90s',
+    ]);
+    expect(deleted.code, deleted.stderr).toBe(0);
+    expect(await slotExists(walSlot)).toBe(false);
+    expect(await receiverPods()).toEqual([]);
+    expect(await get(policyPath)).toBeUndefined();
+  });
+});
