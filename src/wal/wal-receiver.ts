@@ -74,7 +74,8 @@ export interface WalReceiverInput {
 
 const BACKOFF_MIN_MS = 1_000;
 const BACKOFF_MAX_MS = 10_000;
-const UPLOAD_BACKOFF_MAX_MS = 30_000;
+/** A bucket back from an outage is tried again within this. */
+const UPLOAD_BACKOFF_MAX_MS = 10_000;
 const POLL_INTERVAL_MS = 1_000;
 /** pg_receivewal that streamed this long counts as a success: the next failure waits 1 s again. */
 const HEALTHY_RUN_MS = 10_000;
@@ -116,7 +117,6 @@ export class WalReceiver {
   private gapWatch: GapWatch | undefined;
   private bucketLoaded = false;
   private link: PrimaryLink | undefined;
-  private process: ReceiveWalProcess | undefined;
   private lastPoll: PrimaryPoll | undefined;
   private confirmedLsn: bigint | undefined;
   private state: ContinuousState = 'Starting';
@@ -213,13 +213,8 @@ export class WalReceiver {
       directory: this.layout.walDir,
       applicationName: applicationNameOf(this.input.namespace, this.input.policy),
     });
-    this.process = process;
     this.input.logger.info({ primary: link.where, pid: process.pid }, 'streaming WAL');
-    try {
-      return await this.pollWhileStreaming(link, process);
-    } finally {
-      this.process = undefined;
-    }
+    return this.pollWhileStreaming(link, process);
   }
 
   private async connect(): Promise<PrimaryLink> {
@@ -288,6 +283,7 @@ export class WalReceiver {
       'SlotLost',
       `${why}; streaming restarts from a new slot and the missing WAL is reported as a gap. Raise max_slot_wal_keep_size on the server, or keep the receiver running, to avoid it`,
     );
+    this.archivedAtSlotLoss = undefined;
     await this.uploadPass(true).catch((error: unknown) =>
       this.input.logger.warn({ err: error }, 'could not store the spool before restarting it'),
     );
@@ -370,7 +366,7 @@ export class WalReceiver {
   /** The slot's restart_lsn, read now when the primary answers, else the last one seen. */
   private async readConfirmedEnd(): Promise<bigint | undefined> {
     const link = this.link;
-    if (link !== undefined && !link.broken() && this.process !== undefined) {
+    if (link !== undefined && !link.broken()) {
       const poll = await pollPrimary(link, this.slot).catch(() => undefined);
       if (poll?.confirmedLsn !== undefined) this.confirmedLsn = poll.confirmedLsn;
     }
@@ -432,6 +428,9 @@ export class WalReceiver {
     this.gap = gap;
     if (gap !== undefined) {
       this.slotLostAtMs = undefined;
+      this.archivedAtSlotLoss = undefined;
+      // Without a primary, NoPrimary says more; the gap is in the status all the same.
+      if (this.state === 'NoPrimary') return;
       this.setState(
         'Gap',
         `WAL ${formatLsn(gap.fromLsn)} to ${formatLsn(gap.toLsn)} of timeline ${gap.timeline} is missing from the bucket: instants in it cannot be restored until a binary backup that starts after it is committed`,
@@ -439,10 +438,12 @@ export class WalReceiver {
       return;
     }
     if (this.slotLostAtMs !== undefined) {
-      // Until WAL from the new slot is stored past the old end, the gap cannot show yet.
-      const archived = uploader.archived?.lsn ?? 0n;
-      if (archived <= (this.archivedAtSlotLoss ?? 0n)) return;
+      // Until WAL from the new slot is stored past the old end, the gap cannot show yet
+      // (undefined: the old spool is still being stored).
+      const lostAt = this.archivedAtSlotLoss;
+      if (lostAt === undefined || (uploader.archived?.lsn ?? 0n) <= lostAt) return;
       this.slotLostAtMs = undefined;
+      this.archivedAtSlotLoss = undefined;
       this.setState('Streaming', 'streaming from a new slot; no WAL is missing from the bucket');
       return;
     }

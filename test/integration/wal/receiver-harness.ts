@@ -1,0 +1,280 @@
+/**
+ * What the WAL receiver's tests share: a policy file per receiver (test/fixtures/wal/policy.yaml
+ * with the test's servers, bucket prefix, name and compression), `pgbackup wal-receive -f` as a
+ * child process with a spool and a status file, WAL made quickly on a server (pg_switch_wal),
+ * and the bucket's WAL read back: objects, their bytes decompressed, continuity as recovery
+ * would see it.
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buffer, text } from 'node:stream/consumers';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { gunzipSync, zstdDecompressSync } from 'node:zlib';
+import type pg from 'pg';
+import { stringify } from 'yaml';
+import type { ContinuousStatus } from '../../../src/api/index.js';
+import { assessWalContinuity, type WalContinuity } from '../../../src/retention/wal-continuity.js';
+import {
+  parseLsn,
+  parseTimelineHistory,
+  parseWalFileName,
+  type TimelineSwitch,
+} from '../../../src/retention/wal-names.js';
+import { createWalStore, type WalStore, walKeyPrefix } from '../../../src/storage/index.js';
+import { fixtureYaml } from '../../harness/fixtures.js';
+import {
+  type RunOutcome,
+  runEnvironment,
+  type StartedRun,
+  startPgbackup,
+} from '../../harness/pgbackup-run.js';
+import { testBucket, testPrefix } from '../../harness/s3.js';
+import { requireEnv, uniqueSuffix } from '../../harness/variables.js';
+
+/** The segment size of the test servers (initdb's default). */
+export const SEGMENT_SIZE = 16 * 1024 * 1024;
+
+/** A loopback address of the environment's subnet (each test file takes its own). */
+export function walTestHost(lastOctet: number): string {
+  return `${process.env.PGBACKUP_ENV_SUBNET ?? '127.0.0'}.${lastOctet}`;
+}
+
+/** A receiver's policy file and where its WAL goes. */
+export interface WalPolicy {
+  readonly file: string;
+  readonly name: string;
+  readonly namespace: string;
+  readonly prefix: string;
+  readonly bucket: string;
+  /** The directory holding the file, the spool and the status file. */
+  readonly dir: string;
+}
+
+interface PolicyDocument {
+  metadata: { name: string; namespace: string };
+  spec: {
+    target: { hosts: string[] };
+    continuous: Record<string, unknown>;
+    storage: { s3: Record<string, unknown> };
+    [field: string]: unknown;
+  };
+}
+
+/** What a test's policy differs in. */
+export interface WalPolicyInput {
+  readonly hosts: readonly string[];
+  readonly name?: string;
+  readonly compression?: 'zstd' | 'gzip' | 'lz4' | 'none';
+  /** The S3 endpoint: MinIO's, or a fault proxy's. */
+  readonly endpoint?: string;
+  readonly uploadInterval?: string;
+}
+
+/** Writes the fixture with the test's values. */
+export async function writeWalPolicy(input: WalPolicyInput): Promise<WalPolicy> {
+  const policy = fixtureYaml<PolicyDocument>('wal/policy.yaml');
+  const name = input.name ?? `orders-${uniqueSuffix()}`;
+  const prefix = testPrefix();
+  policy.metadata.name = name;
+  policy.spec.target.hosts = [...input.hosts];
+  policy.spec.continuous.compression = input.compression ?? 'zstd';
+  if (input.uploadInterval !== undefined) {
+    policy.spec.continuous.uploadInterval = input.uploadInterval;
+  }
+  Object.assign(policy.spec.storage.s3, {
+    bucket: testBucket(),
+    prefix,
+    endpoint: input.endpoint ?? requireEnv('PGBACKUP_S3_ENDPOINT'),
+    region: requireEnv('AWS_REGION'),
+    forcePathStyle: true,
+  });
+  const dir = await mkdtemp(join(tmpdir(), 'pgbackup-wal-'));
+  const file = join(dir, 'policy.yaml');
+  await writeFile(file, stringify(policy));
+  return { file, name, namespace: policy.metadata.namespace, prefix, bucket: testBucket(), dir };
+}
+
+/**
+ * The environment of a receiver against scratch servers: the superuser logs in for SQL and
+ * replication (scratch servers have no replication role).
+ */
+export const SCRATCH_RECEIVER_ENV = {
+  PGBACKUP_REPLICATION_USER: undefined,
+  PGBACKUP_REPLICATION_PASSWORD: undefined,
+} as const;
+
+/** A running `pgbackup wal-receive -f`. */
+export interface StartedReceiver extends StartedRun {
+  readonly spool: string;
+  readonly statusFile: string;
+  /** The status file, or undefined before the first write. */
+  status(): Promise<ContinuousStatus | undefined>;
+  /** SIGTERM, then the outcome. */
+  stop(): Promise<RunOutcome>;
+}
+
+/** Starts a receiver on the policy; its spool and status file live beside the policy file. */
+export function startReceiver(
+  policy: WalPolicy,
+  env: Readonly<Record<string, string | undefined>> = SCRATCH_RECEIVER_ENV,
+  extraArgs: readonly string[] = [],
+): StartedReceiver {
+  const spool = join(policy.dir, 'spool');
+  const statusFile = join(policy.dir, 'status.json');
+  const run = startPgbackup(
+    [
+      'wal-receive',
+      '-f',
+      policy.file,
+      '--spool',
+      spool,
+      '--status-file',
+      statusFile,
+      '--status-interval',
+      '1',
+      ...extraArgs,
+    ],
+    runEnvironment(env),
+  );
+  return {
+    ...run,
+    spool,
+    statusFile,
+    status: async () => {
+      const textRead = await readFile(statusFile, 'utf8').catch(() => undefined);
+      return textRead === undefined ? undefined : (JSON.parse(textRead) as ContinuousStatus);
+    },
+    stop: () => {
+      run.child.kill('SIGTERM');
+      return run.outcome;
+    },
+  };
+}
+
+/** Polls `probe` until it returns a value (not undefined/false), or fails after `timeoutMs`. */
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false>,
+  timeoutMs: number,
+  receiver?: StartedRun,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined && value !== false) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (receiver !== undefined && receiver.child.exitCode !== null) {
+      const outcome = await receiver.outcome;
+      throw new Error(
+        `the receiver exited (${outcome.code}) while waiting for ${what}:\n${outcome.stderr.slice(-4000)}`,
+      );
+    }
+    await sleep(250);
+  }
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${last === undefined ? '' : ` (last error: ${String(last)})`}`,
+  );
+}
+
+/** The policy's WAL store, as the receiver writes it. */
+export function walStoreOf(policy: WalPolicy): WalStore {
+  return createWalStore(
+    {
+      bucket: policy.bucket,
+      region: requireEnv('AWS_REGION'),
+      endpoint: requireEnv('PGBACKUP_S3_ENDPOINT'),
+      forcePathStyle: true,
+      credentialsSource: 'the environment',
+    },
+    walKeyPrefix({ prefix: policy.prefix, namespace: policy.namespace, policy: policy.name }),
+  );
+}
+
+/** Makes `segments` segments of WAL on the server and closes each (pg_switch_wal). */
+export async function makeWal(client: pg.Client, segments: number): Promise<void> {
+  await client.query('CREATE TABLE IF NOT EXISTS wal_filler (id serial, payload text)');
+  for (let index = 0; index < segments; index += 1) {
+    await client.query(
+      'INSERT INTO wal_filler (payload) SELECT repeat(md5(random()::text), 20) FROM generate_series(1, 2000)',
+    );
+    await client.query('SELECT pg_switch_wal()');
+  }
+}
+
+/** The server's current WAL position. */
+export async function currentLsn(client: pg.Client): Promise<bigint> {
+  const result = await client.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
+  return parseLsn(result.rows[0]?.lsn ?? '') ?? 0n;
+}
+
+/** A stored object's bytes decompressed, and whether its `sha256` metadata matches what is stored. */
+export async function readWalObject(
+  store: WalStore,
+  name: string,
+): Promise<{ bytes: Buffer; stored: Buffer; sha256Matches: boolean }> {
+  const { body, sha256 } = await store.read(name);
+  const stored = await buffer(body);
+  const actual = createHash('sha256').update(stored).digest('hex');
+  return { bytes: await decompress(name, stored), stored, sha256Matches: actual === sha256 };
+}
+
+async function decompress(name: string, stored: Buffer): Promise<Buffer> {
+  const plain = name.replace(/\.partial$/, '');
+  if (plain.endsWith('.zst')) return zstdDecompressSync(stored);
+  if (plain.endsWith('.gz')) return gunzipSync(stored);
+  if (plain.endsWith('.lz4')) return lz4Decompress(stored);
+  return stored;
+}
+
+async function lz4Decompress(stored: Buffer): Promise<Buffer> {
+  const child = spawn('lz4', ['-d', '-c'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  child.stdin.end(stored);
+  return buffer(child.stdout);
+}
+
+/** The bucket's WAL as recovery reads it (the end-lsn of partials and the history files). */
+export async function bucketContinuity(store: WalStore): Promise<WalContinuity> {
+  const objects = await store.list();
+  const histories = new Map<number, readonly TimelineSwitch[]>();
+  const files: { name: string; endLsn?: bigint | undefined }[] = [];
+  for (const object of objects) {
+    const parsed = parseWalFileName(object.name, SEGMENT_SIZE);
+    if (parsed?.kind === 'history') {
+      const { body } = await store.read(object.name);
+      histories.set(parsed.timeline, parseTimelineHistory(await text(body)));
+    }
+    const endLsn =
+      parsed?.kind === 'segment' && parsed.partial
+        ? parseLsn((await store.head(object.name))?.endLsn ?? '')
+        : undefined;
+    files.push({ name: object.name, endLsn });
+  }
+  return assessWalContinuity({ files, histories, segmentSize: SEGMENT_SIZE });
+}
+
+/** The names of the bucket's WAL objects. */
+export async function walNames(store: WalStore): Promise<string[]> {
+  return (await store.list()).map((object) => object.name);
+}
+
+/** The status lines (`"state":...`) the receiver logged, in order. */
+export function loggedStates(stderr: string): string[] {
+  return stderr.split('\n').flatMap((line) => {
+    const match = /"state":"([A-Za-z]+)"/.exec(line);
+    return match === null ? [] : [match[1] ?? ''];
+  });
+}
+
+/** Peak resident memory (VmHWM) of a process, in bytes; undefined once it is gone. */
+export async function peakRssBytes(pid: number): Promise<number | undefined> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => undefined);
+  const match = status === undefined ? null : /VmHWM:\s+(\d+) kB/.exec(status);
+  return match === null ? undefined : Number(match[1]) * 1024;
+}
