@@ -1,7 +1,7 @@
 /**
  * The controller's side of continuous protection, per policy: a receiver that should not run
- * (suspended, disabled) is stopped, and once its pod is gone its permanent slot is dropped (and,
- * when continuous protection is disabled, its spool claim deleted and status.continuous cleared);
+ * (suspended, disabled) is stopped, and once its pod is gone its permanent slot is dropped and
+ * status.continuous cleared (and, when continuous protection is disabled, its spool deleted);
  * a receiver that runs is judged (the `Continuous` condition's inputs, the metrics), and a gap
  * it reports gets one on-demand binary Backup.
  *
@@ -211,7 +211,7 @@ export class WalReceivers {
     const generation = object.metadata.generation ?? 0;
     const { enabled } = policy.spec.continuous;
     if (this.#settled.get(key) === generation) {
-      if (!enabled) await this.#removeSpool(object);
+      await this.#removeLeftovers(object, enabled);
       return undefined;
     }
     // A policy that never had a receiver has nothing to stop: no Deployment, claim or report.
@@ -235,7 +235,7 @@ export class WalReceivers {
         );
         return undefined;
       }
-      if (!enabled) await this.#removeSpool(object);
+      await this.#removeLeftovers(object, enabled);
     }
     this.#settled.set(key, generation);
     return undefined;
@@ -252,11 +252,12 @@ export class WalReceivers {
   }
 
   /**
-   * Continuous protection disabled, its receiver gone and its slot dropped: deletes the spool
-   * claim (the receiver uploaded what it held when it stopped) and clears status.continuous.
+   * The receiver gone and its slot dropped: clears status.continuous, which no receiver updates
+   * now; with continuous protection disabled also deletes the spool claim (the receiver uploaded
+   * what it held when it stopped). A suspended policy keeps its claim for its return.
    */
-  async #removeSpool(object: KubeObject): Promise<void> {
-    const claim = this.#claimOf(object);
+  async #removeLeftovers(object: KubeObject, enabled: boolean): Promise<void> {
+    const claim = enabled ? undefined : this.#claimOf(object);
     if (claim !== undefined && claim.metadata.deletionTimestamp === undefined) {
       await deleteCached(
         this.#deps.client,

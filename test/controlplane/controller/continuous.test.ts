@@ -307,6 +307,7 @@ describe('continuous protection in the controller', () => {
       expect(await policyCondition(env, 'orders', 'Continuous')).toMatchObject({
         reason: 'Suspended',
       });
+      expect((await get(policyPath))?.status).not.toHaveProperty('continuous');
     }, WAIT);
     // The spool stays for the receiver's return.
     expect(await get(claimPath())).toBeDefined();
