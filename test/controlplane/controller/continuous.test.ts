@@ -216,6 +216,34 @@ describe('continuous protection in the controller', () => {
     expect(table.stdout).toContain('Starting');
   });
 
+  it('writes the Deployment and claim once: later reconciles find them as wanted', async () => {
+    const writes = async () => {
+      const metrics = await readMetrics(controller);
+      return (
+        sumMetric(metrics, 'pgbackup_controller_api_requests_total', {
+          verb: 'patch',
+          resource: 'deployments',
+        }) +
+        sumMetric(metrics, 'pgbackup_controller_api_requests_total', {
+          verb: 'patch',
+          resource: 'persistentvolumeclaims',
+        })
+      );
+    };
+    const reconciles = async () =>
+      sumMetric(await readMetrics(controller), 'pgbackup_controller_reconciles_total');
+    const before = await writes();
+    // The first apply of each is counted.
+    expect(before).toBeGreaterThanOrEqual(2);
+    const reconciledBefore = await reconciles();
+    // Three resyncs of every policy (every 2 s here).
+    await vi.waitFor(
+      async () => expect(await reconciles()).toBeGreaterThanOrEqual(reconciledBefore + 3),
+      WAIT,
+    );
+    expect(await writes()).toBe(before);
+  });
+
   it("keeps what the receiver reports through the controller's own status writes", async () => {
     await reportPodReady();
     const streaming = reportOf('status-streaming');
