@@ -14,6 +14,8 @@ const PAGE_BYTES = Number(execFileSync('getconf', ['PAGESIZE'], { encoding: 'utf
 /** A process's fields of /proc/PID/stat that the sampler reads. */
 export interface ProcessStat {
   readonly pid: number;
+  /** Its command name (comm), e.g. `node`, `pg_receivewal`, `postgres`. */
+  readonly name: string;
   readonly parentPid: number;
   /** Its own CPU (utime + stime), in seconds. */
   readonly cpuSeconds: number;
@@ -30,6 +32,7 @@ export function readProcessStat(pid: number): ProcessStat | undefined {
     const ticks = (index: number) => Number(fields[index] ?? 0);
     return {
       pid,
+      name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
       parentPid: ticks(1),
       cpuSeconds: (ticks(11) + ticks(12)) / CLOCK_TICKS_PER_SECOND,
       waitedChildrenCpuSeconds: (ticks(13) + ticks(14)) / CLOCK_TICKS_PER_SECOND,
@@ -78,6 +81,21 @@ export interface ProcessTally {
   readonly peakRssBytesFirstHalf: number;
   readonly peakRssBytesSecondHalf: number;
   readonly cpuSeconds: number;
+  /** The part of {@link cpuSeconds} used by the processes whose memory counts. */
+  readonly memoryProcessesCpuSeconds: number;
+  /** CPU seconds and peak RSS by command name, to see where the cost is. */
+  readonly byName: ReadonlyMap<string, { cpuSeconds: number; peakRssBytes: number }>;
+}
+
+/** The summed RSS of some processes, and by command name. */
+function summedRss(stats: readonly ProcessStat[]): { rss: number; rssByName: Map<string, number> } {
+  let rss = 0;
+  const rssByName = new Map<string, number>();
+  for (const stat of stats) {
+    rss += stat.rssBytes;
+    rssByName.set(stat.name, (rssByName.get(stat.name) ?? 0) + stat.rssBytes);
+  }
+  return { rss, rssByName };
 }
 
 /** Samples `select()` every `intervalMs` until `stop()`, which returns the tally. */
@@ -87,18 +105,26 @@ export function startProcessSampler(
 ): { stop(): ProcessTally } {
   const baselineCpu = new Map<number, number>();
   const lastCpu = new Map<number, number>();
+  const nameOf = new Map<number, string>();
+  const cpuOnlyPids = new Set<number>();
+  const peakRssByName = new Map<string, number>();
   const rssSeries: number[] = [];
+  const recordCpu = (stat: ProcessStat) => {
+    nameOf.set(stat.pid, stat.name);
+    // A process already running at the first sample counts from there.
+    if (!baselineCpu.has(stat.pid)) {
+      baselineCpu.set(stat.pid, rssSeries.length === 0 ? stat.cpuSeconds : 0);
+    }
+    lastCpu.set(stat.pid, stat.cpuSeconds);
+  };
   const sample = () => {
     const selection = select(readAllProcessStats());
-    let rss = 0;
-    for (const stat of selection.memoryAndCpu) rss += stat.rssBytes;
-    for (const stat of [...selection.memoryAndCpu, ...(selection.cpuOnly ?? [])]) {
-      // A process already running at the first sample counts from there.
-      if (!baselineCpu.has(stat.pid)) {
-        baselineCpu.set(stat.pid, rssSeries.length === 0 ? stat.cpuSeconds : 0);
-      }
-      lastCpu.set(stat.pid, stat.cpuSeconds);
+    const { rss, rssByName } = summedRss(selection.memoryAndCpu);
+    for (const [name, bytes] of rssByName) {
+      peakRssByName.set(name, Math.max(bytes, peakRssByName.get(name) ?? 0));
     }
+    for (const stat of selection.cpuOnly ?? []) cpuOnlyPids.add(stat.pid);
+    for (const stat of [...selection.memoryAndCpu, ...(selection.cpuOnly ?? [])]) recordCpu(stat);
     rssSeries.push(rss);
   };
   sample();
@@ -109,8 +135,22 @@ export function startProcessSampler(
       sample();
       const half = Math.floor(rssSeries.length / 2);
       let cpuSeconds = 0;
-      for (const [pid, seconds] of lastCpu) cpuSeconds += seconds - (baselineCpu.get(pid) ?? 0);
+      let memoryProcessesCpuSeconds = 0;
+      const byName = new Map<string, { cpuSeconds: number; peakRssBytes: number }>();
+      for (const [pid, seconds] of lastCpu) {
+        const used = seconds - (baselineCpu.get(pid) ?? 0);
+        cpuSeconds += used;
+        if (!cpuOnlyPids.has(pid)) memoryProcessesCpuSeconds += used;
+        const name = nameOf.get(pid) ?? '?';
+        const entry = byName.get(name) ?? {
+          cpuSeconds: 0,
+          peakRssBytes: peakRssByName.get(name) ?? 0,
+        };
+        byName.set(name, { ...entry, cpuSeconds: entry.cpuSeconds + used });
+      }
       return {
+        byName,
+        memoryProcessesCpuSeconds,
         peakRssBytes: Math.max(...rssSeries),
         peakRssBytesFirstHalf: Math.max(0, ...rssSeries.slice(0, half)),
         peakRssBytesSecondHalf: Math.max(0, ...rssSeries.slice(half)),

@@ -31,7 +31,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, readFileSync } from 'node:fs';
-import { chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -57,6 +57,7 @@ import {
 } from '../test/harness/peers/pgbackrest.js';
 import { startTlsMinio, type TlsMinio } from '../test/harness/peers/tls-minio.js';
 import { type ScratchServer, startScratchPrimary } from '../test/harness/scratch-postgres.js';
+import { type CpuCgroup, createCpuCgroup } from './cpu-cgroup.js';
 import { loadText } from './cpu-seconds.js';
 import {
   type ProcessStat,
@@ -107,9 +108,25 @@ interface RunningTool {
   drainTarget(endLsn: bigint): bigint;
   /** The processes it is made of, from a snapshot of /proc. */
   select(stats: readonly ProcessStat[]): Selection;
-  /** CPU seconds it cost that the sampler cannot see, since `begin()` was called. */
-  begin(): Promise<() => number>;
+  /** Starts counting the CPU it costs; the function returns what it cost since. */
+  begin(): Promise<() => ToolCpu>;
   stop(): Promise<void>;
+}
+
+/**
+ * CPU seconds of a tool's own processes: exact from its cgroup when the machine allows one,
+ * else those the sampler saw plus `extraSeconds` (what it counts another way).
+ */
+interface ToolCpu {
+  readonly exactSeconds?: number;
+  readonly extraSeconds: number;
+}
+
+/** CPU seconds since now of a cgroup, or of nothing when there is none. */
+function cgroupCpuSince(cgroup: CpuCgroup | undefined): () => ToolCpu {
+  if (cgroup === undefined) return () => ({ extraSeconds: 0 });
+  const before = cgroup.usageSeconds();
+  return () => ({ exactSeconds: cgroup.usageSeconds() - before, extraSeconds: 0 });
 }
 
 interface Tool {
@@ -123,6 +140,8 @@ interface Bench {
   readonly server: ScratchServer;
   readonly socketDir: string;
   readonly minio: TlsMinio;
+  /** CPU accounting of each tool's processes, where the machine allows cgroups. */
+  readonly cgroups: { readonly ours?: CpuCgroup; readonly pgbackrest?: CpuCgroup };
   readonly s3: S3Client;
   readonly admin: pg.Client;
   readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
@@ -303,12 +322,17 @@ function oursTool(bench: Bench, runner: string): Tool {
             AWS_ACCESS_KEY_ID: bench.credentials.accessKeyId,
             AWS_SECRET_ACCESS_KEY: bench.credentials.secretAccessKey,
             AWS_REGION: REGION,
+            // The bench's own server: stream as its superuser, whatever the shell exported.
+            PGBACKUP_REPLICATION_USER: process.env.PGUSER,
+            PGBACKUP_REPLICATION_PASSWORD: process.env.PGPASSWORD,
             NODE_EXTRA_CA_CERTS: bench.minio.caFile,
             AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
           },
         },
       );
       closeSync(logFd);
+      // Before it starts pg_receivewal, which then belongs to the cgroup too.
+      if (receiver.pid !== undefined) bench.cgroups.ours?.add(receiver.pid);
       const receiverExit = exited(receiver);
       const logTail = () => readFileSync(log, 'utf8').split('\n').slice(-20).join('\n');
       let walsenderPid: number | undefined;
@@ -333,7 +357,7 @@ function oursTool(bench: Bench, runner: string): Tool {
           memoryAndCpu: processTree(receiverPid, stats),
           cpuOnly: stats.filter((stat) => stat.pid === walsenderPid),
         }),
-        begin: async () => () => 0,
+        begin: async () => cgroupCpuSince(bench.cgroups.ours),
         stop: async () => {
           receiver.kill('SIGTERM');
           const code = await Promise.race([receiverExit, sleep(60_000, 'timeout' as const)]);
@@ -387,15 +411,22 @@ function pgbackrestTool(bench: Bench, repo: PgbackrestRepo): Tool {
           );
           return { memoryAndCpu: stats.filter((stat) => pids.has(stat.pid)) };
         },
-        // The foreground archive-push commands: the archiver waits for each (through a shell).
         begin: async () => {
           const pid = await archiverPid(bench.admin);
+          const { pgbackrest: cgroup } = bench.cgroups;
+          if (cgroup !== undefined) {
+            // Every archive_command, and all that pgBackRest forks from it, is in the group.
+            cgroup.add(pid);
+            return cgroupCpuSince(cgroup);
+          }
+          // Without one: the foreground archive-push commands the archiver waited for (through
+          // a shell) here, the asynchronous process and its workers by the sampler.
           const cpuOf = () => {
             const stat = readProcessStat(pid);
             return stat === undefined ? 0 : stat.cpuSeconds + stat.waitedChildrenCpuSeconds;
           };
           const before = cpuOf();
-          return () => cpuOf() - before;
+          return () => ({ extraSeconds: cpuOf() - before });
         },
         stop: async () => {
           await setArchiveCommand(bench.admin, '/bin/true');
@@ -467,16 +498,29 @@ async function runTurn(bench: Bench, tool: Tool, round: number): Promise<Turn> {
       return (await running.archivedLsn()) >= running.drainTarget(endLsn);
     });
     const drainSeconds = (Date.now() - drainStart) / 1000;
-    const tally = sampler.stop();
+    const { byName, memoryProcessesCpuSeconds, ...tally } = sampler.stop();
+    const toolCpu = hiddenCpu();
+    const ownCpu = toolCpu.exactSeconds ?? memoryProcessesCpuSeconds + toolCpu.extraSeconds;
     const turn: Turn = {
       ...summarizeLag(samples),
       drainSeconds,
       ...tally,
-      cpuSeconds: tally.cpuSeconds + hiddenCpu(),
+      // The tool's processes, and the walsender that serves ours.
+      cpuSeconds: ownCpu + tally.cpuSeconds - memoryProcessesCpuSeconds,
       minioCpuSeconds: (readProcessStat(bench.minio.pid)?.cpuSeconds ?? 0) - minioBefore,
     };
+    const parts = [
+      ...(toolCpu.exactSeconds === undefined
+        ? []
+        : [`its cgroup ${toolCpu.exactSeconds.toFixed(1)} s`]),
+      ...[...byName].map(
+        // Node names its main thread so; the sampler sees the receiver's node process by it.
+        ([name, use]) =>
+          `${name === 'MainThread' ? 'node' : name} ${use.cpuSeconds.toFixed(1)} s ${(use.peakRssBytes / MiB).toFixed(0)} MiB`,
+      ),
+    ].join(', ');
     process.stderr.write(
-      `  ${tool.name}: ${(turn.generatedBytesPerSecond / MiB).toFixed(1)} MiB/s of WAL, lag max ${turn.maxLagSeconds.toFixed(1)} s / ${(turn.maxLagBytes / MiB).toFixed(1)} MiB, median ${turn.medianLagSeconds.toFixed(1)} s, drain ${drainSeconds.toFixed(1)} s, peak RSS ${(turn.peakRssBytes / MiB).toFixed(0)} MiB, CPU ${turn.cpuSeconds.toFixed(1)} s, load ${loadText()}\n`,
+      `  ${tool.name}: ${(turn.generatedBytesPerSecond / MiB).toFixed(1)} MiB/s of WAL, lag max ${turn.maxLagSeconds.toFixed(1)} s / ${(turn.maxLagBytes / MiB).toFixed(1)} MiB, median ${turn.medianLagSeconds.toFixed(1)} s, drain ${drainSeconds.toFixed(1)} s, peak RSS ${(turn.peakRssBytes / MiB).toFixed(0)} MiB, CPU ${turn.cpuSeconds.toFixed(1)} s (${parts}), load ${loadText()}\n`,
     );
     return turn;
   } finally {
@@ -523,7 +567,11 @@ async function startBench(dir: string): Promise<Bench> {
     const admin = server.client('postgres');
     await admin.connect();
     await setArchiveCommand(admin, '/bin/true');
-    return { dir, server, socketDir, minio, s3: minio.client(), admin, credentials };
+    const cgroups = {
+      ours: createCpuCgroup(`pgbackup-bench-wal-${process.pid}-ours`),
+      pgbackrest: createCpuCgroup(`pgbackup-bench-wal-${process.pid}-pgbackrest`),
+    };
+    return { dir, server, socketDir, minio, cgroups, s3: minio.client(), admin, credentials };
   } catch (error) {
     await minio.stop();
     throw error;
@@ -535,6 +583,13 @@ async function stopBench(bench: Bench): Promise<void> {
   bench.s3.destroy();
   await bench.server.stop();
   await bench.minio.stop();
+  for (const cgroup of Object.values(bench.cgroups)) {
+    try {
+      cgroup?.remove();
+    } catch (error) {
+      process.stderr.write(`could not remove a cgroup of the bench: ${String(error)}\n`);
+    }
+  }
 }
 
 async function prepareDatabase(bench: Bench): Promise<void> {
@@ -616,6 +671,7 @@ function report(results: ReadonlyMap<string, Turn[]>, loadAtStart: string): void
     ],
     rows,
   );
+  if (ours.length === 0 || theirs.length === 0) return;
   // Ratios round by round (both tools ran the same round), then their median.
   const ratio = (value: (turn: Turn) => number) =>
     median(ours.map((turn, index) => value(turn) / Math.max(value(theirs[index] ?? turn), 1e-9)));
@@ -647,6 +703,8 @@ async function main(): Promise<void> {
   const names = (process.env.BENCH_TOOLS ?? 'ours,pgBackRest').split(',');
   const runner = names.includes('ours') ? await ensureBuiltOperator() : '';
   const dir = await mkdtemp(join(tmpdir(), 'pgbackup-bench-wal-'));
+  // The server's account must reach its socket and pgBackRest's directories in here.
+  await chmod(dir, 0o755);
   const bench = await startBench(dir);
   try {
     await prepareDatabase(bench);
