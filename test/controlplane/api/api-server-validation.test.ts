@@ -122,7 +122,7 @@ describe('the API server with the generated CRDs', () => {
     const policies = await runKubectl(['get', 'bp', '--namespace', namespace]);
     expect(policies.code).toBe(0);
     expect(policies.stdout.split('\n')[0]).toMatch(
-      /^NAME\s+READY\s+LAST BACKUP\s+NEXT BACKUP\s+AGE$/,
+      /^NAME\s+READY\s+WAL\s+LAST BACKUP\s+NEXT BACKUP\s+AGE$/,
     );
     const everything = await runKubectl(['get', 'pgbackup', '--namespace', namespace]);
     expect(everything.code).toBe(0);
