@@ -20,11 +20,16 @@ import {
   type KubeObject,
   MergedCache,
 } from '../../../src/kube/index.js';
-import { PostgresError, replicationSlotNameOf } from '../../../src/postgres/index.js';
+import {
+  PostgresError,
+  replicationSlotNameOf,
+  walSlotNameOf,
+} from '../../../src/postgres/index.js';
 import {
   type ControllerTestEnv,
   createOrdersPolicy,
   mergePatch,
+  ordersPolicy,
   pgbackupPath,
   prepareControllerTest,
 } from './controller-setup.js';
@@ -96,5 +101,73 @@ describe('a deleted policy whose primary does not answer', () => {
       },
     ]);
     expect(events[0]?.note).toContain('ECONNREFUSED');
+  });
+
+  it("is kept while its WAL receiver's pod does not go, then released with a Warning naming both slots", async () => {
+    const created = await env.client.request<KubeObject>({
+      verb: 'create',
+      path: pgbackupPath(env.namespace, BACKUP_POLICY_PLURAL),
+      body: {
+        ...ordersPolicy(env.namespace),
+        metadata: { name: 'billing', namespace: env.namespace },
+      },
+      what: 'create policy',
+    });
+    const path = pgbackupPath(env.namespace, BACKUP_POLICY_PLURAL, 'billing');
+    await mergePatch(env, path, {
+      metadata: { finalizers: [SLOT_FINALIZER] },
+      spec: { continuous: { enabled: true } },
+    });
+    await env.client.request({ verb: 'delete', path, what: 'delete the policy' });
+    const deleting = await env.client.request<KubeObject>({ verb: 'get', path, what: 'get' });
+    const deletedAtMs = Date.parse(deleting.metadata.deletionTimestamp ?? '');
+    const parsed = parseBackupPolicy({ ...deleting, status: undefined });
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
+    expect(created.metadata.name).toBe('billing');
+
+    const events: Event[] = [];
+    const drops: string[] = [];
+    let nowMs = deletedAtMs + 60_000;
+    const watch = new ReplicationSlotWatch({
+      client,
+      access: {
+        find: async () => undefined,
+        drop: async (_policy, kind) => {
+          drops.push(kind);
+          return undefined;
+        },
+      },
+      jobs: new MergedCache([]),
+      // A receiver pod that never goes (a node that stopped answering, say).
+      stopWalReceiver: async () => false,
+      metrics: createControllerMetrics(() => 0),
+      event: async (_object, event) => {
+        events.push(event);
+      },
+      log: pino({ level: 'silent' }),
+      now: () => new Date(nowMs),
+      checkIntervalMs: 60_000,
+    });
+
+    const early = await watch.finalize(deleting, parsed.value);
+    expect(early.requeueAfterMs).toBeGreaterThan(0);
+    // No slot is dropped while a receiver may still stream from it.
+    expect(drops).toEqual([]);
+    expect(events).toEqual([]);
+
+    nowMs = deletedAtMs + SLOT_RELEASE_AFTER_MS + 1000;
+    expect(await watch.finalize(deleting, parsed.value)).toEqual({});
+    const gone = await env.client
+      .request({ verb: 'get', path, what: 'get' })
+      .then(() => false)
+      .catch(() => true);
+    expect(gone).toBe(true);
+    expect(drops).toEqual([]);
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ type: 'Warning', reason: 'ReplicationSlotNotDropped' });
+    expect(events[0]?.note).toContain("WAL receiver's pod was still there");
+    expect(events[0]?.note).toContain(
+      `pg_drop_replication_slot('${walSlotNameOf(env.namespace, 'billing')}')`,
+    );
   });
 });
