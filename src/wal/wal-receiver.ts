@@ -77,6 +77,9 @@ const BACKOFF_MAX_MS = 10_000;
 /** A bucket back from an outage is tried again within this. */
 const UPLOAD_BACKOFF_MAX_MS = 10_000;
 const POLL_INTERVAL_MS = 1_000;
+const MIN_PASS_INTERVAL_MS = 100;
+/** /healthz fails when the report loop has not run for this long (a stuck event loop). */
+const STALE_REPORT_MS = 120_000;
 /** pg_receivewal that streamed this long counts as a success: the next failure waits 1 s again. */
 const HEALTHY_RUN_MS = 10_000;
 
@@ -129,6 +132,7 @@ export class WalReceiver {
   private wake: (() => void) | undefined;
   private uploadLock: Promise<unknown> = Promise.resolve();
   private lastWritten: string | undefined;
+  private lastReportMs: number;
   private streamingEnded = false;
   private endStreaming: () => void = () => undefined;
   /** Settles when the stream loop has ended (the stop). */
@@ -141,6 +145,7 @@ export class WalReceiver {
   constructor(private readonly input: WalReceiverInput) {
     this.layout = spoolLayoutOf(input.spoolDir);
     this.slot = walSlotNameOf(input.namespace, input.policy);
+    this.lastReportMs = input.clock();
   }
 
   async run(): Promise<void> {
@@ -169,9 +174,9 @@ export class WalReceiver {
     }
   }
 
-  /** Whether the loops are alive, for /healthz. */
+  /** Whether the receiver still reports, for /healthz (stopping counts as alive). */
   alive(): boolean {
-    return !this.streamingEnded || !this.input.signal.aborted;
+    return this.input.clock() - this.lastReportMs < STALE_REPORT_MS;
   }
 
   // Streaming ---------------------------------------------------------------------------
@@ -245,6 +250,7 @@ export class WalReceiver {
       clock: input.clock,
       logger: input.logger,
       confirmedEnd: () => this.readConfirmedEnd(),
+      knownConfirmedEnd: () => this.confirmedLsn,
     });
     this.gapWatch = new GapWatch({
       walStore: input.walStore,
@@ -331,7 +337,8 @@ export class WalReceiver {
       this.lastPoll = poll;
       this.lag.samplePrimary(poll.currentLsn, this.input.clock());
       if (poll.confirmedLsn !== undefined) this.confirmedLsn = poll.confirmedLsn;
-      if (this.state === 'Starting' || this.state === 'NoPrimary') {
+      // Streaming once pg_receivewal holds the slot (it may yet fail to log in until then).
+      if ((this.state === 'Starting' || this.state === 'NoPrimary') && poll.slot?.active === true) {
         this.setState('Streaming', `streaming from ${link.where}`);
       }
       return poll.slot?.walStatus === 'lost';
@@ -342,7 +349,9 @@ export class WalReceiver {
   }
 
   private async afterExit(exit: ReceiveWalExit): Promise<void> {
-    this.input.logger.warn({ reason: exit.reason, status: exit.status }, exit.message);
+    if (exit.reason !== 'stopped') {
+      this.input.logger.warn({ reason: exit.reason, status: exit.status }, exit.message);
+    }
     const link = this.link;
     if (exit.reason === 'segment-removed' && link !== undefined && !link.broken()) {
       await this.restartFromNewSlot(
@@ -358,8 +367,17 @@ export class WalReceiver {
       this.setState('NoPrimary', exit.message);
       return;
     }
-    if (exit.reason !== 'slot-active' && exit.reason !== 'slot-missing') {
-      this.setState(this.state === 'Starting' ? 'NoPrimary' : this.state, exit.message);
+    switch (exit.reason) {
+      case 'stopped':
+        // Stopped by the receiver itself (a lost slot, a poll that failed): the next round looks.
+        return;
+      case 'slot-active':
+      case 'slot-missing':
+        if (this.state === 'Streaming') this.setState('Starting', exit.message);
+        return;
+      default:
+        // A primary that refuses to stream (a login, a privilege, no free WAL sender).
+        this.setState('NoPrimary', exit.message);
     }
   }
 
@@ -393,6 +411,8 @@ export class WalReceiver {
       try {
         await this.uploadPass(false);
         backoffMs = BACKOFF_MIN_MS;
+        // pg_receivewal writes often: a pass at most every 100 ms, whatever the spool's events.
+        await sleep(MIN_PASS_INTERVAL_MS);
         await Promise.race([woken, sleep(POLL_INTERVAL_MS)]);
       } catch (error) {
         this.uploadError = messageOf(error);
@@ -491,6 +511,7 @@ export class WalReceiver {
   private async reportLoop(): Promise<void> {
     const intervalMs = this.input.statusIntervalMs ?? 10_000;
     while (!this.input.signal.aborted) {
+      this.lastReportMs = this.input.clock();
       await this.writeStatus(true);
       await pause(intervalMs, this.input.signal);
     }
@@ -560,6 +581,8 @@ export class WalReceiver {
 
   /** Writes the status to every sink; a failing sink is logged, never fatal. */
   private async writeStatus(periodic: boolean): Promise<void> {
+    const pending = await this.uploader?.spoolPendingBytes().catch(() => undefined);
+    if (pending !== undefined) this.pendingBytes = pending;
     const status = this.statusNow();
     this.input.metrics?.update(status);
     const key = `${status.state}\n${status.message}`;

@@ -54,6 +54,8 @@ export interface WalUploaderInput {
    * size says nothing. Undefined when unknown (no primary answers).
    */
   readonly confirmedEnd: () => Promise<bigint | undefined>;
+  /** The last confirmed end seen, without asking the primary (for the spool's figures). */
+  readonly knownConfirmedEnd: () => bigint | undefined;
 }
 
 /** What one pass did and left. */
@@ -151,11 +153,21 @@ export class WalUploader {
         await this.storeFinishedPartial(file, stored);
       }
     }
-    return { stored, pendingBytes: await this.pendingBytes(files) };
+    return { stored, pendingBytes: this.pendingBytes(files) };
+  }
+
+  /**
+   * WAL on the spool the bucket does not hold yet, scanned now: the figure must grow while
+   * the bucket fails, when no pass gets to the end.
+   */
+  async spoolPendingBytes(): Promise<number> {
+    return this.pendingBytes(
+      await scanSpool(this.input.layout.walDir, this.input.segmentSizeBytes),
+    );
   }
 
   /** WAL on the spool not yet in the bucket: completed segments and the partial's confirmed rest. */
-  private async pendingBytes(files: readonly SpoolFile[]): Promise<number> {
+  private pendingBytes(files: readonly SpoolFile[]): number {
     let pending = 0;
     for (const file of files) {
       if (file.kind === 'segment' && !this.stored.has(this.objectNameOf(file, false))) {
@@ -164,7 +176,7 @@ export class WalUploader {
     }
     const current = files.filter((file) => file.kind === 'partial').at(-1);
     if (current?.kind === 'partial') {
-      const end = await this.input.confirmedEnd().catch(() => undefined);
+      const end = this.input.knownConfirmedEnd();
       const start = segmentStartLsn(current.segment, this.input.segmentSizeBytes);
       const storedEnd = this.stored.get(this.objectNameOf(current, true))?.endLsn ?? start;
       if (end !== undefined && end > storedEnd) {

@@ -14,6 +14,7 @@ import {
   type StartedReceiver,
   startReceiver,
   waitFor,
+  waitStreaming,
   walNames,
   walStoreOf,
   walTestHost,
@@ -41,12 +42,7 @@ describe('the WAL receiver across a failover', () => {
     const store = walStoreOf(policy);
     const started = startReceiver(policy);
     receiver = started;
-    await waitFor(
-      'Streaming',
-      async () => (await started.status())?.state === 'Streaming',
-      60_000,
-      started,
-    );
+    await waitStreaming(started);
     const beforeLsn = await withClient(pair.primary.client('postgres'), async (client) => {
       await makeWal(client, 2);
       await client.query("INSERT INTO wal_filler (payload) VALUES ('before the failover')");

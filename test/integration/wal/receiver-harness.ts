@@ -183,6 +183,16 @@ export async function waitFor<T>(
   );
 }
 
+/** Waits (60 s at most) until the receiver reports Streaming. */
+export async function waitStreaming(receiver: StartedReceiver): Promise<void> {
+  await waitFor(
+    'Streaming',
+    async () => (await receiver.status())?.state === 'Streaming',
+    60_000,
+    receiver,
+  );
+}
+
 /** The policy's WAL store, as the receiver writes it. */
 export function walStoreOf(policy: WalPolicy): WalStore {
   return createWalStore(

@@ -20,6 +20,7 @@ import {
   type StartedReceiver,
   startReceiver,
   waitFor,
+  waitStreaming,
   walTestHost,
   writeWalPolicy,
 } from './receiver-harness.js';
@@ -46,12 +47,7 @@ describe('the WAL receiver after its slot was invalidated', () => {
     const policy = await writeWalPolicy({ hosts: [hostOf(server)], name: 'slot-lost' });
     const slot = walSlotNameOf(policy.namespace, policy.name);
     const first = startReceiver(policy);
-    await waitFor(
-      'Streaming',
-      async () => (await first.status())?.state === 'Streaming',
-      60_000,
-      first,
-    );
+    await waitStreaming(first);
     await withClient(server.client('postgres'), (client) => makeWal(client, 1));
     const stopped = await first.stop();
     expect(stopped.code, stopped.stderr.slice(-3000)).toBe(0);

@@ -29,6 +29,7 @@ import {
   type StartedReceiver,
   startReceiver,
   waitFor,
+  waitStreaming,
   walNames,
   walStoreOf,
   walTestHost,
@@ -45,15 +46,6 @@ async function loadWithPgbench(server: ScratchServer): Promise<void> {
   const env = { PGUSER: requireEnv('PGUSER'), PGPASSWORD: requireEnv('PGPASSWORD') };
   await runTool(bin, ['-i', '-q', '-s', '5', ...where], { env });
   await runTool(bin, ['-c', '4', '-j', '2', '-T', '20', ...where], { env });
-}
-
-async function waitStreaming(receiver: StartedReceiver): Promise<void> {
-  await waitFor(
-    'Streaming',
-    async () => (await receiver.status())?.state === 'Streaming',
-    60_000,
-    receiver,
-  );
 }
 
 describe('the WAL receiver streams a primary into the bucket', () => {
@@ -172,12 +164,7 @@ describe('the WAL receiver streams a primary into the bucket', () => {
     });
     const receiver = startReceiver(policy);
     receivers.push(receiver);
-    await waitFor(
-      'Streaming',
-      async () => (await receiver.status())?.state === 'Streaming',
-      60_000,
-      receiver,
-    );
+    await waitStreaming(receiver);
     const client = server.client('postgres');
     await client.connect();
     try {
