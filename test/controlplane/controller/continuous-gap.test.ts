@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BACKUP_POLICY_PLURAL } from '../../../src/api/index.js';
-import { isNotFound, type KubeObject } from '../../../src/kube/index.js';
+import type { KubeObject } from '../../../src/kube/index.js';
 import { walSlotNameOf } from '../../../src/postgres/index.js';
 import { backupJobNameOf, gapBackupNameOf, type WalGap } from '../../../src/render/index.js';
 import { renderChartObjects } from '../../harness/chart.js';
@@ -49,9 +49,9 @@ import {
   waitForJob,
 } from './controller-setup.js';
 import { runLikeThePod } from './job-pod.js';
+import { getIfPresent, reportReceiverPodReady } from './slots-and-receivers.js';
 
 const WAIT = { timeout: 90_000, interval: 500 };
-const RECEIVER_LABELS = 'app.kubernetes.io/component=wal-receiver,pgbackup.dev/policy=orders';
 
 interface Container {
   args: string[];
@@ -99,19 +99,13 @@ describe('a gap in the WAL, in a cluster', () => {
     await server?.stop();
   }, 180_000);
 
-  async function get(path: string): Promise<KubeObject | undefined> {
-    try {
-      return await env.client.request<KubeObject>({ verb: 'get', path, what: `get ${path}` });
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
-  }
-
   /** Runs the receiver's container as its pod would: its arguments, the runner's account. */
   async function startReceiverLikeThePod(): Promise<StartedRun> {
     const deployment = await vi.waitFor(async () => {
-      const found = await get(`/apis/apps/v1/namespaces/${env.namespace}/deployments/orders-wal`);
+      const found = await getIfPresent(
+        env,
+        `/apis/apps/v1/namespaces/${env.namespace}/deployments/orders-wal`,
+      );
       expect(found).toBeDefined();
       return found as KubeObject;
     }, WAIT);
@@ -142,32 +136,8 @@ describe('a gap in the WAL, in a cluster', () => {
     return running.outcome;
   }
 
-  async function reportPodReady(): Promise<void> {
-    const list = await vi.waitFor(async () => {
-      const pods = await env.client.request<{ items: KubeObject[] }>({
-        verb: 'list',
-        path: `/api/v1/namespaces/${env.namespace}/pods`,
-        query: { labelSelector: RECEIVER_LABELS },
-        what: 'list receiver pods',
-      });
-      expect(pods.items).toHaveLength(1);
-      return pods.items;
-    }, WAIT);
-    const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-    await mergePatch(
-      env,
-      `/api/v1/namespaces/${env.namespace}/pods/${list[0]?.metadata.name}/status`,
-      {
-        status: {
-          phase: 'Running',
-          conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: now }],
-        },
-      },
-    );
-  }
-
   async function continuousReport(): Promise<Record<string, unknown> & { gap?: WalGap }> {
-    const policy = await get(policyPath);
+    const policy = await getIfPresent(env, policyPath);
     return (
       (policy?.status as { continuous?: Record<string, unknown> } | undefined)?.continuous ?? {}
     );
@@ -186,7 +156,7 @@ describe('a gap in the WAL, in a cluster', () => {
 
   it('streams, then reports the gap a lost slot leaves, alerts, backs up and streams again', async () => {
     receiver = await startReceiverLikeThePod();
-    await reportPodReady();
+    await reportReceiverPodReady(env);
     await vi.waitFor(async () => {
       expect(await policyCondition(env, 'orders', 'Continuous')).toMatchObject({
         reason: 'Streaming',
@@ -220,7 +190,9 @@ describe('a gap in the WAL, in a cluster', () => {
       const condition = await policyCondition(env, 'orders', 'Continuous');
       expect(condition).toMatchObject({ status: 'False', reason: 'Gap' });
       expect(condition?.message).toContain(`from LSN ${gap.fromLsn} to ${gap.toLsn}`);
-      expect(await get(pgbackupPath(env.namespace, 'backups', backupName))).toBeDefined();
+      expect(
+        await getIfPresent(env, pgbackupPath(env.namespace, 'backups', backupName)),
+      ).toBeDefined();
     }, WAIT);
 
     // The alert, evaluated by promtool over what the controller exports now.

@@ -10,12 +10,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { API_VERSION, BACKUP_POLICY_KIND, BACKUP_POLICY_PLURAL } from '../../../src/api/index.js';
-import {
-  connectionOfKubeConfig,
-  isNotFound,
-  KubeClient,
-  type KubeObject,
-} from '../../../src/kube/index.js';
+import { connectionOfKubeConfig, KubeClient, type KubeObject } from '../../../src/kube/index.js';
 import { walSlotNameOf } from '../../../src/postgres/index.js';
 import { gapBackupNameOf, type WalGap } from '../../../src/render/index.js';
 import { createPostgresPod } from '../../harness/cluster-objects.js';
@@ -38,9 +33,16 @@ import {
   prepareControllerTest,
   startController,
 } from './controller-setup.js';
+import {
+  dropSlotIfPresent,
+  eventNotes,
+  getIfPresent,
+  receiverPods,
+  reportReceiverPodReady,
+  slotExists,
+} from './slots-and-receivers.js';
 
 const WAIT = { timeout: 60_000, interval: 500 };
-const RECEIVER_LABELS = 'app.kubernetes.io/component=wal-receiver,pgbackup.dev/policy=orders';
 
 type Report = Record<string, unknown> & { gap?: WalGap };
 
@@ -50,29 +52,11 @@ function reportOf(fixture: 'status-streaming' | 'status-gap'): Report {
   return { ...report, heartbeatTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') };
 }
 
-async function slotExists(name: string): Promise<boolean> {
-  return withClient(superuserClient('primary'), async (client) => {
-    const result = await client.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [
-      name,
-    ]);
-    return result.rowCount === 1;
-  });
-}
-
 /** Makes the receiver's permanent slot, as the receiver does on the primary. */
 async function createWalSlot(name: string): Promise<void> {
   if (await slotExists(name)) return;
   await withClient(superuserClient('primary'), (client) =>
     client.query('SELECT pg_create_physical_replication_slot($1, true)', [name]),
-  );
-}
-
-async function dropSlotIfPresent(name: string): Promise<void> {
-  await withClient(superuserClient('primary'), (client) =>
-    client.query(
-      'SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1',
-      [name],
-    ),
   );
 }
 
@@ -103,28 +87,9 @@ describe('continuous protection in the controller', () => {
     await env?.cleanUp();
   });
 
-  async function get(path: string): Promise<KubeObject | undefined> {
-    try {
-      return await env.client.request<KubeObject>({ verb: 'get', path, what: `get ${path}` });
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
-  }
-
   const deploymentPath = () => `/apis/apps/v1/namespaces/${env.namespace}/deployments/orders-wal`;
   const claimPath = () =>
     `/api/v1/namespaces/${env.namespace}/persistentvolumeclaims/orders-wal-spool`;
-
-  async function receiverPods(): Promise<KubeObject[]> {
-    const list = await env.client.request<{ items: KubeObject[] }>({
-      verb: 'list',
-      path: `/api/v1/namespaces/${env.namespace}/pods`,
-      query: { labelSelector: RECEIVER_LABELS },
-      what: 'list receiver pods',
-    });
-    return list.items;
-  }
 
   /** Writes status.continuous as the receiver does: the runner's account, its own manager. */
   async function report(continuous: Report): Promise<void> {
@@ -157,42 +122,11 @@ describe('continuous protection in the controller', () => {
     );
   }
 
-  /** Reports the receiver's pod Running and Ready, as a kubelet would. */
-  async function reportPodReady(): Promise<void> {
-    const [pod] = await vi.waitFor(async () => {
-      const pods = await receiverPods();
-      expect(pods).toHaveLength(1);
-      return pods;
-    }, WAIT);
-    const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-    await mergePatch(env, `/api/v1/namespaces/${env.namespace}/pods/${pod?.metadata.name}/status`, {
-      status: {
-        phase: 'Running',
-        conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: now }],
-      },
-    });
-  }
-
-  async function eventNotes(reason: string): Promise<string[]> {
-    const result = await runKubectl([
-      'get',
-      'events.events.k8s.io',
-      '-n',
-      env.namespace,
-      '-o',
-      'json',
-    ]);
-    expect(result.code, result.stderr).toBe(0);
-    const items = (JSON.parse(result.stdout) as { items: { reason?: string; note?: string }[] })
-      .items;
-    return items.filter((item) => item.reason === reason).map((item) => item.note ?? '');
-  }
-
   it('gets a WAL receiver Deployment and spool claim owned by the policy; Continuous says Starting', async () => {
-    const policy = await get(policyPath);
+    const policy = await getIfPresent(env, policyPath);
     await vi.waitFor(async () => {
-      const deployment = await get(deploymentPath());
-      const claim = await get(claimPath());
+      const deployment = await getIfPresent(env, deploymentPath());
+      const claim = await getIfPresent(env, claimPath());
       for (const object of [deployment, claim]) {
         expect(object?.metadata.ownerReferences).toEqual([
           expect.objectContaining({ kind: 'BackupPolicy', uid: policy?.metadata.uid }),
@@ -202,7 +136,7 @@ describe('continuous protection in the controller', () => {
         });
       }
       expect(deployment?.spec).toMatchObject({ replicas: 1, strategy: { type: 'Recreate' } });
-      expect((await get(policyPath))?.metadata).toMatchObject({
+      expect((await getIfPresent(env, policyPath))?.metadata).toMatchObject({
         finalizers: ['pgbackup.dev/replication-slot'],
       });
       expect(await policyCondition(env, 'orders', 'Continuous')).toMatchObject({
@@ -245,7 +179,7 @@ describe('continuous protection in the controller', () => {
   });
 
   it("keeps what the receiver reports through the controller's own status writes", async () => {
-    await reportPodReady();
+    await reportReceiverPodReady(env);
     const streaming = reportOf('status-streaming');
     await report(streaming);
     await vi.waitFor(async () => {
@@ -261,7 +195,7 @@ describe('continuous protection in the controller', () => {
     const generation = patched.metadata.generation;
     await vi.waitFor(async () => {
       expect((await policyCondition(env, 'orders', 'Ready'))?.observedGeneration).toBe(generation);
-      const policy = await get(policyPath);
+      const policy = await getIfPresent(env, policyPath);
       expect((policy?.status as { continuous?: unknown } | undefined)?.continuous).toEqual(
         streaming,
       );
@@ -277,7 +211,7 @@ describe('continuous protection in the controller', () => {
         }),
       ).toBe(16384);
     }, WAIT);
-    const policy = await get(policyPath);
+    const policy = await getIfPresent(env, policyPath);
     const managers = (
       policy?.metadata as { managedFields?: { manager?: string; fieldsV1?: unknown }[] } | undefined
     )?.managedFields;
@@ -297,9 +231,9 @@ describe('continuous protection in the controller', () => {
       const condition = await policyCondition(env, 'orders', 'Continuous');
       expect(condition).toMatchObject({ status: 'False', reason: 'Gap' });
       expect(condition?.message).toContain(`from LSN ${gap.fromLsn} to ${gap.toLsn}`);
-      const backup = await get(pgbackupPath(env.namespace, 'backups', backupName));
+      const backup = await getIfPresent(env, pgbackupPath(env.namespace, 'backups', backupName));
       expect(backup?.spec).toEqual({ policy: 'orders', type: 'binary' });
-      expect((await eventNotes('WalGapBackup')).join('\n')).toContain(backupName);
+      expect((await eventNotes(env, 'WalGapBackup')).join('\n')).toContain(backupName);
     }, WAIT);
     // The receiver reports the gap again and again, and the controller reconciles anew.
     await report({ ...reportOf('status-gap'), lagBytes: 8192 });
@@ -328,29 +262,29 @@ describe('continuous protection in the controller', () => {
     await createWalSlot(walSlot);
     await mergePatch(env, policyPath, { spec: { suspend: true } });
     await vi.waitFor(async () => {
-      expect(await get(deploymentPath())).toBeUndefined();
-      expect(await receiverPods()).toEqual([]);
+      expect(await getIfPresent(env, deploymentPath())).toBeUndefined();
+      expect(await receiverPods(env)).toEqual([]);
       expect(await slotExists(walSlot)).toBe(false);
-      expect((await eventNotes('WalSlotDropped')).join('\n')).toContain(walSlot);
+      expect((await eventNotes(env, 'WalSlotDropped')).join('\n')).toContain(walSlot);
       expect(await policyCondition(env, 'orders', 'Continuous')).toMatchObject({
         reason: 'Suspended',
       });
-      expect((await get(policyPath))?.status).not.toHaveProperty('continuous');
+      expect((await getIfPresent(env, policyPath))?.status).not.toHaveProperty('continuous');
     }, WAIT);
     // The spool stays for the receiver's return.
-    expect(await get(claimPath())).toBeDefined();
+    expect(await getIfPresent(env, claimPath())).toBeDefined();
   });
 
   it('removes the claim and the report, and drops the slot, once continuous protection is disabled', async () => {
     await mergePatch(env, policyPath, { spec: { suspend: false } });
-    await vi.waitFor(async () => expect(await receiverPods()).toHaveLength(1), WAIT);
+    await vi.waitFor(async () => expect(await receiverPods(env)).toHaveLength(1), WAIT);
     await createWalSlot(walSlot);
     await mergePatch(env, policyPath, { spec: { continuous: { enabled: false } } });
     await vi.waitFor(async () => {
-      expect(await get(deploymentPath())).toBeUndefined();
-      expect(await get(claimPath())).toBeUndefined();
+      expect(await getIfPresent(env, deploymentPath())).toBeUndefined();
+      expect(await getIfPresent(env, claimPath())).toBeUndefined();
       expect(await slotExists(walSlot)).toBe(false);
-      const policy = await get(policyPath);
+      const policy = await getIfPresent(env, policyPath);
       expect(policy?.status).not.toHaveProperty('continuous');
       expect(await policyCondition(env, 'orders', 'Continuous')).toBeUndefined();
       const metrics = await readMetrics(controller);
@@ -360,7 +294,7 @@ describe('continuous protection in the controller', () => {
 
   it("waits, when the policy is deleted, for the receiver's pod to go and drops its slot", async () => {
     await mergePatch(env, policyPath, { spec: { continuous: { enabled: true } } });
-    await vi.waitFor(async () => expect(await receiverPods()).toHaveLength(1), WAIT);
+    await vi.waitFor(async () => expect(await receiverPods(env)).toHaveLength(1), WAIT);
     await createWalSlot(walSlot);
     const deleted = await runKubectl([
       'delete',
@@ -372,7 +306,7 @@ describe('continuous protection in the controller', () => {
     ]);
     expect(deleted.code, deleted.stderr).toBe(0);
     expect(await slotExists(walSlot)).toBe(false);
-    expect(await receiverPods()).toEqual([]);
-    expect(await get(policyPath)).toBeUndefined();
+    expect(await receiverPods(env)).toEqual([]);
+    expect(await getIfPresent(env, policyPath)).toBeUndefined();
   });
 });

@@ -28,6 +28,7 @@ import {
   prepareControllerTest,
   startController,
 } from './controller-setup.js';
+import { dropSlotIfPresent, eventNotes, slotExists } from './slots-and-receivers.js';
 
 const WAIT = { timeout: 60_000, interval: 500 };
 
@@ -39,24 +40,6 @@ async function leaveSlotBehind(name: string): Promise<void> {
       "SELECT pg_logical_emit_message(false, 'pgbackup-test', repeat('x', 65536))",
     );
   });
-}
-
-async function slotExists(name: string): Promise<boolean> {
-  return withClient(superuserClient('primary'), async (client) => {
-    const result = await client.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [
-      name,
-    ]);
-    return result.rowCount === 1;
-  });
-}
-
-async function dropSlotIfPresent(name: string): Promise<void> {
-  await withClient(superuserClient('primary'), (client) =>
-    client.query(
-      'SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1',
-      [name],
-    ),
-  );
 }
 
 async function readPolicy(env: ControllerTestEnv): Promise<KubeObject | undefined> {
@@ -72,21 +55,6 @@ async function readPolicy(env: ControllerTestEnv): Promise<KubeObject | undefine
   ]);
   expect(result.code, result.stderr).toBe(0);
   return result.stdout.trim() === '' ? undefined : (JSON.parse(result.stdout) as KubeObject);
-}
-
-async function eventNotes(env: ControllerTestEnv, reason: string): Promise<string[]> {
-  const result = await runKubectl([
-    'get',
-    'events.events.k8s.io',
-    '-n',
-    env.namespace,
-    '-o',
-    'json',
-  ]);
-  expect(result.code, result.stderr).toBe(0);
-  const items = (JSON.parse(result.stdout) as { items: { reason?: string; note?: string }[] })
-    .items;
-  return items.filter((item) => item.reason === reason).map((item) => item.note ?? '');
 }
 
 describe("the controller and a policy's leftover replication slot", () => {
