@@ -197,8 +197,18 @@ export class WalReceivers {
       await this.#closeGap(object, backups);
       return { condition, requeueAfterMs: msUntilHeartbeatStale(condition) };
     }
+    const requeueAfterMs = await this.#settle(object, policy);
     forgetWalMetrics(this.#deps.metrics, { namespace, name });
-    return { condition, requeueAfterMs: await this.#settle(object, policy) };
+    // A slot not yet dropped (its primary unreachable) may still hold WAL: what it last held
+    // stays exported, so PgBackupSlotRetainingWal can say so.
+    const slot = status?.slot;
+    const settled = this.#settled.get(`${namespace}/${name}`) === (object.metadata.generation ?? 0);
+    if (!settled && slot?.retainedBytes !== undefined) {
+      const labels = { namespace, policy: name, slot: slot.name };
+      this.#deps.metrics.wal.slotRetainedBytes.set(labels, slot.retainedBytes);
+      this.#deps.metrics.wal.slotByPolicy.set(`${namespace}/${name}`, slot.name);
+    }
+    return { condition, requeueAfterMs };
   }
 
   /**

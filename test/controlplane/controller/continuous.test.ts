@@ -309,4 +309,45 @@ describe('continuous protection in the controller', () => {
     expect(await receiverPods(env)).toEqual([]);
     expect(await getIfPresent(env, policyPath)).toBeUndefined();
   });
+
+  it("keeps a stopped receiver's report and slot figure while its primary cannot be reached, and settles once it can", async () => {
+    const nowhere = {
+      selector: { matchLabels: { app: 'no-such-server' } },
+      credentials: { secretName: 'orders-superuser' },
+    };
+    await applyRunnerPolicy(env, { target: nowhere, continuous: { enabled: true } });
+    await vi.waitFor(async () => expect(await receiverPods(env)).toHaveLength(1), WAIT);
+    // A new policy has a new runner account: the old one's token is void.
+    receiver?.close();
+    receiver = undefined;
+    const streaming = reportOf('status-streaming');
+    await report(streaming);
+    await mergePatch(env, policyPath, { spec: { suspend: true } });
+    const labels = { namespace: env.namespace, policy: 'orders' };
+    await vi.waitFor(async () => {
+      expect(await receiverPods(env)).toEqual([]);
+      expect(controller.logs()).toContain(
+        "could not drop the stopped WAL receiver's replication slot",
+      );
+    }, WAIT);
+    // Not dropped: the last report stays, and what the slot last held is still exported.
+    const policy = await getIfPresent(env, policyPath);
+    expect((policy?.status as { continuous?: unknown } | undefined)?.continuous).toEqual(streaming);
+    const metrics = await readMetrics(controller);
+    expect(
+      sumMetric(metrics, 'pgbackup_wal_slot_retained_bytes', {
+        ...labels,
+        slot: 'pgbackup_wal_0123456789abcdef',
+      }),
+    ).toBe(16384);
+    expect(metrics).not.toContain('pgbackup_wal_receiver_up{');
+
+    // The target fixed: the controller reaches the primary, finds no slot left, and settles.
+    await applyRunnerPolicy(env, { continuous: { enabled: true }, suspend: true });
+    await vi.waitFor(async () => {
+      const settled = await getIfPresent(env, policyPath);
+      expect(settled?.status).not.toHaveProperty('continuous');
+      expect(await readMetrics(controller)).not.toContain('pgbackup_wal_slot_retained_bytes{');
+    }, WAIT);
+  });
 });
