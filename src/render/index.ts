@@ -1,7 +1,7 @@
 /**
  * What a policy wants (DESIGN.md §5): its CronJobs, its runner's identity, the Jobs of its
- * on-demand backups, its WAL receiver and its status, as pure functions of the policy, what exists and `now`.
- * No client, no clock, no I/O.
+ * on-demand backups, its WAL receiver and its status, as pure functions of the policy, what
+ * exists and `now`. No client, no clock, no I/O.
  */
 
 export {
