@@ -23,10 +23,15 @@
  * starts at a segment boundary both tools have stored (a WAL switch), after a CHECKPOINT.
  *
  * Memory: the peak of the tool's summed RSS, sampled 4 times a second (ours: the receiver's
- * node process and its pg_receivewal; pgBackRest: its asynchronous process and its workers).
- * CPU seconds: ours, those processes and the walsender that serves pg_receivewal;
- * pgBackRest, its asynchronous process, its workers and the archive-push commands the
- * server's archiver ran (the archiver's reaped children). MinIO's CPU is a column of its own.
+ * node process and its pg_receivewal; pgBackRest: its asynchronous process and its workers),
+ * and that peak in the first and the second half of the turn (flat or growing?).
+ * CPU seconds: ours, the receiver, its pg_receivewal and the walsender that serves it;
+ * pgBackRest, every process archive_command started and all they forked (the foreground
+ * archive-push, the asynchronous process, its workers). Each tool's processes are counted
+ * exactly through a cgroup of their own (bench/cpu-cgroup.ts, as root); where none can be
+ * made, by sampling /proc, which misses most of pgBackRest's short-lived processes (the
+ * output says "its cgroup" when the exact count was used). MinIO's CPU is a column of its own.
+ * Per-process figures of each turn go to stderr.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
