@@ -81,12 +81,15 @@ export type ReceiveWalExitReason =
   | 'no-sender'
   /** The connection failed or broke (a primary that went away, a failover). */
   | 'connection'
+  /** The spool's file system is full: the bucket must take WAL before more fits. */
+  | 'spool-full'
   /** The server is not (or is no longer) a primary, or the timeline ended. */
   | 'not-primary'
   | 'other';
 
 const REASONS: readonly (readonly [Exclude<ReceiveWalExitReason, 'stopped'>, RegExp])[] = [
   ['segment-removed', /requested WAL segment \S+ has already been removed/],
+  ['spool-full', /No space left on device/],
   ['slot-missing', /replication slot "[^"]*" does not exist/],
   ['slot-active', /replication slot "[^"]*" is active for PID/],
   ['authentication', /password authentication failed|no password supplied/],
@@ -149,6 +152,8 @@ function adviceOf(input: ReceiveWalInput, reason: ReceiveWalExitReason): string 
       return `another process streams from slot ${input.slot} (an old receiver still running?); it is retried`;
     case 'slot-missing':
       return `slot ${input.slot} does not exist on the server; the receiver creates it and retries`;
+    case 'spool-full':
+      return `the spool (${input.directory}) is full: the receiver restarts streaming once the bucket took some of it; the slot keeps the rest on the primary meanwhile. Give the spool more room (spec.continuous.spool.size) if the bucket is often slow`;
     case 'segment-removed':
       return 'the server no longer has the WAL the spool resumes from; streaming restarts from the slot, and the missing range is reported as a gap';
     default:

@@ -1,9 +1,11 @@
 /**
- * The receiver's spool: a directory (a PersistentVolumeClaim in a cluster) holding
- * `wal/`, where pg_receivewal writes, and `tmp/`, where the uploader compresses a file before
- * it is stored. WAL leaves `wal/` only once the bucket holds it.
+ * The receiver's spool: a directory (a PersistentVolumeClaim in a cluster) holding `wal/`,
+ * where pg_receivewal writes. WAL leaves it only once the bucket holds it. The uploader's
+ * compressed copies go elsewhere (the system's temporary directory, an emptyDir in a
+ * cluster): a full spool must still drain, which a copy on the spool itself would prevent.
  */
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseWalFileName } from '../retention/wal-names.js';
 
@@ -12,20 +14,16 @@ export interface SpoolLayout {
   readonly root: string;
   /** pg_receivewal's `--directory`. */
   readonly walDir: string;
-  /** The uploader's compressed copies, removed once stored. */
+  /** The uploader's compressed copies, each removed once stored; the directory on stop. */
   readonly tmpDir: string;
 }
 
-/** The directories of a spool at `root`. */
-export function spoolLayoutOf(root: string): SpoolLayout {
-  return { root, walDir: join(root, 'wal'), tmpDir: join(root, 'tmp') };
-}
-
-/** Creates the directories, and empties `tmp/` (copies a killed uploader left). */
-export async function prepareSpool(layout: SpoolLayout): Promise<void> {
-  await mkdir(layout.walDir, { recursive: true });
-  await rm(layout.tmpDir, { recursive: true, force: true });
-  await mkdir(layout.tmpDir, { recursive: true });
+/** Creates `<root>/wal` and a temporary directory of this process for the uploader. */
+export async function prepareSpool(root: string): Promise<SpoolLayout> {
+  const walDir = join(root, 'wal');
+  await mkdir(walDir, { recursive: true });
+  const tmpDir = await mkdtemp(join(tmpdir(), 'pgbackup-wal-upload-'));
+  return { root, walDir, tmpDir };
 }
 
 /** One WAL file on the spool. */

@@ -13,6 +13,8 @@
  * status written.
  */
 import { type FSWatcher, watch } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { type ContinuousState, type ContinuousStatus, SLOT_WAL_STATUSES } from '../api/index.js';
@@ -38,7 +40,7 @@ import {
   pollPrimary,
 } from './primary-link.js';
 import type { ReceiverMetrics } from './receiver-metrics.js';
-import { clearSpoolSegments, prepareSpool, type SpoolLayout, spoolLayoutOf } from './spool.js';
+import { clearSpoolSegments, prepareSpool, type SpoolLayout } from './spool.js';
 import type { StatusSink } from './status-sinks.js';
 import { WalUploader } from './wal-uploader.js';
 
@@ -113,7 +115,7 @@ export async function runWalReceiver(input: WalReceiverInput): Promise<void> {
 
 /** The receiver's moving parts; see the module's comment. */
 export class WalReceiver {
-  private readonly layout: SpoolLayout;
+  private layout: SpoolLayout;
   private readonly slot: string;
   private readonly lag = new LagTracker();
   private uploader: WalUploader | undefined;
@@ -143,13 +145,14 @@ export class WalReceiver {
   private archivedAtSlotLoss: bigint | undefined;
 
   constructor(private readonly input: WalReceiverInput) {
-    this.layout = spoolLayoutOf(input.spoolDir);
+    // Until run() prepares it; nothing reads the layout before.
+    this.layout = { root: input.spoolDir, walDir: join(input.spoolDir, 'wal'), tmpDir: '' };
     this.slot = walSlotNameOf(input.namespace, input.policy);
     this.lastReportMs = input.clock();
   }
 
   async run(): Promise<void> {
-    await prepareSpool(this.layout);
+    this.layout = await prepareSpool(this.input.spoolDir);
     let watcher: FSWatcher | undefined;
     try {
       watcher = watch(this.layout.walDir, () => this.wake?.());
@@ -171,6 +174,7 @@ export class WalReceiver {
       await reporting;
       await this.writeStatus(true);
       await this.link?.end();
+      await rm(this.layout.tmpDir, { recursive: true, force: true });
     }
   }
 
@@ -338,7 +342,8 @@ export class WalReceiver {
       this.lag.samplePrimary(poll.currentLsn, this.input.clock());
       if (poll.confirmedLsn !== undefined) this.confirmedLsn = poll.confirmedLsn;
       // Streaming once pg_receivewal holds the slot (it may yet fail to log in until then).
-      if ((this.state === 'Starting' || this.state === 'NoPrimary') && poll.slot?.active === true) {
+      const waiting = ['Starting', 'NoPrimary', 'Lagging'].includes(this.state);
+      if (waiting && poll.slot?.active === true) {
         this.setState('Streaming', `streaming from ${link.where}`);
       }
       return poll.slot?.walStatus === 'lost';
@@ -370,6 +375,9 @@ export class WalReceiver {
     switch (exit.reason) {
       case 'stopped':
         // Stopped by the receiver itself (a lost slot, a poll that failed): the next round looks.
+        return;
+      case 'spool-full':
+        this.setState('Lagging', exit.message);
         return;
       case 'slot-active':
       case 'slot-missing':

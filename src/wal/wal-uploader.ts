@@ -71,6 +71,11 @@ export function walObjectName(segmentName: string, compression: WalCompression):
   return `${segmentName}${WAL_COMPRESSION_SUFFIX[compression]}`;
 }
 
+/** A file that is gone (ENOENT), e.g. a partial pg_receivewal renamed while it was read. */
+function isMissingFile(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && 'code' in error && error.code === 'ENOENT';
+}
+
 /** The smaller of two LSNs (Math.min takes no bigint). */
 function bigintMin(a: bigint, b: bigint): bigint {
   return a < b ? a : b;
@@ -285,7 +290,13 @@ export class WalUploader {
     const previous = this.stored.get(name)?.endLsn;
     if (previous !== undefined && previous >= confirmed) return;
     this.lastPartialUploadMs = now;
-    await this.storePartial(file.name, confirmed, stored);
+    try {
+      await this.storePartial(file.name, confirmed, stored);
+    } catch (error) {
+      // pg_receivewal completed the segment meanwhile (renamed it): the next pass stores it.
+      if (isMissingFile(error)) return;
+      throw error;
+    }
   }
 
   /** Stores the spool's partial `fileName` as `<segment><suffix>.partial` ending at `endLsn`. */

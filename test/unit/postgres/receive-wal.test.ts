@@ -66,6 +66,10 @@ describe("pg_receivewal's exit, read from its stderr", () => {
       'pg_receivewal: error: could not receive data from WAL stream: server closed the connection unexpectedly',
       'connection',
     ],
+    [
+      'pg_receivewal: error: could not write 8192 bytes to WAL file "000000010000000000000007.partial": No space left on device',
+      'spool-full',
+    ],
     ['pg_receivewal: error: something nobody expected', 'other'],
   ])('%s → %s', (stderr, reason) => {
     expect(classifyReceiveWalExit(stderr)).toBe(reason);
