@@ -43,6 +43,8 @@ export interface PgbackrestOptions {
   readonly compressType: string;
   /** `process-max`: parallel workers of the asynchronous archive-push. */
   readonly processMax: number;
+  /** `io-timeout` in seconds (pgBackRest retries a failing repository that long; default 60). */
+  readonly ioTimeoutSeconds?: number;
 }
 
 /** A configured stanza. */
@@ -73,6 +75,7 @@ function configText(options: PgbackrestOptions, caFile: string): string {
     'archive-async=y',
     `spool-path=${join(dir, 'spool')}`,
     `process-max=${options.processMax}`,
+    ...(options.ioTimeoutSeconds === undefined ? [] : [`io-timeout=${options.ioTimeoutSeconds}`]),
     `log-path=${join(dir, 'log')}`,
     `lock-path=${join(dir, 'lock')}`,
     'log-level-console=warn',

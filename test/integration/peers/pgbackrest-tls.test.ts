@@ -126,6 +126,8 @@ describe('pgBackRest archiving into a MinIO over TLS', () => {
       ...options,
       dir: join(dir, 'pgbackrest-untrusting'),
       stanza: 'untrusting',
+      // Refused at once; no need to wait out the default 60 s of retries.
+      ioTimeoutSeconds: 3,
       s3: { ...options.s3, caFile: '/etc/ssl/certs/ca-certificates.crt' },
     };
     await expect(configurePgbackrest(untrusting)).rejects.toThrow(/certificate/i);
