@@ -6,7 +6,7 @@
  * Both stop on SIGTERM or SIGINT: streaming ends, the spool is uploaded, exit 0.
  */
 import { pino } from 'pino';
-import { type BackupPolicy, parseDurationSeconds } from '../api/index.js';
+import { type BackupPolicy, parseDurationSeconds, parseWindowSeconds } from '../api/index.js';
 import type { KubeClient } from '../kube/kube-client.js';
 import {
   listTargetEndpoints,
@@ -42,6 +42,7 @@ type PolicyInputs = Pick<
   | 'policy'
   | 'compression'
   | 'uploadIntervalMs'
+  | 'windowMs'
   | 'endpoints'
   | 'credentials'
   | 'replicationCredentials'
@@ -61,6 +62,7 @@ function continuousOf(policy: BackupPolicy, where: string) {
   return {
     compression: continuous.compression,
     uploadIntervalMs: (parseDurationSeconds(continuous.uploadInterval) ?? 10) * 1000,
+    windowMs: (parseWindowSeconds(continuous.window) ?? 7 * 86_400) * 1000,
   };
 }
 

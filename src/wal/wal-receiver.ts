@@ -39,6 +39,7 @@ import {
   type PrimaryPoll,
   pollPrimary,
 } from './primary-link.js';
+import { pruneWal } from './prune-wal.js';
 import type { ReceiverMetrics } from './receiver-metrics.js';
 import { clearSpoolSegments, prepareSpool, type SpoolLayout } from './spool.js';
 import type { StatusSink } from './status-sinks.js';
@@ -60,6 +61,8 @@ export interface WalReceiverInput {
   readonly backups: ArtifactStore;
   /** `spec.storage.s3.prefix`. */
   readonly storagePrefix: string;
+  /** `spec.continuous.window`: WAL older than the window's anchor backup is deleted hourly. */
+  readonly windowMs: number;
   readonly spoolDir: string;
   readonly pgRoot: string | undefined;
   readonly sinks: readonly StatusSink[];
@@ -76,6 +79,8 @@ export interface WalReceiverInput {
 
 const BACKOFF_MIN_MS = 1_000;
 const BACKOFF_MAX_MS = 10_000;
+/** How often WAL retention runs (wal/prune-wal), the first time once the bucket is read. */
+const PRUNE_INTERVAL_MS = 3_600_000;
 /** A bucket back from an outage is tried again within this. */
 const UPLOAD_BACKOFF_MAX_MS = 10_000;
 const POLL_INTERVAL_MS = 1_000;
@@ -135,6 +140,8 @@ export class WalReceiver {
   private uploadLock: Promise<unknown> = Promise.resolve();
   private lastWritten: string | undefined;
   private lastReportMs: number;
+  private lastPruneMs = Number.NEGATIVE_INFINITY;
+  private segmentSizeBytes = 0;
   private streamingEnded = false;
   private endStreaming: () => void = () => undefined;
   /** Settles when the stream loop has ended (the stop). */
@@ -245,6 +252,7 @@ export class WalReceiver {
   private async ensureUploader(link: PrimaryLink): Promise<void> {
     if (this.uploader !== undefined) return;
     const { input } = this;
+    this.segmentSizeBytes = link.segmentSizeBytes;
     this.uploader = new WalUploader({
       store: input.walStore,
       layout: this.layout,
@@ -419,6 +427,7 @@ export class WalReceiver {
       try {
         await this.uploadPass(false);
         backoffMs = BACKOFF_MIN_MS;
+        await this.pruneWhenDue();
         // pg_receivewal writes often: a pass at most every 100 ms, whatever the spool's events.
         await sleep(MIN_PASS_INTERVAL_MS);
         await Promise.race([woken, sleep(POLL_INTERVAL_MS)]);
@@ -429,6 +438,43 @@ export class WalReceiver {
         await Promise.race([this.streamingDone, sleep(backoffMs)]);
         backoffMs = Math.min(backoffMs * 2, UPLOAD_BACKOFF_MAX_MS);
       }
+    }
+  }
+
+  /**
+   * Applies WAL retention once an interval: what the window no longer needs goes from the
+   * bucket (and from what the uploader knows of it). A failure is logged and tried next time.
+   */
+  private async pruneWhenDue(): Promise<void> {
+    const now = this.input.clock();
+    if (now - this.lastPruneMs < PRUNE_INTERVAL_MS || !this.bucketLoaded) return;
+    this.lastPruneMs = now;
+    const { input } = this;
+    try {
+      const report = await this.withUploader(async (uploader) => {
+        const done = await pruneWal({
+          walStore: input.walStore,
+          backups: input.backups,
+          policy: {
+            prefix: input.storagePrefix,
+            namespace: input.namespace,
+            policy: input.policy,
+            windowMs: input.windowMs,
+          },
+          nowMs: now,
+          segmentSize: this.segmentSizeBytes,
+        });
+        for (const name of done.deletions) uploader.stored.delete(name);
+        return done;
+      });
+      if (report !== undefined && report.deletions.length > 0) {
+        input.logger.info(
+          { deleted: report.deletions.length, deletedBytes: report.deletedBytes },
+          'deleted WAL older than the window needs',
+        );
+      }
+    } catch (error) {
+      input.logger.warn({ err: error }, 'could not apply WAL retention; trying again in an hour');
     }
   }
 

@@ -71,6 +71,8 @@ export interface WalPolicyInput {
   /** The S3 endpoint: MinIO's, or a fault proxy's. */
   readonly endpoint?: string;
   readonly uploadInterval?: string;
+  /** `spec.continuous.window` (default the fixture's: 7d). */
+  readonly window?: string;
 }
 
 /** Writes the fixture with the test's values. */
@@ -84,6 +86,7 @@ export async function writeWalPolicy(input: WalPolicyInput): Promise<WalPolicy> 
   if (input.uploadInterval !== undefined) {
     policy.spec.continuous.uploadInterval = input.uploadInterval;
   }
+  if (input.window !== undefined) policy.spec.continuous.window = input.window;
   Object.assign(policy.spec.storage.s3, {
     bucket: testBucket(),
     prefix,
