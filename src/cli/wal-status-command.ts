@@ -166,7 +166,7 @@ function describe(report: WalStatusReport): string {
     const stored = reach.storedUpTo === null ? '' : `, WAL stored up to ${reach.storedUpTo}`;
     const gaps = reach.gaps.length === 0 ? 'no gap' : `${reach.gaps.length} gap(s) after it`;
     lines.push(
-      `from the newest binary backup ${reach.backup} (${reach.fromLsn}): replay reaches ${reach.reachableLsn}${stored}; ${gaps}`,
+      `from the newest binary backup ${reach.backup} (its WAL ends at ${reach.fromLsn}): replay reaches ${reach.reachableLsn}${stored}; ${gaps}`,
     );
   }
   return `${lines.join('\n')}\n`;

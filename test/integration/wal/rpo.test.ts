@@ -162,9 +162,10 @@ describe('the recovery point of continuous WAL protection', () => {
     await killServer(join(server.dir, 'data'));
     started.child.kill('SIGKILL');
     const receiverRun = await started.outcome;
-    console.log(
-      `at the crash: status ${JSON.stringify(statusAtCrash)}\npgbench: ${loadErrors.slice(-500)}\nreceiver: ${receiverRun.stderr.slice(-3000)}`,
-    );
+    console.log(`the receiver's status at the crash: ${JSON.stringify(statusAtCrash)}`);
+    expect(receiverRun.signal).toBe('SIGKILL');
+    // pgbench ran all along: its clients died with the server, not before.
+    expect(loadErrors).toMatch(/aborted|terminat|connection/i);
     receiver = undefined;
     await markers.stop();
     load.kill('SIGKILL');
@@ -197,8 +198,9 @@ describe('the recovery point of continuous WAL protection', () => {
     ]);
     await waitRecovered(restored);
     const last = await withClient(restored.client('postgres'), async (client) => {
+      // pg returns a bigint as a string.
       const result = await client.query<{ id: string; at: Date }>(
-        'SELECT id::text, at FROM marker ORDER BY id DESC LIMIT 1',
+        'SELECT id, at FROM marker ORDER BY id DESC LIMIT 1',
       );
       return result.rows[0];
     });
