@@ -209,7 +209,14 @@ export class PolicyReconciler {
     const manifests = [
       ...renderRunnerRbac(policy, owner),
       ...cronJobs.map((cronJob) => cronJob.manifest),
-      ...renderWalReceiver({ policy, owner, defaultImage: settings.defaultImage }),
+      ...renderWalReceiver({ policy, owner, defaultImage: settings.defaultImage }).filter(
+        // A claim's size and class cannot change in place: it is made once, and made anew
+        // (with the spec of the day) only after continuous protection was disabled.
+        (manifest) =>
+          manifest.kind !== 'PersistentVolumeClaim' ||
+          caches.persistentVolumeClaims.get(`${owner.namespace}/${manifest.metadata.name}`) ===
+            undefined,
+      ),
     ];
     const wanted = new Set(cronJobs.map((cronJob) => cronJob.manifest.metadata.name));
     let applied: string[];

@@ -176,6 +176,19 @@ describe('continuous protection in the controller', () => {
       WAIT,
     );
     expect(await writes()).toBe(before);
+
+    // A new spool size leaves the claim as it is (it cannot change in place), and fails nothing.
+    const patched = await mergePatch(env, policyPath, {
+      spec: { continuous: { spool: { size: '10Gi' } } },
+    });
+    await vi.waitFor(async () => {
+      expect(await policyCondition(env, 'orders', 'Reconciled')).toMatchObject({
+        status: 'True',
+        observedGeneration: patched.metadata.generation,
+      });
+    }, WAIT);
+    const claim = await getIfPresent(env, claimPath());
+    expect(claim?.spec).toMatchObject({ resources: { requests: { storage: '5Gi' } } });
   });
 
   it("keeps what the receiver reports through the controller's own status writes", async () => {
