@@ -41,7 +41,6 @@ import {
   applyRunnerPolicy,
   type ControllerTestEnv,
   FAST_RESYNC_ARGS,
-  mergePatch,
   pgbackupPath,
   policyCondition,
   prepareControllerTest,
