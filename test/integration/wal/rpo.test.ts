@@ -7,22 +7,19 @@
  * the newest marker restored is at most uploadInterval + 5 s older than the newest committed.
  */
 import { spawn } from 'node:child_process';
-import { chmod, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { formatLsn } from '../../../src/retention/wal-names.js';
-import { postgresRunAs } from '../../harness/env/postgres.js';
 import { runTool } from '../../harness/env/processes.js';
 import { runEnvironment, runPgbackup } from '../../harness/pgbackup-run.js';
 import { withClient } from '../../harness/postgres.js';
-import { type RestoredServer, startRestoredServer } from '../../harness/restore.js';
+import type { RestoredServer } from '../../harness/restore.js';
 import { type ScratchServer, startScratchPrimary } from '../../harness/scratch-postgres.js';
-import { buildForOtherUsers } from '../../harness/shared-build.js';
 import { requireEnv } from '../../harness/variables.js';
 import { hostOf } from '../logical/scratch-pair.js';
-import { restoreParentDir, runRestore } from '../restore/restore-run.js';
 import {
   bucketContinuity,
   SCRATCH_RECEIVER_ENV,
@@ -34,6 +31,7 @@ import {
   walTestHost,
   writeWalPolicy,
 } from './receiver-harness.js';
+import { recoverFromBucket } from './recover-from-bucket.js';
 
 const UPLOAD_INTERVAL_S = 10;
 const ENV = runEnvironment(SCRATCH_RECEIVER_ENV);
@@ -88,20 +86,6 @@ function startMarkers(server: ScratchServer) {
       await done;
     },
   };
-}
-
-async function waitRecovered(server: RestoredServer): Promise<void> {
-  await waitFor(
-    'the end of recovery',
-    () =>
-      withClient(server.client('postgres'), async (client) => {
-        const result = await client.query<{ recovering: boolean }>(
-          'SELECT pg_is_in_recovery() AS recovering',
-        );
-        return result.rows[0]?.recovering === false;
-      }),
-    300_000,
-  );
 }
 
 describe('the recovery point of continuous WAL protection', () => {
@@ -178,25 +162,9 @@ describe('the recovery point of continuous WAL protection', () => {
     );
 
     // Restore the newest backup and recover it from the bucket's WAL, as far as it reaches.
-    const parent = await restoreParentDir();
-    parents.push(parent);
-    await chmod(dirname(policy.file), 0o755);
-    await chmod(policy.file, 0o644);
-    const target = join(parent, 'data');
-    const restore = await runRestore(['-f', policy.file, '--target-dir', target], parent);
-    expect(restore.code, restore.stderr).toBe(0);
-    const runtime = await buildForOtherUsers();
-    await writeFile(join(target, 'recovery.signal'), '');
-    const runAs = postgresRunAs();
-    const log = join(parent, 'wal-fetch.log');
-    await writeFile(log, '');
-    if (runAs !== undefined) await chmod(log, 0o666);
-    const fetch = `${runtime.node} ${runtime.bundle} wal-fetch %f %p -f ${policy.file} 2>>${log}`;
-    restored = await startRestoredServer(target, walTestHost(73), [
-      `restore_command=${fetch}`,
-      'recovery_target_timeline=latest',
-    ]);
-    await waitRecovered(restored);
+    const recovered = await recoverFromBucket(policy, walTestHost(73));
+    restored = recovered.server;
+    parents.push(recovered.parent);
     const last = await withClient(restored.client('postgres'), async (client) => {
       // pg returns a bigint as a string.
       const result = await client.query<{ id: string; at: Date }>(
@@ -204,7 +172,7 @@ describe('the recovery point of continuous WAL protection', () => {
       );
       return result.rows[0];
     });
-    const fetched = await readFile(log, 'utf8');
+    const fetched = await recovered.fetchLog();
     console.log(`wal-fetch said:\n${fetched.split('\n').slice(-8).join('\n')}`);
     expect(last, fetched).toBeDefined();
     // A marker committed but not yet acknowledged when the server died may be restored too.
