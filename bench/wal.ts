@@ -395,11 +395,40 @@ async function archiverPid(admin: pg.Client): Promise<number> {
   return row.pid;
 }
 
+async function archiverStats(admin: pg.Client): Promise<{ last: string; failed: number }> {
+  const [row] = await query<{ last: string | null; failed: string }>(
+    admin,
+    'SELECT last_archived_wal AS last, failed_count::text AS failed FROM pg_stat_archiver',
+  );
+  return { last: row?.last ?? '', failed: Number(row?.failed ?? 0) };
+}
+
+/**
+ * What the server says pgBackRest archived, against the bucket: the archiver's last segment
+ * must be in the stanza's archive, and no archive_command may have failed in the turn (the
+ * lag is read from the bucket; this says the two agree).
+ */
+async function confirmArchiver(bench: Bench, repo: PgbackrestRepo, failedBefore: number) {
+  const { last, failed } = await archiverStats(bench.admin);
+  const stored = await listArchivedSegments(bench.s3, BUCKET, repo);
+  if (!stored.includes(last)) {
+    throw new Error(
+      `pg_stat_archiver says ${last} was archived but pgBackRest's archive in the bucket does not hold it; see ${join(bench.dir, 'pgbackrest', 'log')}`,
+    );
+  }
+  if (failed > failedBefore) {
+    process.stderr.write(
+      `  pgBackRest: archive_command failed ${failed - failedBefore} times in this turn (pg_stat_archiver.failed_count); the server retried\n`,
+    );
+  }
+}
+
 function pgbackrestTool(bench: Bench, repo: PgbackrestRepo): Tool {
   const isAsync = (role: string) => role.endsWith(':async') || role.endsWith(':local');
   return {
     name: 'pgBackRest',
     start: async () => {
+      const failedBefore = (await archiverStats(bench.admin)).failed;
       await setArchiveCommand(bench.admin, repo.archiveCommand);
       return {
         archivedLsn: async () => {
@@ -434,6 +463,7 @@ function pgbackrestTool(bench: Bench, repo: PgbackrestRepo): Tool {
           return () => ({ extraSeconds: cpuOf() - before });
         },
         stop: async () => {
+          await confirmArchiver(bench, repo, failedBefore);
           await setArchiveCommand(bench.admin, '/bin/true');
           await waitFor("pgBackRest's asynchronous archiver to end", 60_000, async () =>
             pgbackrestProcesses(repo.configFile).every((process) => !isAsync(process.role)),
