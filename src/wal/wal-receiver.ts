@@ -87,6 +87,8 @@ const POLL_INTERVAL_MS = 1_000;
 const MIN_PASS_INTERVAL_MS = 100;
 /** /healthz fails when the report loop has not run for this long (a stuck event loop). */
 const STALE_REPORT_MS = 120_000;
+/** Refusals with the slot held by another walsender before its walsender is terminated. */
+const SLOT_TAKEOVER_ATTEMPTS = 3;
 /** pg_receivewal that streamed this long counts as a success: the next failure waits 1 s again. */
 const HEALTHY_RUN_MS = 10_000;
 
@@ -141,6 +143,7 @@ export class WalReceiver {
   private lastWritten: string | undefined;
   private lastReportMs: number;
   private lastPruneMs = Number.NEGATIVE_INFINITY;
+  private slotActiveExits = 0;
   private segmentSizeBytes = 0;
   private streamingEnded = false;
   private endStreaming: () => void = () => undefined;
@@ -203,10 +206,9 @@ export class WalReceiver {
       });
       if (signal.aborted) break;
       if (exit !== undefined) await this.afterExit(exit);
-      backoffMs =
-        this.input.clock() - startedAtMs >= HEALTHY_RUN_MS
-          ? BACKOFF_MIN_MS
-          : Math.min(backoffMs * 2, BACKOFF_MAX_MS);
+      const healthy = this.input.clock() - startedAtMs >= HEALTHY_RUN_MS;
+      backoffMs = healthy ? BACKOFF_MIN_MS : Math.min(backoffMs * 2, BACKOFF_MAX_MS);
+      if (healthy) this.slotActiveExits = 0;
       await pause(backoffMs, signal);
     }
   }
@@ -388,12 +390,46 @@ export class WalReceiver {
         this.setState('Lagging', exit.message);
         return;
       case 'slot-active':
+        await this.takeOverSlot();
+        if (this.state === 'Streaming') this.setState('Starting', exit.message);
+        return;
       case 'slot-missing':
         if (this.state === 'Streaming') this.setState('Starting', exit.message);
         return;
       default:
         // A primary that refuses to stream (a login, a privilege, no free WAL sender).
         this.setState('NoPrimary', exit.message);
+    }
+  }
+
+  /**
+   * The slot stays held by another walsender: most likely the pg_receivewal of a receiver that
+   * was killed without it (it streams on into the spool until its next message fails). After
+   * {@link SLOT_TAKEOVER_ATTEMPTS} refusals in a row, its walsender is terminated; with
+   * `--no-loop` that pg_receivewal exits, and this receiver's takes the slot.
+   */
+  private async takeOverSlot(): Promise<void> {
+    this.slotActiveExits += 1;
+    const link = this.link;
+    if (this.slotActiveExits < SLOT_TAKEOVER_ATTEMPTS || link === undefined) return;
+    this.slotActiveExits = 0;
+    try {
+      const result = await link.client.query<{ pid: number }>(
+        'SELECT active_pid AS pid FROM pg_replication_slots WHERE slot_name = $1 AND active AND pg_terminate_backend(active_pid)',
+        [this.slot],
+      );
+      const pid = result.rows[0]?.pid;
+      if (pid !== undefined) {
+        this.input.logger.warn(
+          { slot: this.slot, walsenderPid: pid },
+          'terminated the walsender that held the slot (a receiver that died without its pg_receivewal?)',
+        );
+      }
+    } catch (error) {
+      this.input.logger.warn(
+        { err: error, slot: this.slot },
+        `cannot free slot ${this.slot}: stop the process that streams from it, or grant the role of spec.target.credentials pg_signal_backend`,
+      );
     }
   }
 

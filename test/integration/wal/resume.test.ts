@@ -43,6 +43,26 @@ async function childrenOf(pid: number): Promise<number[]> {
   return children;
 }
 
+/** The receiver's pg_receivewal children. */
+async function receiveWalChildrenOf(pid: number): Promise<number[]> {
+  const children = await childrenOf(pid);
+  const named = await Promise.all(
+    children.map(async (child) => {
+      const command = await readFile(`/proc/${child}/cmdline`, 'utf8').catch(() => '');
+      return command.includes('pg_receivewal') ? [child] : [];
+    }),
+  );
+  return named.flat();
+}
+
+/** Whether a process runs (a zombie nobody reaped does not). */
+async function isAlive(pid: number): Promise<boolean> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  return (
+    stat !== undefined && stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z'
+  );
+}
+
 /** SIGKILLs the receiver and its pg_receivewal at once, as a killed container's processes die. */
 async function killReceiver(receiver: StartedReceiver): Promise<void> {
   const pid = receiver.child.pid ?? 0;
@@ -68,6 +88,52 @@ describe('the WAL receiver resumes where the bucket and spool end', () => {
     running.push(receiver);
     await waitStreaming(receiver);
   }
+
+  it('killed alone, its pg_receivewal left streaming: the next receiver takes the slot over', async () => {
+    const policy = await writeWalPolicy({ hosts: [hostOf(server)], name: 'resume-orphan' });
+    const store = walStoreOf(policy);
+    const first = startReceiver(policy);
+    await streaming(first);
+    const orphans = await receiveWalChildrenOf(first.child.pid ?? 0);
+    expect(orphans).toHaveLength(1);
+    process.kill(first.child.pid ?? 0, 'SIGKILL');
+    await first.outcome;
+    running.splice(running.indexOf(first), 1);
+    const second = startReceiver(policy);
+    const client = server.client('postgres');
+    await client.connect();
+    try {
+      await waitFor(
+        "the orphan pg_receivewal gone and the new receiver's streaming",
+        async () => {
+          const alive = (await Promise.all(orphans.map(isAlive))).filter(Boolean);
+          const mine = await receiveWalChildrenOf(second.child.pid ?? 0);
+          const holder = await client.query<{ pid: number | null }>(
+            'SELECT active_pid AS pid FROM pg_replication_slots WHERE active',
+          );
+          return alive.length === 0 && mine.length === 1 && holder.rows.length === 1;
+        },
+        60_000,
+        second,
+      );
+      running.push(second);
+      await makeWal(client, 1);
+      await client.query("INSERT INTO wal_filler (payload) VALUES ('after the takeover')");
+      const end = await currentLsn(client);
+      const continuity = await waitFor(
+        `the bucket reaching ${formatLsn(end)}`,
+        async () => {
+          const seen = await bucketContinuity(store);
+          return (seen.newestLsn ?? 0n) >= end ? seen : undefined;
+        },
+        60_000,
+        second,
+      );
+      expect(continuity.gaps).toEqual([]);
+    } finally {
+      await client.end();
+    }
+  }, 180_000);
 
   it('killed mid-segment and restarted: continuity over the bucket finds no gap', async () => {
     const policy = await writeWalPolicy({ hosts: [hostOf(server)], name: 'resume-killed' });
