@@ -1,6 +1,11 @@
 /** The command line of `pgbackup restore`. */
 import { tmpdir } from 'node:os';
 import { dirname, resolve } from 'node:path';
+import {
+  parseTargetLsn,
+  parseTargetTime,
+  type RecoveryTarget,
+} from '../restore/recovery-target.js';
 import type { BackupChoice } from '../runner/backup-choice.js';
 import { parseOptions, usageError } from './command.js';
 import { type PolicySource, parseSource } from './run-arguments.js';
@@ -9,6 +14,9 @@ import { type PolicySource, parseSource } from './run-arguments.js';
 export const RESTORE_USAGE = `usage: pgbackup restore (-f POLICY.yaml | --policy NAMESPACE/NAME) [--type binary]
                         [--backup KEY | --line LINE] [--local-dir DIR] --target-dir DIR
                         [--work-dir DIR] [--pg-root DIR]
+       pgbackup restore (-f POLICY.yaml | --policy NAMESPACE/NAME) [--type binary]
+                        (--target-time TIME | --target-lsn LSN | --target-latest) [--pause]
+                        --target-dir DIR [--work-dir DIR] [--pg-root DIR]
        pgbackup restore (-f POLICY.yaml | --policy NAMESPACE/NAME) --type logical
                         [--backup KEY | --line LINE] [--database NAME] [--into NAME]
                         [--no-owner] [--jobs N] [--work-dir DIR] [--pg-root DIR]
@@ -20,6 +28,11 @@ before anything is restored; nothing in the bucket is changed.
 
 binary: the archive is extracted into --target-dir (which must not exist or be empty) and
 checked with pg_verifybackup; start PostgreSQL on it and it replays the WAL the backup holds.
+point in time (binary, from the bucket): the newest binary backup that ENDS at or before the
+target is restored, and the data directory is set up to recover from the bucket's WAL
+(restore_command = pgbackup wal-fetch) to the target, then be promoted. A target beyond the
+newest archived WAL, or after a gap in it, is refused before the backup is downloaded, with
+the latest reachable instant. docs/restore.md, "Point in time".
 logical: one database of the backup is restored with pg_restore into a new database on the
 server libpq's environment names (PGHOST, PGPORT, PGUSER, PGPASSWORD or a password file).
 
@@ -32,6 +45,12 @@ options:
       --line LINE         the newest backup of this line (daily, weekly, ..., or on-demand)
       --local-dir DIR     read binary backups from this local volume instead of the bucket
       --target-dir DIR    binary: the data directory to create (must not exist, or be empty)
+      --target-time TIME  recover to this instant, with its zone (2026-12-03T14:40:01.5Z,
+                          2026-12-03 15:40:01+01): every transaction committed at or before it
+      --target-lsn LSN    recover to this WAL position (0/3000148), inclusive
+      --target-latest     recover all the WAL the bucket holds
+      --pause             with --target-time/--target-lsn: pause at the target (read-only, to
+                          inspect) instead of promoting; SELECT pg_wal_replay_resume() promotes
       --database NAME     logical: the database of the backup to restore (needed when it holds
                           several; \`pgbackup list -o json\` shows them)
       --into NAME         logical: the database to create and restore into (default: --database);
@@ -60,6 +79,9 @@ export interface BinaryRestoreArguments extends CommonRestoreArguments {
   readonly localDir: string | undefined;
   /** Absolute. */
   readonly targetDir: string;
+  /** Point in time: where recovery from the bucket's WAL stops; undefined for a plain restore. */
+  readonly recoveryTarget: RecoveryTarget | undefined;
+  readonly pause: boolean;
 }
 
 /** A logical restore of one database into a new database. */
@@ -82,6 +104,10 @@ const OPTIONS = {
   line: { type: 'string' },
   'local-dir': { type: 'string' },
   'target-dir': { type: 'string' },
+  'target-time': { type: 'string' },
+  'target-lsn': { type: 'string' },
+  'target-latest': { type: 'boolean', default: false },
+  pause: { type: 'boolean', default: false },
   database: { type: 'string' },
   into: { type: 'string' },
   'no-owner': { type: 'boolean', default: false },
@@ -96,7 +122,14 @@ const usage = (message: string) => usageError(message, RESTORE_USAGE);
 type Values = ReturnType<typeof parseOptions<typeof OPTIONS>>;
 
 /** Options that only one type takes, named by the type that takes them. */
-const ONLY_BINARY = ['local-dir', 'target-dir'] as const;
+const ONLY_BINARY = [
+  'local-dir',
+  'target-dir',
+  'target-time',
+  'target-lsn',
+  'target-latest',
+  'pause',
+] as const;
 const ONLY_LOGICAL = ['database', 'into', 'no-owner', 'jobs'] as const;
 
 function refuseOptions(values: Values, names: readonly (keyof Values)[], type: string): void {
@@ -106,6 +139,42 @@ function refuseOptions(values: Values, names: readonly (keyof Values)[], type: s
       `${given.map((name) => `--${String(name)}`).join(', ')} ${given.length === 1 ? 'goes' : 'go'} only with --type ${type}`,
     );
   }
+}
+
+function targetOf(values: Values): RecoveryTarget | string | undefined {
+  if (values['target-time'] !== undefined) return parseTargetTime(values['target-time']);
+  if (values['target-lsn'] !== undefined) return parseTargetLsn(values['target-lsn']);
+  return values['target-latest'] ? { kind: 'latest' } : undefined;
+}
+
+/** The point-in-time target, if one was given; refuses what does not go with one. */
+function parseRecoveryTarget(values: Values): RecoveryTarget | undefined {
+  const given = (['target-time', 'target-lsn', 'target-latest'] as const).filter(
+    (name) => values[name] !== undefined && values[name] !== false,
+  );
+  if (given.length > 1) throw usage(`give one of ${given.map((name) => `--${name}`).join(', ')}`);
+  const parsed = targetOf(values);
+  if (typeof parsed === 'string') throw usage(parsed);
+  if (parsed === undefined) {
+    if (values.pause) throw usage('--pause goes with --target-time or --target-lsn');
+    return undefined;
+  }
+  if (values.backup !== undefined || values.line !== undefined) {
+    throw usage(
+      'a point-in-time restore chooses its backup (the newest that ends at or before the target): give no --backup or --line',
+    );
+  }
+  if (values['local-dir'] !== undefined) {
+    throw usage(
+      'a point-in-time restore reads the backups and the WAL from the bucket: give no --local-dir',
+    );
+  }
+  if (values.pause && parsed.kind === 'latest') {
+    throw usage(
+      '--pause goes with --target-time or --target-lsn (--target-latest has no target to pause at)',
+    );
+  }
+  return parsed;
 }
 
 function parseJobs(text: string | undefined): number {
@@ -149,6 +218,8 @@ export function parseRestoreArguments(argv: readonly string[]): RestoreArguments
       type: 'binary',
       localDir: values['local-dir'],
       targetDir,
+      recoveryTarget: parseRecoveryTarget(values),
+      pause: values.pause,
       workDir: resolve(values['work-dir'] ?? dirname(targetDir)),
     };
   }

@@ -17,6 +17,7 @@ import { openBackupSource } from './backup-source.js';
 import type { CommandIo } from './command.js';
 import type { BinaryRestoreArguments } from './restore-arguments.js';
 import { describeBinaryRestore, type ServerTools } from './restore-binary-report.js';
+import { runPointInTimeRestore } from './restore-target-command.js';
 
 async function serverToolsOf(
   outcome: BinaryRestoreOutcome,
@@ -34,6 +35,7 @@ export async function runBinaryRestore(
   args: BinaryRestoreArguments,
   io: CommandIo,
 ): Promise<number> {
+  if (args.recoveryTarget !== undefined) return runPointInTimeRestore(args, io);
   const source = await openBackupSource(args.source, args.localDir);
   const logger = pino({ base: { command: 'restore', policy: source.policy } }, pino.destination(2));
   try {

@@ -20,7 +20,19 @@ const allowedImports: Readonly<Record<string, readonly string[]>> = {
   controller: ['api', 'retention', 'render', 'kube', 'storage', 'postgres'],
   runner: ['api', 'retention', 'render', 'kube', 'storage', 'postgres'],
   wal: ['api', 'retention', 'render', 'kube', 'storage', 'postgres'],
-  cli: ['api', 'retention', 'render', 'kube', 'storage', 'postgres', 'controller', 'runner', 'wal'],
+  restore: ['api', 'retention', 'storage', 'postgres', 'runner', 'wal'],
+  cli: [
+    'api',
+    'retention',
+    'render',
+    'kube',
+    'storage',
+    'postgres',
+    'controller',
+    'runner',
+    'wal',
+    'restore',
+  ],
 };
 
 const pureModules = ['api', 'retention', 'render'];
