@@ -1,13 +1,14 @@
 /**
  * `pgbackup wal-fetch FILE DEST`: the `restore_command` of a restore from the bucket's WAL.
  * Exit status 0 when DEST holds the file, 1 (one short line) when the bucket has no such
- * file, which recovery asks for as a matter of course, and 126 on any other failure, so that
+ * file, which recovery asks for as a matter of course, and 126 on any other failure (wrong
+ * arguments included), so that
  * PostgreSQL stops recovery instead of ending it early at WAL it could not read and
  * promoting a server that lacks it.
  */
 import { parseArgs } from 'node:util';
 import { fetchWalFile } from '../wal/fetch-wal.js';
-import { type Command, usageError } from './command.js';
+import { type Command, UsageError, usageError } from './command.js';
 import { parseSource } from './run-arguments.js';
 import { openWalSource } from './wal-source.js';
 
@@ -21,9 +22,9 @@ The stored bytes are checked against the SHA-256 they were stored with, decompre
 DEST appears only complete. A segment never completed is served from its .partial only while
 no newer WAL follows it.
 
-exit status: 0 fetched; 1 the bucket has no such file (recovery asks for such files); 2 wrong
-arguments; 126 any other failure (the bucket unreachable, a damaged object, DEST not
-writable), which makes PostgreSQL stop recovery rather than end it early.
+exit status: 0 fetched; 1 the bucket has no such file (recovery asks for such files); 126 any
+other failure (wrong arguments, the bucket unreachable, a damaged object, DEST not writable),
+which makes PostgreSQL stop recovery rather than end it early.
 
 options:
   -f, --filename FILE     the BackupPolicy manifest: its bucket, reached with the AWS SDK's
@@ -61,7 +62,15 @@ function parseWalFetchArguments(argv: readonly string[]) {
 
 /** Runs `pgbackup wal-fetch ...`; see {@link WAL_FETCH_USAGE}. */
 export const runWalFetchCommand: Command = async (argv, io) => {
-  const args = parseWalFetchArguments(argv);
+  let args: ReturnType<typeof parseWalFetchArguments>;
+  try {
+    args = parseWalFetchArguments(argv);
+  } catch (error) {
+    // Not 2: a restore_command with wrong arguments must stop recovery, not end it early.
+    if (!(error instanceof UsageError)) throw error;
+    io.stderr.write(`pgbackup wal-fetch: ${error.message}\n`);
+    return WAL_FETCH_FAILED;
+  }
   if (args === 'help') {
     io.stdout.write(WAL_FETCH_USAGE);
     return 0;

@@ -28,12 +28,15 @@ describe('the WAL commands’ arguments', () => {
     }
   });
 
-  it('wal-fetch wants FILE and DEST, and one of -f or --policy', async () => {
+  it('wal-fetch wants FILE and DEST, and one of -f or --policy; wrong arguments stop recovery', async () => {
     const noDestination = await pgbackup('wal-fetch', '000000010000000000000001', '-f', 'p.yaml');
-    expect(noDestination.status).toBe(2);
+    expect(noDestination.status).toBe(WAL_FETCH_FAILED);
     expect(noDestination.stderr).toContain('give the WAL file name and the destination path');
     const noPolicy = await pgbackup('wal-fetch', '000000010000000000000001', 'RECOVERYXLOG');
-    expect(noPolicy.status).toBe(2);
+    expect(noPolicy.status).toBe(WAL_FETCH_FAILED);
+    const unknown = await pgbackup('wal-fetch', 'A', 'B', '-f', 'p.yaml', '--bucket', 'x');
+    expect(unknown.status).toBe(WAL_FETCH_FAILED);
+    expect(unknown.stderr).toContain('usage: pgbackup wal-fetch');
     expect(noPolicy.stderr).toContain('give exactly one of -f POLICY.yaml or --policy');
   });
 
