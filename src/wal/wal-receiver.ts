@@ -144,6 +144,8 @@ export class WalReceiver {
   private lastReportMs: number;
   private lastPruneMs = Number.NEGATIVE_INFINITY;
   private slotActiveExits = 0;
+  /** The last state logged: one log line per change of state, as file mode promises. */
+  private loggedState: ContinuousState | undefined;
   private segmentSizeBytes = 0;
   private streamingEnded = false;
   private endStreaming: () => void = () => undefined;
@@ -593,6 +595,7 @@ export class WalReceiver {
     this.state = state;
     this.message = message;
     if (changed) {
+      this.loggedState = state;
       this.input.logger.info({ state }, message);
       void this.writeStatus(false);
     }
@@ -675,6 +678,11 @@ export class WalReceiver {
     if (pending !== undefined) this.pendingBytes = pending;
     const status = this.statusNow();
     this.input.metrics?.update(status);
+    // A state the figures decide (Lagging from Streaming, and back) is logged here.
+    if (status.state !== this.loggedState) {
+      this.loggedState = status.state;
+      this.input.logger.info({ state: status.state }, status.message ?? '');
+    }
     const key = `${status.state}\n${status.message}`;
     if (!periodic && key === this.lastWritten) return;
     this.lastWritten = key;

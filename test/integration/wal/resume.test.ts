@@ -18,6 +18,7 @@ import { hostOf } from '../logical/scratch-pair.js';
 import {
   bucketContinuity,
   currentLsn,
+  loggedStates,
   makeWal,
   SEGMENT_SIZE,
   type StartedReceiver,
@@ -235,6 +236,13 @@ describe('the WAL receiver resumes where the bucket and spool end', () => {
       const continuity = await bucketContinuity(store);
       expect(continuity.gaps).toEqual([]);
       expect(continuity.ranges).toHaveLength(1);
+      running.splice(running.indexOf(receiver), 1);
+      const outcome = await receiver.stop();
+      expect(outcome.code).toBe(0);
+      // One log line per change of state: into Lagging with the outage, out of it after.
+      const states = loggedStates(outcome.stderr);
+      expect(states.indexOf('Lagging'), states.join(' → ')).toBeGreaterThan(0);
+      expect(states.lastIndexOf('Streaming')).toBeGreaterThan(states.indexOf('Lagging'));
     } finally {
       await client.end().catch(() => undefined);
       await proxy.close();
