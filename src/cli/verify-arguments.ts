@@ -5,15 +5,22 @@ import { type PolicySource, parseSource } from './run-arguments.js';
 
 /** How `pgbackup verify` is called. */
 export const VERIFY_USAGE = `usage: pgbackup verify (-f POLICY.yaml | --policy NAMESPACE/NAME)
-                       [--work-dir DIR] [--pg-root DIR] [--scheduled]
+                       [--type binary|logical] [--work-dir DIR] [--pg-root DIR] [--scheduled]
 
-The restore drill: restores the policy's newest committed binary backup (of any line, or on
+The restore drill (--type binary, the default): restores the policy's newest committed binary backup (of any line, or on
 demand) into a throwaway server and checks it. Every object is downloaded and checked against
 the manifest (size and SHA-256), the archive is extracted, pg_verifybackup checks the files
 and the WAL, a server started on the copy (Unix socket only) must recover and accept
 connections, and pg_amcheck --all --install-missing checks every table and B-tree index.
 Everything the drill wrote is removed afterwards. Exit status 0: Passed; 1: Failed (or the
-drill could not run). With --policy the result is written to the Backup's
+drill could not run).
+
+The logical drill (--type logical): restores each database of the policy's newest committed
+logical backup with pg_restore (without owners, grants and tablespaces) into an empty
+throwaway server, and compares it with the dump's table of contents (pg_restore -l): every
+schema, table, view, sequence, index, constraint, trigger and function listed must exist, and
+every table must hold the rows of the dump's data. A difference fails the drill, naming the
+database and the objects. With --policy the result is written to the Backup's
 status.verification. PostgreSQL refuses to run as root: run it as an unprivileged user.
 
 options:
@@ -26,12 +33,19 @@ options:
                           (default /usr/lib/postgresql)
       --scheduled         the CronJob's run: do nothing on days the spec.verify.schedule line
                           does not fire on (the monthly drill is triggered on days 28 to 31)
+      --type TYPE         binary (default) or logical; with --scheduled and no --type, the
+                          drill of each type the policy enables (binary first)
   -h, --help              show this help
 `;
+
+/** Which drill runs. */
+export type VerifyType = 'binary' | 'logical';
 
 /** The options of one `pgbackup verify` invocation. */
 export interface VerifyArguments {
   readonly source: PolicySource;
+  /** The drill asked for; undefined: binary, or with --scheduled each type the policy enables. */
+  readonly type: VerifyType | undefined;
   readonly workDir: string;
   readonly pgRoot: string | undefined;
   readonly scheduled: boolean;
@@ -40,6 +54,7 @@ export interface VerifyArguments {
 const OPTIONS = {
   filename: { type: 'string', short: 'f' },
   policy: { type: 'string' },
+  type: { type: 'string' },
   'work-dir': { type: 'string' },
   'pg-root': { type: 'string' },
   scheduled: { type: 'boolean', default: false },
@@ -59,8 +74,13 @@ export function parseVerifyArguments(argv: readonly string[]): VerifyArguments |
   if (values.scheduled && source.kind !== 'cluster') {
     throw usageError('--scheduled goes with --policy NAMESPACE/NAME', VERIFY_USAGE);
   }
+  const type = values.type;
+  if (type !== undefined && type !== 'binary' && type !== 'logical') {
+    throw usageError(`--type is binary or logical, not "${type}"`, VERIFY_USAGE);
+  }
   return {
     source,
+    type,
     workDir: values['work-dir'] ?? tmpdir(),
     pgRoot: values['pg-root'],
     scheduled: values.scheduled,

@@ -7,6 +7,7 @@ import { pino } from 'pino';
 import type { BackupPolicy } from '../api/index.js';
 import { type VerifyOutcome, verifyNewestBackup } from '../runner/verify-backup.js';
 import { verifyInCluster } from '../runner/verify-in-cluster.js';
+import { verifyNewestLogicalBackup } from '../runner/verify-logical.js';
 import { createObjectDownloader } from '../storage/object-download.js';
 import { withClusterClient } from './cluster-client.js';
 import { type Command, type CommandIo, UsageError } from './command.js';
@@ -32,7 +33,7 @@ async function verifyFromFile(args: VerifyArguments, file: string, io: CommandIo
   const name = policy.metadata.name ?? 'unnamed';
   const store = fileModeS3Store(s3, process.env);
   const login = process.env.PGUSER;
-  const outcome = await verifyNewestBackup({
+  const common = {
     namespace: policy.metadata.namespace ?? 'default',
     policy: name,
     prefix: s3.prefix,
@@ -40,11 +41,17 @@ async function verifyFromFile(args: VerifyArguments, file: string, io: CommandIo
     downloader: createObjectDownloader(store),
     workDir: args.workDir,
     pgRoot: args.pgRoot,
-    roles: [...(login === undefined || login === '' ? [] : [login]), 'postgres'],
     uid: process.getuid?.(),
     logger: loggerFor(name),
     clock: Date.now,
-  });
+  };
+  const outcome =
+    args.type === 'logical'
+      ? await verifyNewestLogicalBackup(common)
+      : await verifyNewestBackup({
+          ...common,
+          roles: [...(login === undefined || login === '' ? [] : [login]), 'postgres'],
+        });
   return report(outcome, io, '');
 }
 
@@ -59,6 +66,7 @@ async function verifyFromCluster(
       namespace: policy.namespace,
       policy: policy.name,
       scheduled: args.scheduled,
+      type: args.type,
       workDir: args.workDir,
       pgRoot: args.pgRoot,
       uid: process.getuid?.(),
@@ -71,11 +79,15 @@ async function verifyFromCluster(
     io.stdout.write(`skipped: ${result.message}\n`);
     return 0;
   }
-  const recorded =
-    result.backup === undefined
-      ? 'not recorded: no Backup in the namespace records this backup\n'
-      : `recorded in Backup ${policy.namespace}/${result.backup} (status.verification)\n`;
-  return report(result.verification, io, recorded);
+  let status = 0;
+  for (const drill of result.drills) {
+    const recorded =
+      drill.backup === undefined
+        ? 'not recorded: no Backup in the namespace records this backup\n'
+        : `recorded in Backup ${policy.namespace}/${drill.backup} (status.verification)\n`;
+    status = Math.max(status, report(drill.verification, io, recorded));
+  }
+  return status;
 }
 
 /** Runs `pgbackup verify ...`; see {@link VERIFY_USAGE}. */

@@ -16,6 +16,7 @@ export interface LocateToolInput {
     | 'pg_verifybackup'
     | 'pg_amcheck'
     | 'pg_receivewal'
+    | 'initdb'
     | 'postgres';
   readonly major: number;
   /** Directory holding `<major>/bin/<tool>`; when undefined, {@link DEFAULT_PG_ROOT}. */
@@ -64,7 +65,7 @@ export async function locatePgTool(input: LocateToolInput): Promise<string> {
   const wanted = input.orNewer === true ? `${input.major} or newer` : String(input.major);
   // The server is only in the restore drill's image (the Dockerfile's drill target).
   const image =
-    input.tool === 'postgres'
+    input.tool === 'postgres' || input.tool === 'initdb'
       ? `the restore drill's image (the release's tag + "-drill", the controller's --verify-image), which carries PostgreSQL ${input.major}'s server`
       : `a runner image that carries PostgreSQL ${input.major}'s client tools`;
   throw new ToolNotFoundError(

@@ -200,3 +200,49 @@ async function waitAccepting(
     await sleep(200);
   }
 }
+
+/** The superuser {@link initThrowawayCluster} creates. */
+export const THROWAWAY_SUPERUSER = 'postgres';
+
+/**
+ * Creates an empty cluster in `dataDir` for a throwaway server (the logical drill restores
+ * dumps into it): UTF-8 with the C locale, which any dump's data fits, trust for local
+ * connections, no fsync (the cluster is thrown away), and `postgres` as its superuser.
+ *
+ * @param initdb the `initdb` program of the major to run
+ * @throws PostgresError quoting initdb's output when it fails
+ */
+export async function initThrowawayCluster(initdb: string, dataDir: string): Promise<void> {
+  const args = [
+    `--pgdata=${dataDir}`,
+    `--username=${THROWAWAY_SUPERUSER}`,
+    '--auth=trust',
+    '--encoding=UTF8',
+    '--locale=C',
+    '--no-sync',
+    '--no-instructions',
+  ];
+  const output = await new Promise<{ exit: string | undefined; text: string }>((resolve) => {
+    const child = spawn(initdb, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: toolEnvironment(process.env, undefined),
+    });
+    let text = '';
+    const keep = (chunk: Buffer) => {
+      text = (text + chunk.toString('utf8')).slice(-16 * 1024);
+    };
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    child.on('error', (error) =>
+      resolve({ exit: `could not run ${initdb}: ${error.message}`, text }),
+    );
+    child.on('close', (code, signal) =>
+      resolve({ exit: code === 0 ? undefined : describeExit(code, signal), text }),
+    );
+  });
+  if (output.exit !== undefined) {
+    throw new PostgresError(
+      `initdb could not create the drill's empty cluster in ${dataDir} (${output.exit}):\n${lastLines(output.text, LOG_TAIL_LINES)}`,
+    );
+  }
+}

@@ -58,7 +58,10 @@ export interface VerifyOutcome {
   readonly finishedAtMs: number;
 }
 
-async function checkPreconditions(input: VerifyInput): Promise<void> {
+/** Refuses root (PostgreSQL does) and a work directory that cannot be used. */
+export async function checkPreconditions(
+  input: Pick<VerifyInput, 'uid' | 'workDir'>,
+): Promise<void> {
   if (input.uid === 0) {
     throw new RunError(
       'pgbackup verify runs as root, and PostgreSQL refuses to start as root: run it as an unprivileged user (the image runs as user 65532; on a host, e.g. `su postgres -c "pgbackup verify ..."`)',
@@ -72,12 +75,20 @@ async function checkPreconditions(input: VerifyInput): Promise<void> {
   });
 }
 
-async function chooseBackup(input: VerifyInput): Promise<CatalogEntry> {
-  const prefix = policyKeyPrefix({ ...input, type: 'binary' });
+/**
+ * The policy's newest committed backup of `type`, which a drill checks.
+ *
+ * @throws RunError when there is none yet
+ */
+export async function chooseNewestBackup(
+  input: Pick<VerifyInput, 'namespace' | 'policy' | 'prefix' | 'store'>,
+  type: 'binary' | 'logical',
+): Promise<CatalogEntry> {
+  const prefix = policyKeyPrefix({ ...input, type });
   const newest = newestBackupOf(await input.store.listBackups(prefix));
   if (newest === undefined) {
     throw new RunError(
-      `no committed binary backup of BackupPolicy ${input.namespace}/${input.policy} under ${prefix} in ${input.store.description}: take one first (pgbackup run --type binary, or an on-demand Backup), then verify`,
+      `no committed ${type} backup of BackupPolicy ${input.namespace}/${input.policy} under ${prefix} in ${input.store.description}: take one first (pgbackup run --type ${type}, or an on-demand Backup), then verify`,
     );
   }
   return newest;
@@ -144,7 +155,22 @@ async function drill(input: VerifyInput, entry: CatalogEntry, workDir: string): 
  */
 export async function verifyNewestBackup(input: VerifyInput): Promise<VerifyOutcome> {
   await checkPreconditions(input);
-  const entry = await chooseBackup(input);
+  const entry = await chooseNewestBackup(input, 'binary');
+  return drillOutcome(input, entry, async (workDir) => ({
+    passed: true,
+    message: await drill(input, entry, workDir),
+  }));
+}
+
+/**
+ * Runs a drill of `entry` in a fresh directory inside the work directory, which is removed
+ * afterwards whatever happened; an error of the drill is a Failed outcome with its message.
+ */
+export async function drillOutcome(
+  input: Pick<VerifyInput, 'workDir' | 'logger' | 'clock'>,
+  entry: CatalogEntry,
+  run: (workDir: string) => Promise<{ passed: boolean; message: string }>,
+): Promise<VerifyOutcome> {
   const workDir = await mkdtemp(join(input.workDir, 'pgbackup-verify-'));
   const outcome = (result: 'Passed' | 'Failed', message: string): VerifyOutcome => ({
     key: entry.key,
@@ -154,7 +180,8 @@ export async function verifyNewestBackup(input: VerifyInput): Promise<VerifyOutc
     finishedAtMs: input.clock(),
   });
   try {
-    return outcome('Passed', await drill(input, entry, workDir));
+    const { passed, message } = await run(workDir);
+    return outcome(passed ? 'Passed' : 'Failed', message);
   } catch (error) {
     input.logger.error({ err: error, key: entry.key }, 'the restore drill failed');
     return outcome('Failed', describeFailure(error));

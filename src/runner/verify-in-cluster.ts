@@ -6,7 +6,7 @@
  * rebuilt, the Backup deleted) is still verified; the result is then only logged and printed.
  */
 import type { Logger } from 'pino';
-import type { BackupPolicy, BackupStatus } from '../api/index.js';
+import type { BackupPolicy, BackupPolicySpec, BackupStatus } from '../api/index.js';
 import { adoptBackupRecord } from '../kube/backup-record.js';
 import type { KubeClient } from '../kube/kube-client.js';
 import { RESOURCES, resourcePath } from '../kube/resource.js';
@@ -14,6 +14,7 @@ import type { RequestChecksumCalculation } from '../storage/index.js';
 import { createObjectDownloader } from '../storage/object-download.js';
 import { openPolicyBucket, readCredentials, readPolicy } from './cluster-sources.js';
 import { type VerifyOutcome, verifyNewestBackup } from './verify-backup.js';
+import { verifyNewestLogicalBackup } from './verify-logical.js';
 import { scheduledDrillSkip } from './verify-schedule.js';
 
 /** The longest message `status.verification` holds. */
@@ -26,6 +27,8 @@ export interface ClusterVerifyInput {
   readonly policy: string;
   /** The CronJob's run: skip the days the schedule's line does not fire on. */
   readonly scheduled: boolean;
+  /** The drill to run; undefined: binary, or when scheduled each type the policy enables. */
+  readonly type: DrillType | undefined;
   readonly workDir: string;
   readonly pgRoot: string | undefined;
   readonly uid: number | undefined;
@@ -34,15 +37,36 @@ export interface ClusterVerifyInput {
   readonly clock: () => number;
 }
 
+/** The drills: of the newest binary backup, or of the newest logical one. */
+export type DrillType = 'binary' | 'logical';
+
+/** One drill's result, and where it was recorded. */
+export interface RecordedDrill {
+  readonly type: DrillType;
+  readonly verification: VerifyOutcome;
+  /** The Backup the result was written to; undefined when none records the backup. */
+  readonly backup: string | undefined;
+}
+
 /** What an in-cluster drill did. */
 export type ClusterVerifyResult =
   | { readonly outcome: 'skipped'; readonly message: string }
-  | {
-      readonly outcome: 'verified';
-      readonly verification: VerifyOutcome;
-      /** The Backup the result was written to; undefined when none records the backup. */
-      readonly backup: string | undefined;
-    };
+  | { readonly outcome: 'verified'; readonly drills: readonly RecordedDrill[] };
+
+/**
+ * The drills a run does: the one asked for; else, for the CronJob's run, each type the policy
+ * enables (binary first; binary when it enables neither); else binary.
+ */
+export function drillTypesOf(
+  spec: Pick<BackupPolicySpec, 'binary' | 'logical'>,
+  type: DrillType | undefined,
+  scheduled: boolean,
+): DrillType[] {
+  if (type !== undefined) return [type];
+  if (!scheduled) return ['binary'];
+  const enabled = (['binary', 'logical'] as const).filter((each) => spec[each].enabled);
+  return enabled.length === 0 ? ['binary'] : enabled;
+}
 
 interface BackupListItem {
   metadata: { name: string };
@@ -51,7 +75,11 @@ interface BackupListItem {
 }
 
 /** The Backup whose artifact is the backup at `key`, if any. */
-async function findBackupName(input: ClusterVerifyInput, key: string): Promise<string | undefined> {
+async function findBackupName(
+  input: ClusterVerifyInput,
+  type: DrillType,
+  key: string,
+): Promise<string | undefined> {
   const list = await input.client.request<{ items: BackupListItem[] }>({
     verb: 'list',
     path: resourcePath(RESOURCES.backup, { namespace: input.namespace }),
@@ -60,7 +88,7 @@ async function findBackupName(input: ClusterVerifyInput, key: string): Promise<s
   return list.items.find(
     (backup) =>
       backup.spec?.policy === input.policy &&
-      backup.spec.type === 'binary' &&
+      backup.spec.type === type &&
       backup.status?.artifact?.key === key,
   )?.metadata.name;
 }
@@ -83,9 +111,10 @@ export function verificationStatusOf(outcome: VerifyOutcome): BackupStatus {
 
 async function record(
   input: ClusterVerifyInput,
+  type: DrillType,
   outcome: VerifyOutcome,
 ): Promise<string | undefined> {
-  const name = await findBackupName(input, outcome.key);
+  const name = await findBackupName(input, type, outcome.key);
   if (name === undefined) {
     input.logger.warn(
       { key: outcome.key },
@@ -116,7 +145,7 @@ export async function verifyInCluster(input: ClusterVerifyInput): Promise<Cluste
     input.namespace,
     policy.spec.target.credentials.secretName,
   );
-  const verification = await verifyNewestBackup({
+  const common = {
     namespace: input.namespace,
     policy: input.policy,
     prefix,
@@ -124,11 +153,18 @@ export async function verifyInCluster(input: ClusterVerifyInput): Promise<Cluste
     downloader,
     workDir: input.workDir,
     pgRoot: input.pgRoot,
-    // The policy's login is the role most likely to be a superuser of the backup.
-    roles: [login.username, 'postgres'],
     uid: input.uid,
     logger: input.logger,
     clock: input.clock,
-  });
-  return { outcome: 'verified', verification, backup: await record(input, verification) };
+  };
+  const drills: RecordedDrill[] = [];
+  for (const type of drillTypesOf(policy.spec, input.type, input.scheduled)) {
+    const verification =
+      type === 'logical'
+        ? await verifyNewestLogicalBackup(common)
+        : // The policy's login is the role most likely to be a superuser of the backup.
+          await verifyNewestBackup({ ...common, roles: [login.username, 'postgres'] });
+    drills.push({ type, verification, backup: await record(input, type, verification) });
+  }
+  return { outcome: 'verified', drills };
 }
