@@ -27,6 +27,8 @@ describe('pgbackup restore arguments', () => {
       localDir: undefined,
       targetDir: '/srv/pg/restored',
       workDir: '/srv/pg',
+      recoveryTarget: undefined,
+      pause: false,
     });
   });
 
@@ -65,6 +67,8 @@ describe('pgbackup restore arguments', () => {
       localDir: '/var/lib/pgbackup/local',
       targetDir: '/srv/pg/restored',
       workDir: resolve('scratch'),
+      recoveryTarget: undefined,
+      pause: false,
     });
   });
 
@@ -180,6 +184,36 @@ describe('pgbackup restore arguments', () => {
     expect(
       usageErrorOf(['-f', 'p.yaml', '--type', 'physical', '--target-dir', '/d']).message,
     ).toContain('--type "physical" is not supported; use binary or logical');
+  });
+
+  it('takes a point-in-time target, and refuses what does not go with one', () => {
+    const base = ['-f', 'p.yaml', '--target-dir', '/d'];
+    expect(
+      parseRestoreArguments([...base, '--target-time', '2026-12-03T14:40:01.5Z']),
+    ).toMatchObject({
+      recoveryTarget: { kind: 'time', micros: Date.parse('2026-12-03T14:40:01.5Z') * 1000 },
+      pause: false,
+    });
+    expect(parseRestoreArguments([...base, '--target-lsn', '0/3000148', '--pause'])).toMatchObject({
+      recoveryTarget: { kind: 'lsn', lsn: 0x3000148n },
+      pause: true,
+    });
+    expect(parseRestoreArguments([...base, '--target-latest'])).toMatchObject({
+      recoveryTarget: { kind: 'latest' },
+    });
+    expect(() =>
+      parseRestoreArguments([...base, '--target-latest', '--target-lsn', '0/1']),
+    ).toThrow(/give one of --target-lsn, --target-latest/);
+    expect(() => parseRestoreArguments([...base, '--target-time', '2026-12-03 14:40'])).toThrow(
+      /with a zone/,
+    );
+    expect(() => parseRestoreArguments([...base, '--target-latest', '--line', 'daily'])).toThrow(
+      /chooses its backup/,
+    );
+    expect(() => parseRestoreArguments([...base, '--pause'])).toThrow(/--pause goes with/);
+    expect(() => parseRestoreArguments([...base, '--target-latest', '--pause'])).toThrow(
+      /--pause goes with/,
+    );
   });
 
   it('refuses unknown options and positional arguments, with the usage', () => {
