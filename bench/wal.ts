@@ -36,9 +36,9 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, readFileSync } from 'node:fs';
-import { chmod, chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type pg from 'pg';
@@ -53,7 +53,7 @@ import {
 import { addresses, repoRoot } from '../test/harness/env/layout.js';
 import { pgBinDir, postgresRunAs } from '../test/harness/env/postgres.js';
 import { ensureToolModule } from '../test/harness/env/tools.js';
-import { ensureBuiltOperator } from '../test/harness/executor/built-operator.js';
+import { ensureOperatorBuild } from '../test/harness/executor/built-operator.js';
 import {
   configurePgbackrest,
   listArchivedSegments,
@@ -721,6 +721,21 @@ function report(results: ReadonlyMap<string, Turn[]>, loadAtStart: string): void
   );
 }
 
+/**
+ * The bundle the image runs, copied aside for the bench's whole run: a build by another test
+ * run meanwhile may prune the cached one. Beside its package.json (the CLI reads its version
+ * there), inside the repository (so its externals resolve from node_modules).
+ */
+async function keepRunner(): Promise<string> {
+  const build = await ensureOperatorBuild();
+  const dir = join(repoRoot, '.cache', `bench-wal-${process.pid}`);
+  await mkdir(join(dir, 'dist', 'bin'), { recursive: true });
+  await copyFile(join(build.dir, 'package.json'), join(dir, 'package.json'));
+  const bundle = join(dir, 'dist', 'bin', basename(build.bundle));
+  await copyFile(build.bundle, bundle);
+  return bundle;
+}
+
 /** pgBackRest is Debian's package; say how to get it rather than fail half-way. */
 function requirePgbackrest(): void {
   try {
@@ -733,13 +748,8 @@ function requirePgbackrest(): void {
   }
 }
 
-async function main(): Promise<void> {
-  requirePgbackrest();
-  const names = (process.env.BENCH_TOOLS ?? 'ours,pgBackRest').split(',');
-  const runner = names.includes('ours') ? await ensureBuiltOperator() : '';
-  const dir = await mkdtemp(join(tmpdir(), 'pgbackup-bench-wal-'));
-  // The server's account must reach its socket and pgBackRest's directories in here.
-  await chmod(dir, 0o755);
+/** The rounds, on servers of the bench's own in `dir`. */
+async function benchRounds(dir: string, runner: string, names: readonly string[]): Promise<void> {
   const bench = await startBench(dir);
   try {
     await prepareDatabase(bench);
@@ -759,7 +769,21 @@ async function main(): Promise<void> {
     report(results, loadAtStart);
   } finally {
     await stopBench(bench);
+  }
+}
+
+async function main(): Promise<void> {
+  requirePgbackrest();
+  const names = (process.env.BENCH_TOOLS ?? 'ours,pgBackRest').split(',');
+  const runner = names.includes('ours') ? await keepRunner() : '';
+  const dir = await mkdtemp(join(tmpdir(), 'pgbackup-bench-wal-'));
+  try {
+    // The server's account must reach its socket and pgBackRest's directories in here.
+    await chmod(dir, 0o755);
+    await benchRounds(dir, runner, names);
+  } finally {
     await rm(dir, { recursive: true, force: true });
+    if (runner !== '') await rm(join(runner, '..', '..', '..'), { recursive: true, force: true });
   }
 }
 
