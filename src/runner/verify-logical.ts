@@ -268,7 +268,7 @@ async function drillDatabase(
       );
     }
     const rowTotal = [...dumpedRows.values()].reduce((sum, count) => sum + count, 0);
-    const summary = `database "${database.name}": ${describeKinds(comparisons) || 'no objects'} restored as listed, ${rowTotal} rows in ${dumpedRows.size} tables as in the dump (pg_restore ${seconds(restoreMs)} s)`;
+    const summary = `database "${database.name}": ${describeKinds(comparisons) || 'no objects'} restored as listed, ${rowTotal} rows in ${dumpedRows.size} table${dumpedRows.size === 1 ? '' : 's'} as in the dump (pg_restore ${seconds(restoreMs)} s)`;
     return { name: database.name, problems, summary, restoreMs };
   } finally {
     await rm(dumpFile, { force: true });

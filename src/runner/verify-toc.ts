@@ -140,7 +140,10 @@ function plural(count: number, kind: CheckedKind): string {
 
 /** `3 tables, 2 indexes` (what the table of contents listed and was restored). */
 export function describeKinds(comparisons: readonly KindComparison[]): string {
-  return comparisons.map((comparison) => plural(comparison.listed, comparison.kind)).join(', ');
+  return comparisons
+    .filter((comparison) => comparison.listed > 0)
+    .map((comparison) => plural(comparison.listed, comparison.kind))
+    .join(', ');
 }
 
 /** What is wrong with one kind: `index public.t_known (1 of 2 indexes listed) was not restored`. */
