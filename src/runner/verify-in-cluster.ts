@@ -6,7 +6,7 @@
  * rebuilt, the Backup deleted) is still verified; the result is then only logged and printed.
  */
 import type { Logger } from 'pino';
-import type { BackupPolicy, BackupPolicySpec, BackupStatus } from '../api/index.js';
+import type { BackupPolicy, BackupStatus } from '../api/index.js';
 import { adoptBackupRecord } from '../kube/backup-record.js';
 import type { KubeClient } from '../kube/kube-client.js';
 import { RESOURCES, resourcePath } from '../kube/resource.js';
@@ -58,7 +58,7 @@ export type ClusterVerifyResult =
  * enables (binary first; binary when it enables neither); else binary.
  */
 export function drillTypesOf(
-  spec: Pick<BackupPolicySpec, 'binary' | 'logical'>,
+  spec: { readonly [type in DrillType]: { readonly enabled: boolean } },
   type: DrillType | undefined,
   scheduled: boolean,
 ): DrillType[] {

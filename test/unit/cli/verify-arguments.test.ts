@@ -42,6 +42,16 @@ describe('pgbackup verify arguments', () => {
     );
   });
 
+  it('takes --type binary or logical, and leaves it unset by default', () => {
+    expect(parseVerifyArguments(['-f', 'policy.yaml', '--type', 'logical'])).toMatchObject({
+      type: 'logical',
+    });
+    expect(parseVerifyArguments(['-f', 'policy.yaml'])).toMatchObject({ type: undefined });
+    expect(() => parseVerifyArguments(['-f', 'policy.yaml', '--type', 'pitr'])).toThrow(
+      '--type is binary or logical, not "pitr"',
+    );
+  });
+
   it('answers --help with the usage', () => {
     expect(parseVerifyArguments(['--help'])).toBe('help');
   });
