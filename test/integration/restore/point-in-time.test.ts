@@ -7,7 +7,7 @@
  * past the newest archived WAL, and one after a gap, fail before anything is downloaded with
  * the latest reachable instant in the message.
  */
-import { chmod, readdir, rm, stat } from 'node:fs/promises';
+import { chmod, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -117,6 +117,15 @@ describe('pgbackup restore to a point in time', () => {
       const target = join(parent, 'data');
       const run = await runRestore(['-f', policy.file, '--target-dir', target, ...args], parent);
       expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+      // The bucket's access lies beside the data directory, private; no secret in the settings.
+      const access = `${target}.pgbackup-recovery`;
+      expect((await stat(access)).mode & 0o777).toBe(0o700);
+      expect((await stat(join(access, 'credentials'))).mode & 0o777).toBe(0o600);
+      expect((await stat(join(access, 'policy.yaml'))).mode & 0o777).toBe(0o600);
+      const settings = await readFile(join(target, 'postgresql.auto.conf'), 'utf8');
+      expect(settings).toContain(`wal-fetch %f %p -f ${access}/policy.yaml`);
+      expect(settings).not.toContain(requireEnv('AWS_SECRET_ACCESS_KEY'));
+      expect(await stat(join(target, 'recovery.signal'))).toBeDefined();
       restoredHost += 1;
       const server = await startRestoredServer(target, walTestHost(restoredHost));
       try {
@@ -133,7 +142,7 @@ describe('pgbackup restore to a point in time', () => {
         );
         const ids = await withClient(server.client('postgres'), async (client) => {
           const result = await client.query<{ id: string }>(
-            'SELECT id::text FROM marker ORDER BY id',
+            'SELECT id::text FROM marker ORDER BY marker.id',
           );
           return result.rows.map((row) => row.id);
         });
