@@ -128,6 +128,39 @@ describe('renderWalReceiver', () => {
     });
   });
 
+  it("caps V8's young generation through NODE_OPTIONS, the only variable in its environment", () => {
+    const [container] = podSpecOf(policyOf()).containers as unknown as {
+      env: { name: string; value: string }[];
+    }[];
+    expect(container?.env).toEqual([{ name: 'NODE_OPTIONS', value: '--max-semi-space-size=1' }]);
+  });
+
+  it('rolls the receiver when what it reads at start changes, and only then', () => {
+    const hashOf = (policy: BackupPolicy) => {
+      const deployment = render(policy).find((object) => object.kind === 'Deployment');
+      const template = (deployment?.spec as { template: { metadata: { annotations: object } } })
+        .template;
+      return (template.metadata.annotations as Record<string, string>)[
+        'pgbackup.dev/receiver-settings'
+      ];
+    };
+    const base = hashOf(policyOf());
+    expect(base).toMatch(/^[0-9a-z]{7,}$/);
+    expect(hashOf(policyOf())).toBe(base);
+    const withInterval = policyOf((spec) => {
+      (spec.continuous as Record<string, unknown>).uploadInterval = '30s';
+    });
+    expect(hashOf(withInterval)).not.toBe(base);
+    const withPrefix = policyOf((spec) => {
+      (spec.storage as { s3: Record<string, unknown> }).s3.prefix = 'elsewhere';
+    });
+    expect(hashOf(withPrefix)).not.toBe(base);
+    const withLogicalChange = policyOf((spec) => {
+      spec.logical = { enabled: false };
+    });
+    expect(hashOf(withLogicalChange)).toBe(base);
+  });
+
   it("uses the release's image and no resources when the policy names none", () => {
     const pod = podSpecOf(
       policyOf((spec) => {
