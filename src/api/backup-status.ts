@@ -44,6 +44,13 @@ const verification = z
     result: z.enum(['Passed', 'Failed']).describe('Passed or Failed.'),
     time: timestamp('When the restore drill finished.'),
     message: z.string().max(4096).optional().describe('What the drill found.'),
+    restoreSeconds: z
+      .number()
+      .min(0)
+      .optional()
+      .describe(
+        "How long the drill's restore took, in seconds: the binary drill's download, extraction, pg_verifybackup and recovery; the logical drill's pg_restore of every database.",
+      ),
   })
   .describe('Result of the last restore drill of this backup.');
 

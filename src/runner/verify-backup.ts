@@ -56,6 +56,8 @@ export interface VerifyOutcome {
   readonly result: 'Passed' | 'Failed';
   readonly message: string;
   readonly finishedAtMs: number;
+  /** How long the restore took; undefined when the drill failed before it was done. */
+  readonly restoreMs?: number | undefined;
 }
 
 /** Refuses root (PostgreSQL does) and a work directory that cannot be used. */
@@ -98,6 +100,7 @@ async function checkWithServer(
   input: VerifyInput,
   entry: CatalogEntry,
   dirs: { data: string; run: string },
+  onRecovered: () => void,
 ): Promise<string> {
   const major = majorOf(entry.manifest);
   const root = input.pgRoot;
@@ -109,6 +112,7 @@ async function checkWithServer(
     runDir: dirs.run,
     startTimeoutMs: input.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS,
   });
+  onRecovered();
   try {
     if (major < AMCHECK_MIN_MAJOR) {
       return `pg_amcheck was not run: PostgreSQL ${major}'s amcheck cannot check tables (it needs ${AMCHECK_MIN_MAJOR} or newer)`;
@@ -123,7 +127,11 @@ async function checkWithServer(
   }
 }
 
-async function drill(input: VerifyInput, entry: CatalogEntry, workDir: string): Promise<string> {
+async function drill(
+  input: VerifyInput,
+  entry: CatalogEntry,
+  workDir: string,
+): Promise<{ message: string; restoreMs: number }> {
   const dirs = {
     download: join(workDir, 'download'),
     data: join(workDir, 'data'),
@@ -132,6 +140,9 @@ async function drill(input: VerifyInput, entry: CatalogEntry, workDir: string): 
   await mkdir(dirs.run, { mode: 0o700 });
   await mkdir(dirs.data, { mode: 0o700 });
   input.logger.info({ key: entry.key }, 'downloading and checking the backup');
+  // The restore: download, extraction, pg_verifybackup and recovery, until connections are accepted.
+  const started = input.clock();
+  let restoreMs = 0;
   await restoreBackup({
     entry,
     downloader: input.downloader,
@@ -139,10 +150,13 @@ async function drill(input: VerifyInput, entry: CatalogEntry, workDir: string): 
     dataDir: dirs.data,
     pgRoot: input.pgRoot,
   });
-  const amcheck = await checkWithServer(input, entry, dirs);
+  const amcheck = await checkWithServer(input, entry, dirs, () => {
+    restoreMs = input.clock() - started;
+  });
   const { manifest } = entry;
   const sizeBytes = manifest.objects.reduce((sum, object) => sum + object.sizeBytes, 0);
-  return `the ${manifest.server.version.split(' ')[0]} backup committed at ${manifest.committedAt} (${sizeBytes} bytes) restores: its objects match the manifest, pg_verifybackup passed, the restored server recovered and accepted connections, and ${amcheck}`;
+  const message = `the ${manifest.server.version.split(' ')[0]} backup committed at ${manifest.committedAt} (${sizeBytes} bytes) restores: its objects match the manifest, pg_verifybackup passed, the restored server recovered and accepted connections, and ${amcheck}`;
+  return { message, restoreMs };
 }
 
 /**
@@ -158,7 +172,7 @@ export async function verifyNewestBackup(input: VerifyInput): Promise<VerifyOutc
   const entry = await chooseNewestBackup(input, 'binary');
   return drillOutcome(input, entry, async (workDir) => ({
     passed: true,
-    message: await drill(input, entry, workDir),
+    ...(await drill(input, entry, workDir)),
   }));
 }
 
@@ -169,19 +183,24 @@ export async function verifyNewestBackup(input: VerifyInput): Promise<VerifyOutc
 export async function drillOutcome(
   input: Pick<VerifyInput, 'workDir' | 'logger' | 'clock'>,
   entry: CatalogEntry,
-  run: (workDir: string) => Promise<{ passed: boolean; message: string }>,
+  run: (workDir: string) => Promise<{ passed: boolean; message: string; restoreMs: number }>,
 ): Promise<VerifyOutcome> {
   const workDir = await mkdtemp(join(input.workDir, 'pgbackup-verify-'));
-  const outcome = (result: 'Passed' | 'Failed', message: string): VerifyOutcome => ({
+  const outcome = (
+    result: 'Passed' | 'Failed',
+    message: string,
+    restoreMs?: number,
+  ): VerifyOutcome => ({
     key: entry.key,
     manifest: entry.manifest,
     result,
     message,
     finishedAtMs: input.clock(),
+    restoreMs,
   });
   try {
-    const { passed, message } = await run(workDir);
-    return outcome(passed ? 'Passed' : 'Failed', message);
+    const { passed, message, restoreMs } = await run(workDir);
+    return outcome(passed ? 'Passed' : 'Failed', message, restoreMs);
   } catch (error) {
     input.logger.error({ err: error, key: entry.key }, 'the restore drill failed');
     return outcome('Failed', describeFailure(error));

@@ -105,6 +105,9 @@ export function verificationStatusOf(outcome: VerifyOutcome): BackupStatus {
       result: outcome.result,
       time: new Date(outcome.finishedAtMs).toISOString(),
       message: outcome.message.slice(0, VERIFICATION_MESSAGE_MAX),
+      ...(outcome.restoreMs === undefined
+        ? {}
+        : { restoreSeconds: Math.round(outcome.restoreMs / 100) / 10 }),
     },
   };
 }

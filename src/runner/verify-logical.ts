@@ -323,7 +323,7 @@ function messageOf(entry: CatalogEntry, results: readonly DatabaseResult[], rest
     failed.length === 0
       ? `the logical backup committed at ${entry.manifest.committedAt} restores: ${results.length} database${results.length === 1 ? '' : 's'} restored with pg_restore (no owners, grants or tablespaces) in ${took} s, each object of the table of contents present and each table's rows as in the dump`
       : `${failed.length} of ${results.length} databases of the logical backup committed at ${entry.manifest.committedAt} do not restore as their dumps list (pg_restore took ${took} s): restore them by hand (pgbackup restore --type logical) to see the errors, and fix the source (e.g. a function that depends on search_path)`;
-  return { passed: failed.length === 0, message: `${head}\n${lines.join('\n')}` };
+  return { passed: failed.length === 0, message: `${head}\n${lines.join('\n')}`, restoreMs };
 }
 
 /**

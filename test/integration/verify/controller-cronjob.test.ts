@@ -74,6 +74,7 @@ describe('the verify CronJob the controller writes', () => {
       verification: {
         result: 'Passed',
         message: expect.stringContaining('pg_verifybackup passed'),
+        restoreSeconds: expect.any(Number),
       },
     });
   });

@@ -74,6 +74,7 @@ describe('pgbackup verify --policy --scheduled of a logical-only policy', () => 
         message: expect.stringContaining(
           `database "${database}": 1 table, 1 constraint restored as listed, 777 rows in 1 table as in the dump (pg_restore `,
         ),
+        restoreSeconds: expect.any(Number),
       },
     });
   });

@@ -129,4 +129,17 @@ describe("the drill's result in a Backup", () => {
       },
     });
   });
+
+  it('records how long the restore took, in seconds to a tenth, when it was done', () => {
+    const outcome = {
+      key: 'k/',
+      manifest: entry('k/', '2026-03-02T01:05:00Z').manifest,
+      result: 'Passed' as const,
+      message: 'restores',
+      finishedAtMs: Date.parse('2026-03-02T02:00:00Z'),
+      restoreMs: 12_345,
+    };
+
+    expect(verificationStatusOf(outcome).verification).toMatchObject({ restoreSeconds: 12.3 });
+  });
 });
