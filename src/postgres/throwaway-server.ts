@@ -241,8 +241,12 @@ export async function initThrowawayCluster(initdb: string, dataDir: string): Pro
     );
   });
   if (output.exit !== undefined) {
+    // initdb looks the user up by id; an id with no passwd entry (a random runAsUser) fails.
+    const hint = /could not look up effective user ID/.test(output.text)
+      ? `\nThe drill's user id has no passwd entry, which initdb needs: run it as a user that has one (the drill image's 65532 has), or add an entry`
+      : '';
     throw new PostgresError(
-      `initdb could not create the drill's empty cluster in ${dataDir} (${output.exit}):\n${lastLines(output.text, LOG_TAIL_LINES)}`,
+      `initdb could not create the drill's empty cluster in ${dataDir} (${output.exit}):\n${lastLines(output.text, LOG_TAIL_LINES)}${hint}`,
     );
   }
 }

@@ -19,7 +19,7 @@ import {
   THROWAWAY_SUPERUSER,
   type ThrowawayServer,
 } from '../postgres/throwaway-server.js';
-import { lastLines, toolEnvironment } from '../postgres/tool-process.js';
+import { describeExit, lastLines, toolEnvironment } from '../postgres/tool-process.js';
 import type { CatalogEntry } from '../storage/index.js';
 import { type DumpedDatabase, dumpedDatabasesOf } from './logical-databases.js';
 import {
@@ -40,8 +40,9 @@ import {
   describeShortfall,
   isQualifiedName,
   isShort,
-  parseToc,
+  parseTocLine,
   type RowCounts,
+  type TocEntry,
 } from './verify-toc.js';
 
 /** An empty cluster starts in seconds; this bounds a stuck one. */
@@ -119,44 +120,69 @@ function conninfoOf(server: ThrowawayServer, database: string): string {
   ].join(' ');
 }
 
-async function listToc(pgRestore: string, dumpFile: string, database: string): Promise<string> {
-  const outcome = await runProgram(pgRestore, ['--list', dumpFile]);
-  if (outcome.status !== 0) {
-    throw new VerificationError(
-      `pg_restore cannot read the table of contents of database "${database}"'s dump (${outcome.exit}):\n${lastLines(outcome.stderr, ERROR_LINES)}`,
-    );
-  }
-  return outcome.stdout;
-}
-
-/** The rows of each table's COPY data, read from the dump as a stream (never held whole). */
-function countDumpRows(pgRestore: string, dumpFile: string, database: string): Promise<RowCounts> {
+/**
+ * Runs pg_restore reading a dump, each line of its standard output given to `onLine` as it
+ * comes (a listing or the data can be larger than memory should hold).
+ *
+ * @throws VerificationError with pg_restore's last lines when it fails
+ */
+function readDump(
+  pgRestore: string,
+  args: readonly string[],
+  what: string,
+  onLine: (line: string) => void,
+): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(pgRestore, ['--data-only', '--file=-', dumpFile], {
+    const child = spawn(pgRestore, [...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: toolEnvironment(process.env, undefined),
     });
-    const counter = new CopyRowCounter();
-    createInterface({ input: child.stdout, crlfDelay: Number.POSITIVE_INFINITY }).on(
-      'line',
-      (line) => counter.line(line),
-    );
+    const lines = createInterface({ input: child.stdout, crlfDelay: Number.POSITIVE_INFINITY });
+    lines.on('line', onLine);
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
       stderr = (stderr + chunk).slice(-16 * 1024);
     });
     child.on('error', (error) => reject(new Error(`cannot run ${pgRestore}: ${error.message}`)));
-    child.on('close', (code) => {
-      if (code === 0) resolve(counter.counts);
+    // 'close' comes after stdout ended, so every line was seen.
+    child.on('close', (code, signal) => {
+      if (code === 0) resolve();
       else {
         reject(
           new VerificationError(
-            `pg_restore cannot read the data of database "${database}"'s dump (exit status ${code}):\n${lastLines(stderr, ERROR_LINES)}`,
+            `pg_restore cannot read ${what} (${describeExit(code, signal)}):\n${lastLines(stderr, ERROR_LINES)}`,
           ),
         );
       }
     });
   });
+}
+
+/** The dump's table of contents (`pg_restore --list`). */
+async function listToc(pgRestore: string, dumpFile: string, database: string) {
+  const entries: TocEntry[] = [];
+  await readDump(
+    pgRestore,
+    ['--list', dumpFile],
+    `the table of contents of database "${database}"'s dump`,
+    (line) => {
+      const entry = parseTocLine(line);
+      if (entry !== undefined) entries.push(entry);
+    },
+  );
+  return entries;
+}
+
+/** The rows of each table's COPY data, read from the dump as a stream (never held whole). */
+async function countDumpRows(pgRestore: string, dumpFile: string, database: string) {
+  const counter = new CopyRowCounter();
+  await readDump(
+    pgRestore,
+    ['--data-only', '--file=-', dumpFile],
+    `the data of database "${database}"'s dump`,
+    (line) => counter.line(line),
+  );
+  return counter.counts;
 }
 
 /** pg_restore's arguments: every entry tried (no --exit-on-error), without owners, grants, tablespaces. */
@@ -240,7 +266,7 @@ async function drillDatabase(
   input.logger.info({ database: database.name }, 'downloading and checking the dump');
   await input.downloader.download(`${entry.key}${database.object}`, dumpFile, database);
   try {
-    const toc = parseToc(await listToc(pgRestore, dumpFile, database.name));
+    const toc = await listToc(pgRestore, dumpFile, database.name);
     const dumpedRows = await countDumpRows(pgRestore, dumpFile, database.name);
     // A name of the drill's own: the dumped one may be postgres or template1, which exist.
     await createDatabase(server, into);

@@ -75,10 +75,15 @@ function entryOf(line: string): TocEntry | undefined {
   return { desc, rest: body.slice(desc.length + 1) };
 }
 
+/** One line of `pg_restore -l`'s output as an entry; undefined for a comment line (`;`). */
+export function parseTocLine(line: string): TocEntry | undefined {
+  return entryOf(line.trimEnd());
+}
+
 /** The entries of `pg_restore -l`'s output; comment lines (`;`) are skipped. */
 export function parseToc(listing: string): TocEntry[] {
   return listing.split('\n').flatMap((line) => {
-    const entry = entryOf(line.trimEnd());
+    const entry = parseTocLine(line);
     return entry === undefined ? [] : [entry];
   });
 }
@@ -112,6 +117,15 @@ export function entryName(entry: TocEntry): string {
   return schema === '-' || schema === undefined ? tag.join(' ') : `${schema}.${tag.join(' ')}`;
 }
 
+/** Each start of `text` that ends at a space or an opening parenthesis: what a prefix can be. */
+function prefixesOf(text: string): string[] {
+  const prefixes: string[] = [];
+  for (let index = 0; index < text.length; index += 1) {
+    if (text[index] === ' ' || text[index] === '(') prefixes.push(text.slice(0, index + 1));
+  }
+  return prefixes;
+}
+
 /** Compares the checked kinds of the table of contents with what the restored database holds. */
 export function compareWithCatalog(
   entries: readonly TocEntry[],
@@ -121,8 +135,9 @@ export function compareWithCatalog(
     const listed = entries.filter((entry) => entry.desc === kind);
     const present = catalog.filter((object) => object.kind === kind);
     if (listed.length === 0 && present.length === 0) return [];
+    const prefixes = new Set(present.map((object) => object.prefix));
     const missing = listed
-      .filter((entry) => !present.some((object) => `${entry.rest} `.startsWith(object.prefix)))
+      .filter((entry) => !prefixesOf(`${entry.rest} `).some((prefix) => prefixes.has(prefix)))
       .map(entryName);
     return [{ kind, listed: listed.length, restored: present.length, missing }];
   });
