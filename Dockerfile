@@ -104,7 +104,8 @@ CMD ["help"]
 # createcluster.conf says not to, since the drill starts servers only on restored copies in
 # its work volume. locales-all (≈ 230 MB): a restored database can only be connected to
 # when its locale exists, and many are en_US.UTF-8 (the official postgres image's, Bitnami's,
-# Spilo's default), not the C, C.UTF-8 and POSIX a slim image has. ---
+# Spilo's default), not the C, C.UTF-8 and POSIX a slim image has. initdb (the logical
+# drill's empty server) refuses a user id without a passwd entry: 65532 gets one. ---
 FROM base AS drill
 ARG PG_MAJORS="13 14 15 16 17"
 USER root
@@ -123,6 +124,8 @@ RUN set -eux; \
       test -f "/usr/share/postgresql/${major}/extension/amcheck.control"; \
       test ! -e "/var/lib/postgresql/${major}/main"; \
     done; \
+    grep -q '^[^:]*:[^:]*:65532:' /etc/passwd \
+      || echo 'pgbackup:x:65532:65532:pgbackup drill:/tmp:/usr/sbin/nologin' >> /etc/passwd; \
     rm -rf /var/lib/apt/lists/* /var/cache/apt/*
 USER 65532:65532
 

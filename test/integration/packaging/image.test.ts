@@ -196,5 +196,11 @@ describe.skipIf(!isRoot)('the images built from the Dockerfile', () => {
       );
       expect(files).toEqual({ code: 0, stdout: 'en_US.utf8\n', stderr: '' });
     }
+    // The logical drill's empty server: initdb as the image's user, who needs a passwd entry.
+    const initdb = await shellInImage(
+      images.drill.reference,
+      `${DEFAULT_PG_ROOT}/15/bin/initdb --pgdata=/tmp/drill --username=postgres --auth=trust --no-sync --locale=C >/dev/null && echo created`,
+    );
+    expect(initdb, initdb.stderr).toMatchObject({ code: 0, stdout: 'created\n' });
   });
 });
