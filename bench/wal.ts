@@ -43,6 +43,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type pg from 'pg';
 import { parse, stringify } from 'yaml';
+import { WAL_RECEIVER_NODE_OPTIONS } from '../src/render/wal-receiver.js';
 import {
   DEFAULT_WAL_SEGMENT_SIZE,
   parseLsn,
@@ -331,6 +332,8 @@ function oursTool(bench: Bench, runner: string): Tool {
             PGBACKUP_REPLICATION_USER: process.env.PGUSER,
             PGBACKUP_REPLICATION_PASSWORD: process.env.PGPASSWORD,
             NODE_EXTRA_CA_CERTS: bench.minio.caFile,
+            // As the receiver's Deployment runs it (render/wal-receiver.ts).
+            NODE_OPTIONS: WAL_RECEIVER_NODE_OPTIONS,
             AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
           },
         },
