@@ -8,6 +8,7 @@
 import { chmod } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixtureText } from '../../harness/fixtures.js';
 import { runPgbackup } from '../../harness/pgbackup-run.js';
 import { superuserClient, withClient } from '../../harness/postgres.js';
 import { uniqueSuffix } from '../../harness/variables.js';
@@ -26,28 +27,6 @@ import {
 } from '../logical/source-databases.js';
 import { runVerify } from './verify-run.js';
 
-const SHOP_SQL = `
-CREATE SCHEMA sales;
-CREATE TABLE sales.orders (id serial PRIMARY KEY, amount int NOT NULL, note text);
-INSERT INTO sales.orders (amount, note) SELECT n % 97, md5(n::text) FROM generate_series(1, 5000) n;
-CREATE INDEX orders_amount ON sales.orders (amount);
-CREATE TABLE sales.lines (order_id int REFERENCES sales.orders (id), item text);
-INSERT INTO sales.lines SELECT n, 'item ' || n FROM generate_series(1, 1234) n;
-CREATE VIEW sales.big_orders AS SELECT * FROM sales.orders WHERE amount > 90;
-CREATE MATERIALIZED VIEW sales.totals AS SELECT amount, count(*) FROM sales.orders GROUP BY amount;
-CREATE FUNCTION sales.touch() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';
-CREATE TRIGGER orders_touch BEFORE UPDATE ON sales.orders FOR EACH ROW EXECUTE FUNCTION sales.touch();
-`;
-
-/** An index whose function reads a table by an unqualified name: pg_restore cannot build it. */
-const TRAP_SQL = `
-CREATE TABLE public.known (v int);
-INSERT INTO public.known VALUES (1), (2), (3);
-CREATE FUNCTION public.is_known(x int) RETURNS boolean LANGUAGE sql IMMUTABLE
-  AS 'SELECT EXISTS (SELECT 1 FROM known WHERE v = x)';
-CREATE INDEX orders_known ON sales.orders ((public.is_known(amount)));
-`;
-
 describe('pgbackup verify --type logical -f POLICY.yaml', () => {
   let source: SourceDatabases;
   let shop: string;
@@ -59,7 +38,9 @@ describe('pgbackup verify --type logical -f POLICY.yaml', () => {
     await withClient(superuserClient('primary'), (client) =>
       client.query(`CREATE DATABASE ${client.escapeIdentifier(shop)}`),
     );
-    await withClient(superuserClient('primary', shop), (client) => client.query(SHOP_SQL));
+    await withClient(superuserClient('primary', shop), (client) =>
+      client.query(fixtureText('verify/logical-shop.sql')),
+    );
     policy = await writeLogicalPolicy([...databasesOf(source), shop]);
     // The drill runs as the postgres user, who must be able to read the policy file.
     await chmod(dirname(policy.file), 0o755);
@@ -104,7 +85,9 @@ describe('pgbackup verify --type logical -f POLICY.yaml', () => {
   });
 
   it('fails a backup whose dump lists an index pg_restore cannot build, naming the database, the index and the error', async () => {
-    await withClient(superuserClient('primary', shop), (client) => client.query(TRAP_SQL));
+    await withClient(superuserClient('primary', shop), (client) =>
+      client.query(fixtureText('verify/search-path-trap.sql')),
+    );
     await waitForReplica();
     const backup = await runPgbackup(logicalRunArgs(policy, 'weekly', '2026-03-08T02:30:00Z'));
     expect(backup.code, backup.stderr).toBe(0);
