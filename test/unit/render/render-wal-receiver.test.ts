@@ -138,11 +138,11 @@ describe('renderWalReceiver', () => {
   it('rolls the receiver when what it reads at start changes, and only then', () => {
     const hashOf = (policy: BackupPolicy) => {
       const deployment = render(policy).find((object) => object.kind === 'Deployment');
-      const template = (deployment?.spec as { template: { metadata: { annotations: object } } })
-        .template;
-      return (template.metadata.annotations as Record<string, string>)[
-        'pgbackup.dev/receiver-settings'
-      ];
+      if (deployment === undefined) throw new Error('no Deployment');
+      const spec = deployment.spec as {
+        template: { metadata: { annotations: Record<string, string> } };
+      };
+      return spec.template.metadata.annotations['pgbackup.dev/receiver-settings'];
     };
     const base = hashOf(policyOf());
     expect(base).toMatch(/^[0-9a-z]{7,}$/);
