@@ -98,6 +98,14 @@ async function keysOf(config: S3StoreConfig): Promise<RecoveryKeys | undefined> 
   }
 }
 
+function resolveLoader(specifier: string): string {
+  try {
+    return import.meta.resolve(specifier);
+  } catch {
+    return specifier;
+  }
+}
+
 /** How the server runs this pgbackup: this node, its flags, this script (symbolic links resolved). */
 function selfCommand(): string[] {
   const script = process.argv[1];
@@ -108,7 +116,12 @@ function selfCommand(): string[] {
   } catch {
     // Keep the path as given.
   }
-  return [process.execPath, ...process.execArgv, real];
+  // A loader named bare (`--import tsx`, running from the source) resolves from the working
+  // directory, which for restore_command is the data directory: name it by its URL.
+  const flags = process.execArgv.map((flag, index) =>
+    process.execArgv[index - 1] === '--import' && !flag.includes('/') ? resolveLoader(flag) : flag,
+  );
+  return [process.execPath, ...flags, real];
 }
 
 /** Paths wal-fetch needs as the restore had them (TLS trust), never secrets. */

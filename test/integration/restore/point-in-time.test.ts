@@ -41,6 +41,8 @@ interface Marker {
   readonly id: string;
   /** clock_timestamp() of the insert, microseconds since the epoch. */
   readonly micros: number;
+  /** The server's insert position right after the commit: past its commit record. */
+  readonly lsnAfter: string;
 }
 
 /** Commits a marker every 100 ms on `server` until stopped, remembering each. */
@@ -55,7 +57,16 @@ function startMarkers(server: RestoredServer, markers: Marker[]) {
           'INSERT INTO marker (at) VALUES (clock_timestamp()) RETURNING id::text, (extract(epoch FROM at) * 1000000)::bigint::text AS micros',
         );
         const row = result.rows[0];
-        if (row !== undefined) markers.push({ id: row.id, micros: Number(row.micros) });
+        const after = await client.query<{ lsn: string }>(
+          'SELECT pg_current_wal_insert_lsn()::text AS lsn',
+        );
+        if (row !== undefined) {
+          markers.push({
+            id: row.id,
+            micros: Number(row.micros),
+            lsnAfter: after.rows[0]?.lsn ?? '',
+          });
+        }
         await sleep(100);
       }
     } finally {
@@ -111,6 +122,7 @@ describe('pgbackup restore to a point in time', () => {
   /** Restores to `args`, starts the server, waits for the end of recovery; the marker ids it holds. */
   async function restoreAndRead(
     args: readonly string[],
+    options: { paused?: boolean } = {},
   ): Promise<{ ids: string[]; stdout: string }> {
     const parent = await restoreParentDir();
     try {
@@ -129,6 +141,7 @@ describe('pgbackup restore to a point in time', () => {
       restoredHost += 1;
       const server = await startRestoredServer(target, walTestHost(restoredHost));
       try {
+        if (options.paused === true) await readWhilePaused(server);
         await waitFor(
           'the end of recovery (promoted at the target)',
           () =>
@@ -153,6 +166,28 @@ describe('pgbackup restore to a point in time', () => {
     } finally {
       await rm(parent, { recursive: true, force: true });
     }
+  }
+
+  /** Waits for recovery to pause at the target, checks it is read-only there, and resumes it. */
+  async function readWhilePaused(server: RestoredServer): Promise<void> {
+    await waitFor(
+      'recovery paused at the target',
+      () =>
+        withClient(server.client('postgres'), async (client) => {
+          const result = await client.query<{ state: string }>(
+            'SELECT pg_get_wal_replay_pause_state() AS state',
+          );
+          return result.rows[0]?.state === 'paused';
+        }),
+      180_000,
+    );
+    await withClient(server.client('postgres'), async (client) => {
+      const recovering = await client.query<{ recovering: boolean }>(
+        'SELECT pg_is_in_recovery() AS recovering',
+      );
+      expect(recovering.rows[0]?.recovering).toBe(true);
+      await client.query('SELECT pg_wal_replay_resume()');
+    });
   }
 
   /** A restore that must fail before downloading anything: its stderr. */
@@ -256,6 +291,31 @@ describe('pgbackup restore to a point in time', () => {
     expect(ids).toEqual(markersUpTo(markers, targetMicros));
   });
 
+  it('restores to a WAL position: the markers whose commit lies before it', async () => {
+    const after = markers.filter((marker) => marker.micros > endOf(backups[1]) + 1_000_000);
+    const chosen = after[Math.floor(after.length / 3)];
+    if (chosen === undefined) throw new Error('no marker a second after the newer backup');
+    const { ids } = await restoreAndRead(['--target-lsn', chosen.lsnAfter]);
+    expect(ids).toEqual(
+      markers.filter((marker) => Number(marker.id) <= Number(chosen.id)).map((marker) => marker.id),
+    );
+  });
+
+  it('pauses at the target with --pause, and is promoted once resumed', async () => {
+    const after = markers.filter((marker) => marker.micros > endOf(backups[1]) + 1_000_000);
+    const chosen = after[Math.floor((after.length * 2) / 3)];
+    if (chosen === undefined) throw new Error('no marker a second after the newer backup');
+    const targetMicros = chosen.micros + 50_000;
+    const { ids, stdout } = await restoreAndRead(
+      ['--target-time', instant(targetMicros), '--pause'],
+      {
+        paused: true,
+      },
+    );
+    expect(stdout).toContain('pauses there');
+    expect(ids).toEqual(markersUpTo(markers, targetMicros));
+  });
+
   it('restores to a target right after the newer backup end', async () => {
     const chosen = markers.find((marker) => marker.micros > endOf(backups[1]));
     if (chosen === undefined) throw new Error('no marker after the newer backup');
@@ -268,7 +328,11 @@ describe('pgbackup restore to a point in time', () => {
   it('refuses a target past the newest archived WAL before downloading, naming the latest reachable instant', async () => {
     const newest = markers.at(-1);
     if (newest === undefined) throw new Error('no markers');
-    const stderr = await refusedRestore(['--target-time', instant(newest.micros + 60_000_000)]);
+    const stderr = await refusedRestore([
+      '--target-time',
+      // Later than anything archived: the server commits on its own too (autovacuum, analyze).
+      instant(Date.now() * 1000 + 3_600_000_000),
+    ]);
     expect(stderr).toMatch(
       /lies beyond the newest archived WAL: the latest reachable instant is just before \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}\+00/,
     );
