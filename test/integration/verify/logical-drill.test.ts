@@ -7,12 +7,14 @@
  */
 import { chmod } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureText } from '../../harness/fixtures.js';
 import { runPgbackup } from '../../harness/pgbackup-run.js';
 import { superuserClient, withClient } from '../../harness/postgres.js';
+import { testBucket, testS3Client } from '../../harness/s3.js';
 import { uniqueSuffix } from '../../harness/variables.js';
-import { listCommitted } from '../binary/policy-file.js';
+import { listCommitted, readObjectText } from '../binary/policy-file.js';
 import {
   type LogicalPolicy,
   logicalRunArgs,
@@ -26,6 +28,13 @@ import {
   waitForReplica,
 } from '../logical/source-databases.js';
 import { runVerify } from './verify-run.js';
+
+async function readObjectBytes(key: string): Promise<Buffer> {
+  const object = await testS3Client().send(
+    new GetObjectCommand({ Bucket: testBucket(), Key: key }),
+  );
+  return Buffer.from((await object.Body?.transformToByteArray()) ?? []);
+}
 
 describe('pgbackup verify --type logical -f POLICY.yaml', () => {
   let source: SourceDatabases;
@@ -84,7 +93,7 @@ describe('pgbackup verify --type logical -f POLICY.yaml', () => {
     expect(run.leftInWorkDir).toEqual([]);
   });
 
-  it('fails a backup whose dump lists an index pg_restore cannot build, naming the database, the index and the error', async () => {
+  it('fails a backup whose dump lists an index pg_restore cannot build and a table whose rows do not load, naming the database, the index, the table and the error', async () => {
     await withClient(superuserClient('primary', shop), (client) =>
       client.query(fixtureText('verify/search-path-trap.sql')),
     );
@@ -102,12 +111,36 @@ describe('pgbackup verify --type logical -f POLICY.yaml', () => {
     expect(run.stdout).toContain(
       `database "${shop}" does not restore as its dump lists: index sales.orders_known (1 of 2 indexes listed) not restored`,
     );
+    expect(run.stdout).toContain('table public.picks holds 0 rows where the dump has 3');
     expect(run.stdout).toContain('relation "known" does not exist');
     expect(run.stdout).toContain('Command was: CREATE INDEX orders_known');
     // The other databases restored.
     for (const database of databasesOf(source)) {
       expect(run.stdout).toContain(`database "${database}": `);
     }
+    expect(run.leftInWorkDir).toEqual([]);
+  });
+
+  it('fails a backup whose dump differs from its manifest, naming the object, before restoring it', async () => {
+    const committed = await listCommitted(policy.logicalPrefix);
+    const key = committed.find((each) => each.includes('20260308T')) ?? '';
+    const manifest: { objects: { name: string; sha256: string }[] } = JSON.parse(
+      await readObjectText(`${key}manifest.json`),
+    );
+    const dump = manifest.objects.find((object) => object.name.startsWith('shop_'));
+    if (dump === undefined) throw new Error('no dump of the shop database');
+    const objectKey = `${key}${dump.name}`;
+    const bytes = await readObjectBytes(objectKey);
+    bytes[bytes.length - 10] = (bytes[bytes.length - 10] ?? 0) ^ 0xff;
+    await testS3Client().send(
+      new PutObjectCommand({ Bucket: testBucket(), Key: objectKey, Body: bytes }),
+    );
+
+    const run = await runVerify(['--type', 'logical', '-f', policy.file]);
+
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain(`Failed: ${key}`);
+    expect(run.stdout).toContain(`object ${objectKey} does not match its manifest: SHA-256 `);
     expect(run.leftInWorkDir).toEqual([]);
   });
 });
