@@ -7,7 +7,7 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BackupPolicy } from '../../src/api/index.js';
+import { type BackupPolicy, formatIssues, parseBackupPolicy } from '../../src/api/index.js';
 import { renderRunnerRbac, runnerServiceAccountNameOf } from '../../src/render/index.js';
 import { installCrds } from '../controlplane/api/install-crds.js';
 import { createPostgresPod, environmentSecrets, kubectl, kubectlApply } from './cluster-objects.js';
@@ -109,7 +109,10 @@ export async function setUpRunnerPolicy(input: RunnerPolicyInput): Promise<Runne
     namespace,
     uid: created.metadata.uid,
   };
-  await kubectlApply(namespace, renderRunnerRbac(policy, owner));
+  // The policy as stored (every default applied), as the controller renders from it.
+  const parsed = parseBackupPolicy(created);
+  if (!parsed.ok) throw new Error(`${formatIssues('BackupPolicy', policyName, parsed.issues)}`);
+  await kubectlApply(namespace, renderRunnerRbac(parsed.value, owner));
   for (const address of input.podAddresses) {
     await createPostgresPod(namespace, {
       fixture: input.podFixture,
