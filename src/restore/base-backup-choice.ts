@@ -133,8 +133,8 @@ export function refuseUnreachable(target: RecoveryTarget, facts: ReachFacts): st
       : 'lies inside or after a gap in the archived WAL';
   const fix =
     gap === undefined
-      ? 'give an earlier target, or --target-latest to replay all the WAL there is'
-      : 'give a target before the gap, or (after it) take a binary backup: a restore after the gap starts from a backup taken after it';
+      ? 'Give an earlier target, or --target-latest to replay all the WAL there is'
+      : 'Give a target before the gap; a target after it needs a binary backup taken after the gap (the controller starts one when it sees a gap)';
   if (target.kind === 'time') {
     const newest = facts.newestCommit;
     if (newest !== undefined && target.micros < newest.micros) return undefined;
