@@ -58,10 +58,13 @@ export { renderRunnerRbac, runnerRoleRulesOf, runnerServiceAccountNameOf } from 
 export { renderSlotTable, type SlotTableInput } from './slot-table.js';
 export {
   type RenderWalReceiverInput,
+  receiverSettingsHashOf,
   renderWalReceiver,
   WAL_RECEIVER_COMPONENT,
   WAL_RECEIVER_GRACE_SECONDS,
   WAL_RECEIVER_METRICS_PORT,
+  WAL_RECEIVER_NODE_OPTIONS,
+  WAL_RECEIVER_SETTINGS_ANNOTATION,
   WAL_SPOOL_MOUNT_PATH,
   walReceiverLabels,
   walReceiverNameOf,

@@ -12,7 +12,11 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { API_VERSION, BACKUP_POLICY_KIND, BACKUP_POLICY_PLURAL } from '../../../src/api/index.js';
 import { connectionOfKubeConfig, KubeClient, type KubeObject } from '../../../src/kube/index.js';
 import { walSlotNameOf } from '../../../src/postgres/index.js';
-import { gapBackupNameOf, type WalGap } from '../../../src/render/index.js';
+import {
+  gapBackupNameOf,
+  WAL_RECEIVER_SETTINGS_ANNOTATION,
+  type WalGap,
+} from '../../../src/render/index.js';
 import { createPostgresPod } from '../../harness/cluster-objects.js';
 import {
   type ControllerProcess,
@@ -58,6 +62,16 @@ async function createWalSlot(name: string): Promise<void> {
   await withClient(superuserClient('primary'), (client) =>
     client.query('SELECT pg_create_physical_replication_slot($1, true)', [name]),
   );
+}
+
+/** The settings hash on the receiver Deployment's pod template. */
+async function receiverSettingsOf(env: ControllerTestEnv): Promise<string | undefined> {
+  const path = `/apis/apps/v1/namespaces/${env.namespace}/deployments/orders-wal`;
+  const deployment = await getIfPresent(env, path);
+  const spec = deployment?.spec as
+    | { template?: { metadata?: { annotations?: Record<string, string> } } }
+    | undefined;
+  return spec?.template?.metadata?.annotations?.[WAL_RECEIVER_SETTINGS_ANNOTATION];
 }
 
 describe('continuous protection in the controller', () => {
@@ -201,11 +215,19 @@ describe('continuous protection in the controller', () => {
         reason: 'Streaming',
       });
     }, WAIT);
-    // A new generation: the controller writes its status again.
+    // A new generation: the controller writes its status again. The interval is read by the
+    // receiver at start, so the Deployment rolls: its new pod comes up Ready.
+    const before = await receiverSettingsOf(env);
     const patched = await mergePatch(env, policyPath, {
       spec: { continuous: { uploadInterval: '20s' } },
     });
     const generation = patched.metadata.generation;
+    const after = await vi.waitFor(async () => {
+      const settings = await receiverSettingsOf(env);
+      expect(settings).not.toBe(before);
+      return settings;
+    }, WAIT);
+    await reportReceiverPodReady(env, after);
     await vi.waitFor(async () => {
       expect((await policyCondition(env, 'orders', 'Ready'))?.observedGeneration).toBe(generation);
       const policy = await getIfPresent(env, policyPath);

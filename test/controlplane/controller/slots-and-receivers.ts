@@ -5,6 +5,7 @@
  */
 import { expect, vi } from 'vitest';
 import { isNotFound, type KubeObject } from '../../../src/kube/index.js';
+import { WAL_RECEIVER_SETTINGS_ANNOTATION } from '../../../src/render/index.js';
 import { runKubectl } from '../../harness/kube.js';
 import { superuserClient, withClient } from '../../harness/postgres.js';
 import { type ControllerTestEnv, mergePatch } from './controller-setup.js';
@@ -69,12 +70,21 @@ export async function receiverPods(env: ControllerTestEnv): Promise<KubeObject[]
   return list.items;
 }
 
-/** Waits for the receiver's one pod and reports it Running and Ready, as a kubelet would. */
-export async function reportReceiverPodReady(env: ControllerTestEnv): Promise<void> {
+/**
+ * Waits for the receiver's one pod (with `settings`, the pod template's settings hash, when
+ * given: the pod of a Deployment that rolled) and reports it Running and Ready, as a kubelet would.
+ */
+export async function reportReceiverPodReady(
+  env: ControllerTestEnv,
+  settings?: string,
+): Promise<void> {
   const [pod] = await vi.waitFor(
     async () => {
       const pods = await receiverPods(env);
       expect(pods).toHaveLength(1);
+      if (settings !== undefined) {
+        expect(pods[0]?.metadata.annotations?.[WAL_RECEIVER_SETTINGS_ANNOTATION]).toBe(settings);
+      }
       return pods;
     },
     { timeout: 60_000, interval: 500 },
