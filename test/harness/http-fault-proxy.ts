@@ -45,6 +45,8 @@ export interface FaultRule {
 export interface HandledRequest extends SeenRequest {
   /** The status sent back, `held` or `forwarded-failed`. */
   readonly outcome: number | 'held' | 'forwarding-failed';
+  /** Its place in the order requests arrived in, from 0 (see {@link HttpFaultProxy.arrivals}). */
+  readonly arrival: number;
 }
 
 /** A running proxy. */
@@ -58,6 +60,11 @@ export interface HttpFaultProxy {
   /** Resolves with the first request matching `match` from now on (a held one included). */
   waitForRequest(match: (request: SeenRequest) => boolean, timeoutMs: number): Promise<SeenRequest>;
   readonly handled: readonly HandledRequest[];
+  /**
+   * How many requests have arrived so far. `handled` lists a request when it ends, so one that
+   * arrived before a test's marker may be listed after it: compare `arrival` with this instead.
+   */
+  arrivals(): number;
   close(): Promise<void>;
 }
 
@@ -146,9 +153,11 @@ export async function startHttpFaultProxy(options: HttpFaultProxyOptions): Promi
   const waiters: Waiter[] = [];
   const held = new Set<ServerResponse>();
   const handled: HandledRequest[] = [];
+  let arrivals = 0;
 
   const handle = (request: IncomingMessage, response: ServerResponse) => {
-    const seen = { method: request.method ?? 'GET', url: request.url ?? '/' };
+    const seen = { method: request.method ?? 'GET', url: request.url ?? '/', arrival: arrivals };
+    arrivals += 1;
     for (const waiter of waiters.splice(0)) {
       if (waiter.match(seen)) waiter.resolve(seen);
       else waiters.push(waiter);
@@ -196,6 +205,7 @@ export async function startHttpFaultProxy(options: HttpFaultProxyOptions): Promi
   return {
     url: `${scheme}://${addresses.faultProxy.host}:${port}`,
     handled,
+    arrivals: () => arrivals,
     addRule: (rule) => {
       const live = { ...rule, left: rule.times };
       rules.push(live);
