@@ -1,4 +1,10 @@
 import * as z from 'zod';
+import {
+  compressionLevelField,
+  compressionWorkersField,
+  levelRules,
+  workersRule,
+} from './compression-settings.js';
 import { withRules } from './cross-field-rule.js';
 import { closedObject, defaultToEmpty, keepCount, objectName } from './fields.js';
 import { BINARY_LINES } from './lines.js';
@@ -32,6 +38,12 @@ export const binarySchema = defaultToEmpty(
         .enum(COMPRESSIONS)
         .default('zstd')
         .describe('Compression of the backup stream: zstd, gzip, lz4 or none.'),
+      compressionLevel: compressionLevelField(
+        "Level of spec.binary.compression: gzip 1-9, lz4 1-12, zstd -7 to -1 or 1 to 22 (higher: smaller and slower). Omitted: the tool's default (zstd 3, gzip 6, lz4 1).",
+      ),
+      compressionWorkers: compressionWorkersField(
+        'zstd only: threads compressing beside the one reading the server (pg_basebackup 15+, client-zstd:workers=N), 1 to 64. Omitted: compression on the reading thread. Up to the cores the runner may use.',
+      ),
       checkpoint: z
         .enum(CHECKPOINT_MODES)
         .default('spread')
@@ -41,6 +53,8 @@ export const binarySchema = defaultToEmpty(
       local: localCopy.optional(),
     }),
     [
+      ...levelRules(),
+      workersRule(),
       {
         cel: `!self.enabled || ${anyLineSet(BINARY_LINES)}`,
         message: 'must list at least one line while binary backups are enabled',

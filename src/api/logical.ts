@@ -1,8 +1,12 @@
 import * as z from 'zod';
+import { compressionLevelField, levelRules } from './compression-settings.js';
 import { withRules } from './cross-field-rule.js';
 import { closedObject, defaultToEmpty, setOf } from './fields.js';
 import { LOGICAL_LINES } from './lines.js';
 import { anyLineSet, logicalLinesSchema } from './retention-lines.js';
+
+/** Compression of pg_dump's custom format; zstd and lz4 need pg_dump 16 or newer. */
+export const LOGICAL_COMPRESSIONS = ['gzip', 'zstd', 'lz4', 'none'] as const;
 
 /** Logical backups: pg_dump of a replica. */
 export const logicalSchema = defaultToEmpty(
@@ -18,6 +22,15 @@ export const logicalSchema = defaultToEmpty(
         .describe(
           'Databases to dump. Empty: every database that accepts connections, except templates.',
         ),
+      compression: z
+        .enum(LOGICAL_COMPRESSIONS)
+        .default('gzip')
+        .describe(
+          "Compression inside each custom-format dump: gzip (pg_dump's default, every version), zstd or lz4 (pg_dump 16 or newer: a run of a PostgreSQL 15 server refuses them), or none.",
+        ),
+      compressionLevel: compressionLevelField(
+        "Level of spec.logical.compression: gzip 1-9, lz4 1-12, zstd -7 to -1 or 1 to 22 (higher: smaller and slower). Omitted: pg_dump's default.",
+      ),
       fallbackToPrimary: z
         .boolean()
         .default(false)
@@ -26,6 +39,7 @@ export const logicalSchema = defaultToEmpty(
         ),
     }),
     [
+      ...levelRules(),
       {
         cel: `!self.enabled || ${anyLineSet(LOGICAL_LINES)}`,
         message: 'must list at least one line while logical backups are enabled',
