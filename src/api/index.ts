@@ -76,7 +76,23 @@ export {
   type LogicalLineName,
 } from './lines.js';
 export type { ObjectMeta } from './object-meta.js';
-export { parseBackup, parseBackupPolicy } from './parse.js';
+export { parseBackup, parseBackupPolicy, parseRestore } from './parse.js';
+export {
+  RESTORE_KIND,
+  RESTORE_PLURAL,
+  type Restore,
+  type RestoreInput,
+  restoreSchema,
+} from './restore.js';
+export { buildRestoreCrd } from './restore-crd.js';
+export { RESTORE_LINES, type RestoreSpec, restoreSpecSchema } from './restore-spec.js';
+export {
+  isRestoreEnded,
+  RESTORE_PHASES,
+  type RestorePhase,
+  type RestoreStatus,
+  restoreStatusSchema,
+} from './restore-status.js';
 export { TIME_OF_DAY_PATTERN, WEEKDAYS, type Weekday } from './schedule.js';
 export { SSE_ALGORITHMS } from './storage.js';
 export { PRESET_KINDS, type PresetKind } from './target.js';

@@ -3,6 +3,7 @@ import { type Backup, backupSchema } from './backup.js';
 import { type BackupPolicy, backupPolicySchema } from './backup-policy.js';
 import { describeIssue } from './issue-messages.js';
 import { pruneNulls } from './prune-nulls.js';
+import { type Restore, restoreSchema } from './restore.js';
 import { toValidationIssues } from './to-validation-issues.js';
 import type { ParseResult } from './validation-issue.js';
 
@@ -24,4 +25,9 @@ export function parseBackupPolicy(doc: unknown): ParseResult<BackupPolicy> {
 /** Validates a `Backup` manifest and applies its defaults. */
 export function parseBackup(doc: unknown): ParseResult<Backup> {
   return parseWith(backupSchema, doc);
+}
+
+/** Validates a `Restore` manifest and applies its defaults. */
+export function parseRestore(doc: unknown): ParseResult<Restore> {
+  return parseWith(restoreSchema, doc);
 }

@@ -8,6 +8,11 @@ import {
 } from '../restore/recovery-target.js';
 import type { BackupChoice } from '../runner/backup-choice.js';
 import { parseOptions, usageError } from './command.js';
+import {
+  NOT_WITH_PVC,
+  type PvcRestoreArguments,
+  parsePvcRestoreArguments,
+} from './restore-pvc-arguments.js';
 import { type PolicySource, parseSource } from './run-arguments.js';
 
 /** How `pgbackup restore` is called. */
@@ -20,6 +25,10 @@ export const RESTORE_USAGE = `usage: pgbackup restore (-f POLICY.yaml | --policy
        pgbackup restore (-f POLICY.yaml | --policy NAMESPACE/NAME) --type logical
                         [--backup KEY | --line LINE] [--database NAME] [--into NAME]
                         [--no-owner] [--jobs N] [--work-dir DIR] [--pg-root DIR]
+       pgbackup restore --policy NAMESPACE/NAME --to-pvc CLAIM [--pvc-size SIZE]
+                        [--storage-class CLASS] [--backup KEY | --line LINE | --target-time TIME
+                        | --target-lsn LSN | --target-latest] [--name NAME]
+                        [--no-wait | --timeout DURATION]
 
 Restores a committed backup of the policy: by default the newest one of any line (on-demand
 backups included); --line LINE takes that line's newest, --backup KEY the one \`pgbackup list\`
@@ -33,6 +42,11 @@ target is restored, and the data directory is set up to recover from the bucket'
 (restore_command = pgbackup wal-fetch) to the target, then be promoted. A target beyond the
 newest archived WAL, or after a gap in it, is refused before the backup is downloaded, with
 the latest reachable instant. docs/restore.md, "Point in time".
+in the cluster (--to-pvc): creates a Restore (as \`kubectl apply\` of one would); the controller
+starts a Job that restores into the PersistentVolumeClaim's subdirectory pgdata and, for a
+point in time, runs the recovery to the target there, so the claim holds a data directory
+any PostgreSQL image of the backup's major starts. Waits for the end and prints how to start
+each preset's PostgreSQL from the claim. docs/restore-in-cluster.md.
 logical: one database of the backup is restored with pg_restore into a new database on the
 server libpq's environment names (PGHOST, PGPORT, PGUSER, PGPASSWORD or a password file).
 
@@ -58,6 +72,15 @@ options:
       --no-owner          logical: restore without the dump's owners and grants (pg_restore
                           --no-owner --no-acl), for a server that lacks the dump's roles
       --jobs N            logical: pg_restore's parallel jobs (default 1)
+      --to-pvc CLAIM      restore inside the cluster into this claim (existing and empty, or
+                          created with --pvc-size); needs --policy
+      --pvc-size SIZE     with --to-pvc: create the claim with this size (e.g. 20Gi) if absent
+      --storage-class SC  with --pvc-size: the StorageClass of the claim created
+      --name NAME         with --to-pvc: the Restore's name (default <policy>-restore-<UTC time>)
+      --no-wait           with --to-pvc: print the Restore's name and return at once
+      --timeout DURATION  with --to-pvc: how long to wait for the end (default 6h)
+      --for-restore NAME  (the Restore's Job) record the outcome in the Restore NAME, check
+                          that the claim is empty, run a point-in-time recovery to its end
       --work-dir DIR      where objects are downloaded before they are restored (binary: the
                           target's parent directory; logical: the temporary directory, ${tmpdir()})
       --pg-root DIR       directory holding <major>/bin/pg_verifybackup, pg_restore
@@ -82,6 +105,8 @@ export interface BinaryRestoreArguments extends CommonRestoreArguments {
   /** Point in time: where recovery from the bucket's WAL stops; undefined for a plain restore. */
   readonly recoveryTarget: RecoveryTarget | undefined;
   readonly pause: boolean;
+  /** The Restore whose Job this is (`--for-restore`): its outcome is recorded there. */
+  readonly forRestore: string | undefined;
 }
 
 /** A logical restore of one database into a new database. */
@@ -94,7 +119,10 @@ export interface LogicalRestoreArguments extends CommonRestoreArguments {
 }
 
 /** The options of one `pgbackup restore` invocation. */
-export type RestoreArguments = BinaryRestoreArguments | LogicalRestoreArguments;
+export type RestoreArguments =
+  | BinaryRestoreArguments
+  | LogicalRestoreArguments
+  | PvcRestoreArguments;
 
 const OPTIONS = {
   filename: { type: 'string', short: 'f' },
@@ -114,6 +142,13 @@ const OPTIONS = {
   jobs: { type: 'string' },
   'work-dir': { type: 'string' },
   'pg-root': { type: 'string' },
+  'to-pvc': { type: 'string' },
+  'pvc-size': { type: 'string' },
+  'storage-class': { type: 'string' },
+  name: { type: 'string' },
+  'no-wait': { type: 'boolean', default: false },
+  timeout: { type: 'string' },
+  'for-restore': { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -129,6 +164,7 @@ const ONLY_BINARY = [
   'target-lsn',
   'target-latest',
   'pause',
+  'for-restore',
 ] as const;
 const ONLY_LOGICAL = ['database', 'into', 'no-owner', 'jobs'] as const;
 
@@ -177,6 +213,15 @@ function parseRecoveryTarget(values: Values): RecoveryTarget | undefined {
   return parsed;
 }
 
+function refuseWithPvc(values: Values): void {
+  const given = NOT_WITH_PVC.filter((name) => values[name] !== undefined && values[name] !== false);
+  if (given.length > 0) {
+    throw usage(
+      `${given.map((name) => `--${name}`).join(', ')} ${given.length === 1 ? 'does' : 'do'} not go with --to-pvc: the Restore's Job chooses the paths${given.includes('pause') ? ', and finishes recovery in the Job (restore on a machine of yours with --target-dir and --pause to inspect a paused server)' : ''}`,
+    );
+  }
+}
+
 function parseJobs(text: string | undefined): number {
   if (text === undefined) return 1;
   const jobs = Number(text);
@@ -196,6 +241,18 @@ export function parseRestoreArguments(argv: readonly string[]): RestoreArguments
   const values = parseOptions(argv, OPTIONS, RESTORE_USAGE);
   if (values.help) return 'help';
   const source = parseSource(values.filename, values.policy, RESTORE_USAGE);
+  if (values['to-pvc'] !== undefined) {
+    refuseWithPvc(values);
+    return parsePvcRestoreArguments(values, source, usage);
+  }
+  const pvcOnly = (['pvc-size', 'storage-class', 'name', 'no-wait', 'timeout'] as const).filter(
+    (name) => values[name] !== undefined && values[name] !== false,
+  );
+  if (pvcOnly.length > 0) {
+    throw usage(
+      `${pvcOnly.map((name) => `--${name}`).join(', ')} ${pvcOnly.length === 1 ? 'goes' : 'go'} with --to-pvc CLAIM`,
+    );
+  }
   if (values.backup !== undefined && values.line !== undefined) {
     throw usage('give --backup KEY or --line LINE, not both');
   }
@@ -220,6 +277,7 @@ export function parseRestoreArguments(argv: readonly string[]): RestoreArguments
       targetDir,
       recoveryTarget: parseRecoveryTarget(values),
       pause: values.pause,
+      forRestore: values['for-restore'],
       workDir: resolve(values['work-dir'] ?? dirname(targetDir)),
     };
   }

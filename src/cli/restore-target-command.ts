@@ -37,13 +37,15 @@ import { requestChecksumFrom } from './run-file-mode.js';
 const SDK_CHAIN =
   "the AWS SDK's default chain (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile or a role)";
 
-interface OpenedPolicy {
+/** A policy read for a point-in-time restore, with its bucket's settings. */
+export interface OpenedPolicy {
   readonly policy: BackupPolicy;
   readonly namespace: string;
   readonly config: S3StoreConfig;
 }
 
-async function openPolicy(source: PolicySource): Promise<OpenedPolicy> {
+/** Reads the policy and its bucket settings (refuses one without spec.storage.s3). */
+export async function openPolicy(source: PolicySource): Promise<OpenedPolicy> {
   const build = (
     policy: BackupPolicy,
     namespace: string,
@@ -84,7 +86,7 @@ async function openPolicy(source: PolicySource): Promise<OpenedPolicy> {
 }
 
 /** The keys the restore reaches the bucket with, for wal-fetch; undefined when the chain has none. */
-async function keysOf(config: S3StoreConfig): Promise<RecoveryKeys | undefined> {
+export async function keysOf(config: S3StoreConfig): Promise<RecoveryKeys | undefined> {
   if (config.credentials !== undefined) return config.credentials;
   try {
     const resolved = await createS3Client(config).config.credentials();
@@ -107,7 +109,7 @@ function resolveLoader(specifier: string): string {
 }
 
 /** How the server runs this pgbackup: this node, its flags, this script (symbolic links resolved). */
-function selfCommand(): string[] {
+export function selfCommand(): string[] {
   const script = process.argv[1];
   if (script === undefined) return ['pgbackup'];
   let real = script;
@@ -125,7 +127,7 @@ function selfCommand(): string[] {
 }
 
 /** Paths wal-fetch needs as the restore had them (TLS trust), never secrets. */
-function passEnv(): Record<string, string> {
+export function passEnv(): Record<string, string> {
   const names = ['NODE_EXTRA_CA_CERTS', 'AWS_REQUEST_CHECKSUM_CALCULATION'];
   return Object.fromEntries(
     names.flatMap((name) => {

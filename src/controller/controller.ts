@@ -26,6 +26,7 @@ import { type ControllerMetrics, createControllerMetrics } from './controller-me
 import { type ControllerCaches, PolicyReconciler } from './policy-reconciler.js';
 import type { PolicySlotAccess } from './replication-slots.js';
 import { resourceOfPath } from './request-resource.js';
+import { RESTORE_KEY_PREFIX, type RestoreReconcilerDeps, reconcileRestore } from './restores.js';
 
 /** How the controller runs. */
 export interface ControllerOptions {
@@ -65,6 +66,13 @@ function policyKeyOf(kind: string, object: KubeObject, backups: ObjectCache): st
   return policyKeyOf('Backup', backups.get(`${namespace}/${backupOwner.name}`) ?? object, backups);
 }
 
+/** The work-queue key of the Restore that owns an object (its Job), if any. */
+function restoreKeyOf(object: KubeObject): string | undefined {
+  const owner = object.metadata.ownerReferences?.find((reference) => reference.kind === 'Restore');
+  if (owner === undefined) return undefined;
+  return `${RESTORE_KEY_PREFIX}${object.metadata.namespace ?? ''}/${owner.name}`;
+}
+
 function abortedController(): AbortController {
   const controller = new AbortController();
   controller.abort();
@@ -86,6 +94,8 @@ export class Controller {
   #term = abortedController();
   #reconciler: PolicyReconciler | undefined;
   #caches: ControllerCaches | undefined;
+  #restores: MergedCache | undefined;
+  #restoreDeps: RestoreReconcilerDeps | undefined;
   #workers: Promise<void>[] = [];
   #resyncTimer: NodeJS.Timeout | undefined;
   #synced = false;
@@ -154,6 +164,14 @@ export class Controller {
       // Slots are looked at as often as every policy is reconciled anyway.
       slotCheckIntervalMs: this.#options.resyncMs,
     });
+    this.#restoreDeps = {
+      client: fenced,
+      restores: this.#restores as MergedCache,
+      policies: caches.policies,
+      jobs: caches.jobs,
+      settings: this.#options.settings,
+      now: this.#options.now,
+    };
     for (const informer of this.#informers) informer.start();
     await Promise.all(this.#informers.map((informer) => informer.waitForSync()));
     this.#synced = true;
@@ -188,6 +206,8 @@ export class Controller {
       persistentVolumeClaims: merged(RESOURCES.persistentVolumeClaim, MANAGED_SELECTOR),
     };
     caches.policies.onChange((key) => this.#queue.add(key));
+    this.#restores = merged(RESOURCES.restore);
+    this.#restores.onChange((key) => this.#queue.add(`${RESTORE_KEY_PREFIX}${key}`));
     const kinds: [string, MergedCache][] = [
       ['Backup', caches.backups],
       ['CronJob', caches.cronJobs],
@@ -200,6 +220,8 @@ export class Controller {
     ];
     for (const [kind, cache] of kinds) {
       cache.onChange((_key, object) => {
+        const restoreKey = kind === 'Job' ? restoreKeyOf(object) : undefined;
+        if (restoreKey !== undefined) this.#queue.add(restoreKey);
         const policyKey = policyKeyOf(kind, object, caches.backups);
         if (policyKey !== undefined) this.#queue.add(policyKey);
       });
@@ -211,6 +233,10 @@ export class Controller {
     if (!this.leading) return;
     for (const policy of this.#caches?.policies.list() ?? []) {
       this.#queue.add(`${policy.metadata.namespace ?? ''}/${policy.metadata.name}`);
+    }
+    for (const restore of this.#restores?.list() ?? []) {
+      const key = `${restore.metadata.namespace ?? ''}/${restore.metadata.name}`;
+      this.#queue.add(`${RESTORE_KEY_PREFIX}${key}`);
     }
   }
 
@@ -229,7 +255,9 @@ export class Controller {
 
   async #reconcileKey(key: string): Promise<void> {
     try {
-      const result = (await this.#reconciler?.reconcile(key)) ?? {};
+      const result = key.startsWith(RESTORE_KEY_PREFIX)
+        ? await this.#reconcileRestore(key.slice(RESTORE_KEY_PREFIX.length))
+        : ((await this.#reconciler?.reconcile(key)) ?? {});
       this.#queue.forget(key);
       if (result.requeueAfterMs !== undefined) {
         this.metrics.reconciles.inc({ result: 'requeue' });
@@ -251,6 +279,11 @@ export class Controller {
       );
       this.#queue.addRateLimited(key);
     }
+  }
+
+  async #reconcileRestore(key: string): Promise<{ requeueAfterMs?: number }> {
+    if (this.#restoreDeps !== undefined) await reconcileRestore(this.#restoreDeps, key);
+    return {};
   }
 
   /** Stops reconciling, releases the Lease and stops watching. */

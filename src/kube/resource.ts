@@ -18,6 +18,7 @@ export const RESOURCES = {
     kind: 'BackupPolicy',
   },
   backup: { group: 'pgbackup.dev', version: 'v1alpha1', plural: 'backups', kind: 'Backup' },
+  restore: { group: 'pgbackup.dev', version: 'v1alpha1', plural: 'restores', kind: 'Restore' },
   cronJob: { group: 'batch', version: 'v1', plural: 'cronjobs', kind: 'CronJob' },
   job: { group: 'batch', version: 'v1', plural: 'jobs', kind: 'Job' },
   serviceAccount: { group: '', version: 'v1', plural: 'serviceaccounts', kind: 'ServiceAccount' },

@@ -50,6 +50,22 @@ export {
   renderPolicyStatus,
 } from './render-status.js';
 export {
+  RESTORE_DATA_DIR,
+  RESTORE_LABEL,
+  RESTORE_MOUNT_PATH,
+  type RenderRestoreJobInput,
+  renderRestoreClaim,
+  renderRestoreJob,
+  restoreChoiceArgs,
+  restoreJobNameOf,
+} from './restore-job.js';
+export {
+  type PodUse,
+  planRestore,
+  type RestorePlan,
+  type RestorePlanInput,
+} from './restore-plan.js';
+export {
   LOCAL_COPY_MOUNT_PATH,
   renderRunnerPodSpec,
   secretNamesOf,

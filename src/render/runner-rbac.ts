@@ -60,6 +60,9 @@ export function runnerRoleRulesOf(policy: BackupPolicy): Record<string, unknown>
       verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
     },
     { apiGroups: [GROUP], resources: ['backups/status'], verbs: ['get', 'update', 'patch'] },
+    // The Job of a Restore records its outcome in the Restore's status (its name is chosen per
+    // Restore); it reads nothing else of it.
+    { apiGroups: [GROUP], resources: ['restores/status'], verbs: ['patch'] },
     // The Lease runs of one policy queue on, and the tickets of waiting runs (found by
     // label, deleted when their run gets its turn or died); their names belong to the runner.
     {

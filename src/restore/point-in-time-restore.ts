@@ -70,6 +70,11 @@ export interface PointInTimeRestoreInput extends PolicyBackups {
   /** Paths passed on to wal-fetch's environment (e.g. NODE_EXTRA_CA_CERTS), never secrets. */
   readonly passEnv: Readonly<Record<string, string>>;
   readonly segmentSize?: number;
+  /**
+   * Where wal-fetch's bucket access goes (mode 0700); default `<target>.pgbackup-recovery`
+   * beside the data directory. A restore into a claim keeps it off the claim.
+   */
+  readonly recoveryDir?: string;
 }
 
 /** A finished point-in-time restore. */
@@ -185,10 +190,9 @@ async function writeRecovery(
   input: PointInTimeRestoreInput,
   backup: BaseBackup,
 ): Promise<{ recoveryDir: string; restoreCommand: string }> {
-  const recoveryDir = join(
-    dirname(input.targetDir),
-    `${basename(input.targetDir)}.pgbackup-recovery`,
-  );
+  const recoveryDir =
+    input.recoveryDir ??
+    join(dirname(input.targetDir), `${basename(input.targetDir)}.pgbackup-recovery`);
   await mkdir(recoveryDir, { recursive: true, mode: 0o700 });
   await chmod(recoveryDir, 0o700);
   await writePrivate(join(recoveryDir, 'policy.yaml'), policyCopyOf(input));

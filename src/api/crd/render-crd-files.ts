@@ -1,5 +1,7 @@
 import { stringify } from 'yaml';
 import { BACKUP_PLURAL, BACKUP_POLICY_PLURAL, GROUP } from '../group-version.js';
+import { RESTORE_PLURAL } from '../restore.js';
+import { buildRestoreCrd } from '../restore-crd.js';
 import { buildBackupCrd, buildBackupPolicyCrd } from './crds.js';
 
 /** A file the generator writes, relative to the repository root. */
@@ -18,6 +20,7 @@ export function renderCrdFiles(): GeneratedFile[] {
   return [
     { path: `crds/${BACKUP_POLICY_PLURAL}.${GROUP}.yaml`, crd: buildBackupPolicyCrd() },
     { path: `crds/${BACKUP_PLURAL}.${GROUP}.yaml`, crd: buildBackupCrd() },
+    { path: `crds/${RESTORE_PLURAL}.${GROUP}.yaml`, crd: buildRestoreCrd() },
   ].map(({ path, crd }) => ({
     path,
     content: HEADER + stringify(crd, { lineWidth: 0 }),

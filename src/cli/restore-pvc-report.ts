@@ -1,0 +1,45 @@
+/**
+ * What `pgbackup restore --to-pvc` prints once its Restore has ended: the outcome, and how to
+ * start each preset's PostgreSQL from the claim (short; docs/restore-in-cluster.md has the
+ * manifests). Pure.
+ */
+import type { RestoreStatus } from '../api/index.js';
+
+/** The status of a Restore that has ended. */
+export type RestoreOutcome = RestoreStatus & { readonly phase: 'Succeeded' | 'Failed' };
+
+/** The outcome, one `field: value` line each after the phase, those that are set. */
+export function describeRestoreOutcome(name: string, outcome: RestoreOutcome): string {
+  const { backup, reached, restoreSeconds, message } = outcome;
+  const lines = [
+    `restore.pgbackup.dev/${name} ${outcome.phase}`,
+    ...(backup === undefined ? [] : [`backup: ${backup}`]),
+    ...(reached?.lsn === undefined ? [] : [`reached: ${reached.lsn}`]),
+    ...(reached?.lastTransactionTime === undefined
+      ? []
+      : [`last transaction: ${reached.lastTransactionTime}`]),
+    ...(reached?.timeline === undefined ? [] : [`timeline: ${reached.timeline}`]),
+    ...(restoreSeconds === undefined ? [] : [`restore time: ${restoreSeconds} s`]),
+    ...(message === undefined ? [] : [`message: ${message}`]),
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+/** How to start each preset's PostgreSQL on the claim's `pgdata`. */
+export function describeStartFromClaim(claim: string): string {
+  return [
+    '',
+    `The claim ${claim} holds the data directory in its subdirectory pgdata, owned by user 65532`,
+    'with mode 0700. To start PostgreSQL of the same major on it:',
+    `  StatefulSet/Pod  mount ${claim}, set PGDATA to <mount>/pgdata, run as user 65532 (fsGroup`,
+    '                   65532) or chown it first in an init container',
+    `  Bitnami chart    primary.persistence.existingClaim=${claim}, the data directory moved`,
+    "                   to the chart's path (see the docs), volumePermissions.enabled=true",
+    '  CloudNativePG    cannot adopt a claim: start a plain pod on it, then bootstrap the',
+    '                   Cluster with pg_basebackup from that pod',
+    "  Zalando, Crunchy the same: a plain pod on the claim, then the operator's clone or",
+    '                   basebackup bootstrap from it',
+    'Step by step, with manifests: docs/restore-in-cluster.md',
+    '',
+  ].join('\n');
+}
