@@ -39,9 +39,24 @@ const artifact = z
   })
   .describe('Where the backup is stored.');
 
+/** The restore drills `pgbackup verify --type` runs. */
+export const DRILL_TYPES = ['binary', 'logical', 'point-in-time'] as const;
+
 const verification = z
   .object({
     result: z.enum(['Passed', 'Failed']).describe('Passed or Failed.'),
+    type: z
+      .enum(DRILL_TYPES)
+      .optional()
+      .describe(
+        'Which drill checked the backup: binary, logical or point-in-time (absent: written before drills recorded their type).',
+      ),
+    target: timestamp(
+      'The point-in-time drill: the instant it asked recovery to reach (the commit time of a transaction archived after the backup).',
+    ).optional(),
+    reached: timestamp(
+      'The point-in-time drill: the commit time of the last transaction recovery replayed; equal to the target when it reached it.',
+    ).optional(),
     time: timestamp('When the restore drill finished.'),
     message: z.string().max(4096).optional().describe('What the drill found.'),
     restoreSeconds: z
@@ -49,7 +64,7 @@ const verification = z
       .min(0)
       .optional()
       .describe(
-        "How long the drill's restore took, in seconds: the binary drill's download, extraction, pg_verifybackup and recovery; the logical drill's pg_restore of every database.",
+        "How long the drill's restore took, in seconds: the binary drill's download, extraction, pg_verifybackup and recovery; the point-in-time drill's the same with the WAL replayed to the target; the logical drill's pg_restore of every database.",
       ),
   })
   .describe('Result of the last restore drill of this backup.');

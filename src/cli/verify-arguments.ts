@@ -5,7 +5,7 @@ import { type PolicySource, parseSource } from './run-arguments.js';
 
 /** How `pgbackup verify` is called. */
 export const VERIFY_USAGE = `usage: pgbackup verify (-f POLICY.yaml | --policy NAMESPACE/NAME)
-                       [--type binary|logical] [--work-dir DIR] [--pg-root DIR] [--scheduled]
+                       [--type binary|logical|point-in-time] [--work-dir DIR] [--pg-root DIR] [--scheduled]
 
 The restore drill (--type binary, the default): restores the policy's newest committed binary backup (of any line, or on
 demand) into a throwaway server and checks it. Every object is downloaded and checked against
@@ -20,8 +20,18 @@ logical backup with pg_restore (without owners, grants and tablespaces) into an 
 throwaway server, and compares it with the dump's table of contents (pg_restore -l): every
 schema, table, view, sequence, index, constraint, trigger and function listed must exist, and
 every table must hold the rows of the dump's data. A difference fails the drill, naming the
-database and the objects. With --policy the result is written to the Backup's
-status.verification. PostgreSQL refuses to run as root: run it as an unprivileged user.
+database and the objects.
+
+The point-in-time drill (--type point-in-time): restores the newest binary backup as
+pgbackup restore --target-time does, to the commit time of the second-newest transaction the
+archived WAL holds after it; the throwaway server fetches the WAL from the bucket (wal-fetch),
+and recovery must replay exactly to that transaction and stop before the newest one (checked
+with pg_last_xact_replay_timestamp() and the server's log), then pg_amcheck checks it. WAL
+missing from the bucket after the backup fails the drill before anything is downloaded,
+naming the segments; a damaged WAL object fails it during recovery, naming the object.
+
+With --policy the result is written to the Backup's status.verification. PostgreSQL refuses
+to run as root: run it as an unprivileged user.
 
 options:
   -f, --filename FILE     the BackupPolicy manifest, outside a cluster: the AWS SDK's credentials;
@@ -33,13 +43,14 @@ options:
                           (default /usr/lib/postgresql)
       --scheduled         the CronJob's run: do nothing on days the spec.verify.schedule line
                           does not fire on (the monthly drill is triggered on days 28 to 31)
-      --type TYPE         binary (default) or logical; with --scheduled and no --type, the
-                          drill of each type the policy enables (binary first)
+      --type TYPE         binary (default), logical or point-in-time; with --scheduled and
+                          no --type, the drill of each type the policy enables (binary, then
+                          point-in-time when spec.continuous is enabled, then logical)
   -h, --help              show this help
 `;
 
 /** Which drill runs. */
-export type VerifyType = 'binary' | 'logical';
+export type VerifyType = 'binary' | 'logical' | 'point-in-time';
 
 /** The options of one `pgbackup verify` invocation. */
 export interface VerifyArguments {
@@ -75,8 +86,8 @@ export function parseVerifyArguments(argv: readonly string[]): VerifyArguments |
     throw usageError('--scheduled goes with --policy NAMESPACE/NAME', VERIFY_USAGE);
   }
   const type = values.type;
-  if (type !== undefined && type !== 'binary' && type !== 'logical') {
-    throw usageError(`--type is binary or logical, not "${type}"`, VERIFY_USAGE);
+  if (type !== undefined && type !== 'binary' && type !== 'logical' && type !== 'point-in-time') {
+    throw usageError(`--type is binary, logical or point-in-time, not "${type}"`, VERIFY_USAGE);
   }
   return {
     source,

@@ -5,18 +5,43 @@
  */
 import { pino } from 'pino';
 import type { BackupPolicy } from '../api/index.js';
+import { s3StoreConfigOf } from '../runner/store-config.js';
 import { type VerifyOutcome, verifyNewestBackup } from '../runner/verify-backup.js';
 import { verifyInCluster } from '../runner/verify-in-cluster.js';
 import { verifyNewestLogicalBackup } from '../runner/verify-logical.js';
+import {
+  type PointInTimeBucket,
+  type PointInTimeRestorerFactory,
+  verifyPointInTime,
+} from '../runner/verify-point-in-time.js';
+import { createS3Store, createWalStore, walKeyPrefix } from '../storage/index.js';
 import { createObjectDownloader } from '../storage/object-download.js';
 import { withClusterClient } from './cluster-client.js';
 import { type Command, type CommandIo, UsageError } from './command.js';
 import { readPolicyFile } from './plan-policy-file.js';
-import { fileModeS3Store, requestChecksumFrom } from './run-file-mode.js';
+import { keysOf, passEnv, selfCommand } from './restore-target-command.js';
+import { requestChecksumFrom } from './run-file-mode.js';
 import { parseVerifyArguments, VERIFY_USAGE, type VerifyArguments } from './verify-arguments.js';
+import { pointInTimeRestorer } from './verify-point-in-time-restorer.js';
 
 function loggerFor(policy: string) {
   return pino({ base: { command: 'verify', policy } }, pino.destination(2));
+}
+
+/** The point-in-time drill's restore, with how the restored server runs this pgbackup. */
+function restorerFactory(
+  args: VerifyArguments,
+  logger: ReturnType<typeof loggerFor>,
+): PointInTimeRestorerFactory {
+  return (bucket: PointInTimeBucket) =>
+    pointInTimeRestorer({
+      ...bucket,
+      pgRoot: args.pgRoot,
+      uid: process.getuid?.(),
+      logger,
+      selfCommand: selfCommand(),
+      passEnv: passEnv(),
+    });
 }
 
 function report(outcome: VerifyOutcome, io: CommandIo, recorded: string): number {
@@ -31,10 +56,20 @@ async function verifyFromFile(args: VerifyArguments, file: string, io: CommandIo
     throw new UsageError(`${file}: spec.storage.s3 is required to find the backups to verify`);
   }
   const name = policy.metadata.name ?? 'unnamed';
-  const store = fileModeS3Store(s3, process.env);
+  const namespace = policy.metadata.namespace ?? 'default';
+  const config = s3StoreConfigOf(
+    s3,
+    {
+      source:
+        "the AWS SDK's default chain (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile or a role)",
+    },
+    requestChecksumFrom(process.env),
+  );
+  const store = createS3Store(config);
   const login = process.env.PGUSER;
+  const logger = loggerFor(name);
   const common = {
-    namespace: policy.metadata.namespace ?? 'default',
+    namespace,
     policy: name,
     prefix: s3.prefix,
     store,
@@ -42,16 +77,32 @@ async function verifyFromFile(args: VerifyArguments, file: string, io: CommandIo
     workDir: args.workDir,
     pgRoot: args.pgRoot,
     uid: process.getuid?.(),
-    logger: loggerFor(name),
+    logger,
     clock: Date.now,
+  };
+  const roles = [...(login === undefined || login === '' ? [] : [login]), 'postgres'];
+  const pointInTime = async () => {
+    const bucket: PointInTimeBucket = {
+      namespace,
+      policy: name,
+      policyObject: policy,
+      prefix: s3.prefix,
+      store,
+      walStore: createWalStore(
+        config,
+        walKeyPrefix({ prefix: s3.prefix, namespace, policy: name }),
+      ),
+      downloader: common.downloader,
+      keys: await keysOf(config),
+    };
+    return verifyPointInTime({ ...common, roles, restorer: restorerFactory(args, logger)(bucket) });
   };
   const outcome =
     args.type === 'logical'
       ? await verifyNewestLogicalBackup(common)
-      : await verifyNewestBackup({
-          ...common,
-          roles: [...(login === undefined || login === '' ? [] : [login]), 'postgres'],
-        });
+      : args.type === 'point-in-time'
+        ? await pointInTime()
+        : await verifyNewestBackup({ ...common, roles });
   return report(outcome, io, '');
 }
 
@@ -73,6 +124,7 @@ async function verifyFromCluster(
       requestChecksumCalculation: requestChecksumFrom(process.env),
       logger: loggerFor(policy.name),
       clock: Date.now,
+      pointInTimeRestorer: restorerFactory(args, loggerFor(policy.name)),
     }),
   );
   if (result.outcome === 'skipped') {

@@ -16,6 +16,7 @@ export interface LocateToolInput {
     | 'pg_verifybackup'
     | 'pg_amcheck'
     | 'pg_receivewal'
+    | 'pg_waldump'
     | 'initdb'
     | 'postgres';
   readonly major: number;
@@ -67,7 +68,9 @@ export async function locatePgTool(input: LocateToolInput): Promise<string> {
   const image =
     input.tool === 'postgres' || input.tool === 'initdb'
       ? `the restore drill's image (the release's tag + "-drill", the controller's --verify-image), which carries PostgreSQL ${input.major}'s server`
-      : `a runner image that carries PostgreSQL ${input.major}'s client tools`;
+      : input.tool === 'pg_waldump'
+        ? `an image that carries PostgreSQL ${input.major}'s pg_waldump (Debian ships it with the server package; the runner and drill images carry it)`
+        : `a runner image that carries PostgreSQL ${input.major}'s client tools`;
   throw new ToolNotFoundError(
     `no ${input.tool} for PostgreSQL ${wanted}: ${path} does not exist or is not executable. Use ${image}, or point --pg-root at a directory holding ${input.major}/bin/${input.tool}`,
   );

@@ -58,6 +58,10 @@ export interface VerifyOutcome {
   readonly finishedAtMs: number;
   /** How long the restore took; undefined when the drill failed before it was done. */
   readonly restoreMs?: number | undefined;
+  /** The point-in-time drill: the instant recovery was to reach (RFC 3339, to the microsecond). */
+  readonly target?: string | undefined;
+  /** The point-in-time drill: the commit time of the last transaction recovery replayed. */
+  readonly reached?: string | undefined;
 }
 
 /** Refuses root (PostgreSQL does) and a work directory that cannot be used. */

@@ -11,10 +11,13 @@ import { adoptBackupRecord } from '../kube/backup-record.js';
 import type { KubeClient } from '../kube/kube-client.js';
 import { RESOURCES, resourcePath } from '../kube/resource.js';
 import type { RequestChecksumCalculation } from '../storage/index.js';
+import { createS3Store, createWalStore, walKeyPrefix } from '../storage/index.js';
 import { createObjectDownloader } from '../storage/object-download.js';
-import { openPolicyBucket, readCredentials, readPolicy } from './cluster-sources.js';
+import { readCredentials, readPolicy, readS3Credentials, s3SpecOf } from './cluster-sources.js';
+import { s3StoreConfigOf } from './store-config.js';
 import { type VerifyOutcome, verifyNewestBackup } from './verify-backup.js';
 import { verifyNewestLogicalBackup } from './verify-logical.js';
+import { type PointInTimeRestorerFactory, verifyPointInTime } from './verify-point-in-time.js';
 import { scheduledDrillSkip } from './verify-schedule.js';
 
 /** The longest message `status.verification` holds. */
@@ -35,10 +38,15 @@ export interface ClusterVerifyInput {
   readonly requestChecksumCalculation: RequestChecksumCalculation;
   readonly logger: Logger;
   readonly clock: () => number;
+  /** The point-in-time drill's restore (src/restore, which the runner may not import). */
+  readonly pointInTimeRestorer: PointInTimeRestorerFactory;
 }
 
-/** The drills: of the newest binary backup, or of the newest logical one. */
-export type DrillType = 'binary' | 'logical';
+/**
+ * The drills: of the newest binary backup, of the same restored to a point in time with the
+ * bucket's WAL, or of the newest logical backup.
+ */
+export type DrillType = 'binary' | 'point-in-time' | 'logical';
 
 /** One drill's result, and where it was recorded. */
 export interface RecordedDrill {
@@ -53,18 +61,29 @@ export type ClusterVerifyResult =
   | { readonly outcome: 'skipped'; readonly message: string }
   | { readonly outcome: 'verified'; readonly drills: readonly RecordedDrill[] };
 
+/** Which backups a policy takes, as {@link drillTypesOf} reads them. */
+export interface DrillSpec {
+  readonly binary: { readonly enabled: boolean };
+  readonly logical: { readonly enabled: boolean };
+  readonly continuous?: { readonly enabled: boolean } | undefined;
+}
+
 /**
  * The drills a run does: the one asked for; else, for the CronJob's run, each type the policy
- * enables (binary first; binary when it enables neither); else binary.
+ * enables (binary first, then point-in-time when binary backups and spec.continuous are
+ * enabled, then logical; binary when it enables neither kind of backup); else binary.
  */
 export function drillTypesOf(
-  spec: { readonly [type in DrillType]: { readonly enabled: boolean } },
+  spec: DrillSpec,
   type: DrillType | undefined,
   scheduled: boolean,
 ): DrillType[] {
   if (type !== undefined) return [type];
   if (!scheduled) return ['binary'];
-  const enabled = (['binary', 'logical'] as const).filter((each) => spec[each].enabled);
+  const enabled: DrillType[] = [];
+  if (spec.binary.enabled) enabled.push('binary');
+  if (spec.binary.enabled && spec.continuous?.enabled === true) enabled.push('point-in-time');
+  if (spec.logical.enabled) enabled.push('logical');
   return enabled.length === 0 ? ['binary'] : enabled;
 }
 
@@ -85,24 +104,43 @@ async function findBackupName(
     path: resourcePath(RESOURCES.backup, { namespace: input.namespace }),
     what: `list the Backups in namespace ${input.namespace}`,
   });
+  // The point-in-time drill restores a binary backup.
+  const backupType = type === 'logical' ? 'logical' : 'binary';
   return list.items.find(
     (backup) =>
       backup.spec?.policy === input.policy &&
-      backup.spec.type === type &&
+      backup.spec.type === backupType &&
       backup.status?.artifact?.key === key,
   )?.metadata.name;
 }
 
+/** The policy's bucket: backups and WAL, and the keys wal-fetch needs for the point-in-time drill. */
 async function storesOf(input: ClusterVerifyInput, policy: BackupPolicy) {
-  const { prefix, store } = await openPolicyBucket(input, policy);
-  return { prefix, store, downloader: createObjectDownloader(store) };
+  const s3 = s3SpecOf(input, policy);
+  const credentials = await readS3Credentials(input.client, input.namespace, policy);
+  const config = s3StoreConfigOf(s3, credentials, input.requestChecksumCalculation);
+  const store = createS3Store(config);
+  const walStore = createWalStore(
+    config,
+    walKeyPrefix({ prefix: s3.prefix, namespace: input.namespace, policy: input.policy }),
+  );
+  return {
+    prefix: s3.prefix,
+    store,
+    walStore,
+    downloader: createObjectDownloader(store),
+    keys: credentials.keys,
+  };
 }
 
-/** The verification a Backup's status records. */
-export function verificationStatusOf(outcome: VerifyOutcome): BackupStatus {
+/** The verification a Backup's status records; `type` names the drill that checked it. */
+export function verificationStatusOf(outcome: VerifyOutcome, type?: DrillType): BackupStatus {
   return {
     verification: {
       result: outcome.result,
+      ...(type === undefined ? {} : { type }),
+      ...(outcome.target === undefined ? {} : { target: outcome.target }),
+      ...(outcome.reached === undefined ? {} : { reached: outcome.reached }),
       time: new Date(outcome.finishedAtMs).toISOString(),
       message: outcome.message.slice(0, VERIFICATION_MESSAGE_MAX),
       ...(outcome.restoreMs === undefined
@@ -126,7 +164,7 @@ async function record(
     return undefined;
   }
   const { record: backup } = await adoptBackupRecord(input.client, input.namespace, name);
-  await backup.update(verificationStatusOf(outcome));
+  await backup.update(verificationStatusOf(outcome, type));
   return name;
 }
 
@@ -142,7 +180,7 @@ export async function verifyInCluster(input: ClusterVerifyInput): Promise<Cluste
     const skip = scheduledDrillSkip(policy.spec, input.clock());
     if (skip !== undefined) return { outcome: 'skipped', message: skip };
   }
-  const { prefix, store, downloader } = await storesOf(input, policy);
+  const { prefix, store, walStore, downloader, keys } = await storesOf(input, policy);
   const login = await readCredentials(
     input.client,
     input.namespace,
@@ -162,11 +200,27 @@ export async function verifyInCluster(input: ClusterVerifyInput): Promise<Cluste
   };
   const drills: RecordedDrill[] = [];
   for (const type of drillTypesOf(policy.spec, input.type, input.scheduled)) {
+    // The policy's login is the role most likely to be a superuser of the backup.
+    const roles = [login.username, 'postgres'];
     const verification =
       type === 'logical'
         ? await verifyNewestLogicalBackup(common)
-        : // The policy's login is the role most likely to be a superuser of the backup.
-          await verifyNewestBackup({ ...common, roles: [login.username, 'postgres'] });
+        : type === 'point-in-time'
+          ? await verifyPointInTime({
+              ...common,
+              roles,
+              restorer: input.pointInTimeRestorer({
+                namespace: input.namespace,
+                policy: input.policy,
+                policyObject: policy,
+                prefix,
+                store,
+                walStore,
+                downloader,
+                keys,
+              }),
+            })
+          : await verifyNewestBackup({ ...common, roles });
     drills.push({ type, verification, backup: await record(input, type, verification) });
   }
   return { outcome: 'verified', drills };
