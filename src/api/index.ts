@@ -34,6 +34,7 @@ export {
   isEndPhase,
   LSN_PATTERN,
 } from './backup-status.js';
+export { BECH32_CHARSET } from './bech32.js';
 export { CHECKPOINT_MODES, COMPRESSIONS } from './binary.js';
 export { type Condition, conditionSchema } from './condition.js';
 export {
@@ -53,6 +54,18 @@ export type { CustomResourceDefinition, PrinterColumn } from './crd/custom-resou
 export { CATEGORY } from './crd/custom-resource-definition.js';
 export { type GeneratedFile, renderCrdFiles } from './crd/render-crd-files.js';
 export { DURATION_PATTERN, parseDurationSeconds } from './duration.js';
+export {
+  AGE_RECIPIENT_PATTERN,
+  describeRecipientProblem,
+  type EncryptionSpec,
+  encryptionSchema,
+  FINGERPRINT_PATTERN,
+  isAgeRecipient,
+  MAX_RECIPIENTS,
+  type ManifestEncryption,
+  manifestEncryptionSchema,
+  type RecipientSpec,
+} from './encryption.js';
 export { formatIssues } from './format-issues.js';
 export {
   API_VERSION,

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { withRules } from './cross-field-rule.js';
+import { encryptionSchema } from './encryption.js';
 import { closedObject, secretReference } from './fields.js';
 
 /** An S3 bucket name. */
@@ -84,6 +85,7 @@ const s3 = closedObject({
 /** Where backups are stored. */
 export const storageSchema = closedObject({
   s3: s3,
+  encryption: encryptionSchema.optional(),
 }).describe(
   'Where backups are stored. Required while binary or logical backups are enabled. The bucket alone is a complete catalog: the CLI can list and restore from it without the cluster.',
 );

@@ -3,6 +3,7 @@
  * backup completely, so the bucket alone is a catalog.
  */
 import * as z from 'zod';
+import { manifestEncryptionSchema } from '../api/index.js';
 
 const storedObject = z.object({
   name: z.string().min(1),
@@ -50,6 +51,8 @@ export const backupManifestSchema = z.object({
   compression: z.string(),
   objects: z.array(storedObject).min(1),
   tools: z.record(z.string(), z.string()),
+  /** Absent: the objects are stored plain (so in every manifest written before encryption). */
+  encryption: manifestEncryptionSchema.optional(),
 });
 
 /** A backup's manifest. */

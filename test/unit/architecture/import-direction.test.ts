@@ -15,12 +15,14 @@ const allowedImports: Readonly<Record<string, readonly string[]>> = {
   retention: ['api'],
   render: ['api', 'retention'],
   kube: ['api'],
-  storage: ['api'],
+  storage: ['api', 'encryption'],
   postgres: ['api'],
+  /** Age encryption: streams and keys; storage, runner, wal, restore and cli use it. */
+  encryption: ['api'],
   controller: ['api', 'retention', 'render', 'kube', 'storage', 'postgres'],
-  runner: ['api', 'retention', 'render', 'kube', 'storage', 'postgres'],
-  wal: ['api', 'retention', 'render', 'kube', 'storage', 'postgres'],
-  restore: ['api', 'retention', 'storage', 'postgres', 'runner', 'wal'],
+  runner: ['api', 'retention', 'render', 'kube', 'storage', 'postgres', 'encryption'],
+  wal: ['api', 'retention', 'render', 'kube', 'storage', 'postgres', 'encryption'],
+  restore: ['api', 'retention', 'storage', 'postgres', 'runner', 'wal', 'encryption'],
   cli: [
     'api',
     'retention',
@@ -32,6 +34,7 @@ const allowedImports: Readonly<Record<string, readonly string[]>> = {
     'runner',
     'wal',
     'restore',
+    'encryption',
   ],
 };
 
