@@ -19,6 +19,15 @@ import {
 /** Compression of the stream, as `spec.binary.compression` names it. */
 export type BaseBackupCompression = 'zstd' | 'gzip' | 'lz4' | 'none';
 
+/** The algorithm with its level and zstd workers, as `spec.binary` gives them. */
+export interface BinaryCompressionSettings {
+  readonly algorithm: BaseBackupCompression;
+  /** Undefined: the tool's default level. */
+  readonly level?: number | undefined;
+  /** zstd threads besides the reading one; undefined: none. */
+  readonly workers?: number | undefined;
+}
+
 /** The file name of the tar stream for each compression. */
 export const ARCHIVE_NAMES: Readonly<Record<BaseBackupCompression, string>> = {
   zstd: 'base.tar.zst',
@@ -32,7 +41,9 @@ export interface BaseBackupInput {
   readonly binary: string;
   readonly endpoint: Endpoint;
   readonly credentials: Credentials;
-  readonly compression: BaseBackupCompression;
+  readonly compression: BinaryCompressionSettings;
+  /** The major version of `binary` (the server's): before 15 it writes gzip only. */
+  readonly toolMajor: number;
   readonly checkpoint: 'spread' | 'fast';
   readonly label: string;
 }
@@ -55,9 +66,31 @@ export interface BaseBackupProcess {
   kill(): void;
 }
 
+/**
+ * The compression arguments: `--compress=client-zstd:level=9,workers=2` from 15 on (the
+ * client compresses, so the server sends plain tar and spends no CPU on it); before 15, gzip
+ * only, as `--gzip` or `--compress=N`. Other algorithms before 15 are refused earlier, by the
+ * runner (compression-support).
+ */
+export function compressArguments(
+  settings: BinaryCompressionSettings,
+  toolMajor: number,
+): string[] {
+  if (toolMajor < 15) {
+    if (settings.algorithm === 'none') return [];
+    return settings.level === undefined ? ['--gzip'] : [`--compress=${settings.level}`];
+  }
+  if (settings.algorithm === 'none') return ['--compress=none'];
+  const details = [
+    ...(settings.level === undefined ? [] : [`level=${settings.level}`]),
+    ...(settings.workers === undefined ? [] : [`workers=${settings.workers}`]),
+  ];
+  const detail = details.length === 0 ? '' : `:${details.join(',')}`;
+  return [`--compress=client-${settings.algorithm}${detail}`];
+}
+
 /** The command-line arguments; no secret is among them. */
 export function baseBackupArguments(input: BaseBackupInput): string[] {
-  const compression = input.compression === 'none' ? 'none' : `client-${input.compression}`;
   return [
     '--no-password',
     `--host=${input.endpoint.host}`,
@@ -67,7 +100,7 @@ export function baseBackupArguments(input: BaseBackupInput): string[] {
     '--format=tar',
     '--wal-method=fetch',
     `--checkpoint=${input.checkpoint}`,
-    `--compress=${compression}`,
+    ...compressArguments(input.compression, input.toolMajor),
     `--label=${input.label}`,
     '--verbose',
   ];
@@ -90,6 +123,11 @@ function failureOf(input: BaseBackupInput, stderr: string, status: string): Post
   if (isAuthenticationFailure(stderr)) {
     return new AuthenticationError(
       `pg_basebackup could not log in to ${where} as "${input.credentials.username}": ${tail}. The replication credentials come from ${input.credentials.source}; correct them there`,
+    );
+  }
+  if (/could not set compression worker count/.test(stderr)) {
+    return new PostgresError(
+      `pg_basebackup from ${where} could not start ${input.compression.workers} zstd workers, the number spec.binary.compressionWorkers asks for: the libzstd it uses was built without threads. Remove spec.binary.compressionWorkers, or use a runner image whose libzstd supports them:\n${tail}`,
     );
   }
   return new PostgresError(`pg_basebackup from ${where} failed (${status}):\n${tail}`);

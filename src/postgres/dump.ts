@@ -18,9 +18,19 @@ export interface DumpConnection {
   readonly applicationName: string;
 }
 
+/** Compression inside the custom format, as `spec.logical` gives it. */
+export interface DumpCompressionSettings {
+  readonly algorithm: 'gzip' | 'zstd' | 'lz4' | 'none';
+  /** Undefined: pg_dump's default level. */
+  readonly level?: number | undefined;
+}
+
 /** What {@link startDatabaseDump} needs. */
 export interface DatabaseDumpInput extends DumpConnection {
   readonly database: string;
+  readonly compression: DumpCompressionSettings;
+  /** The major version of `binary`: before 16, pg_dump compresses with gzip only. */
+  readonly toolMajor: number;
 }
 
 /** What {@link startGlobalsDump} needs. */
@@ -54,9 +64,28 @@ export function dumpConninfo(connection: DumpConnection, database?: string): str
   return fields.map(([key, value]) => `${key}=${quoteConninfo(value)}`).join(' ');
 }
 
+/**
+ * The compression argument: `--compress=zstd:level=N` from 16 on; before 16 a gzip level
+ * (`--compress=N`, 0 for none), and nothing for gzip at pg_dump's default. zstd and lz4 before
+ * 16 are refused earlier, by the runner (compression-support).
+ */
+export function dumpCompressArguments(settings: DumpCompressionSettings, toolMajor: number) {
+  if (toolMajor < 16) {
+    if (settings.algorithm === 'none') return ['--compress=0'];
+    return settings.level === undefined ? [] : [`--compress=${settings.level}`];
+  }
+  const level = settings.level === undefined ? '' : `:level=${settings.level}`;
+  return [`--compress=${settings.algorithm}${level}`];
+}
+
 /** pg_dump's arguments: the custom format (compressed, restorable table by table). */
 export function databaseDumpArguments(input: DatabaseDumpInput): string[] {
-  return ['--no-password', '--format=custom', `--dbname=${dumpConninfo(input, input.database)}`];
+  return [
+    '--no-password',
+    '--format=custom',
+    ...dumpCompressArguments(input.compression, input.toolMajor),
+    `--dbname=${dumpConninfo(input, input.database)}`,
+  ];
 }
 
 /** pg_dumpall's arguments: roles and tablespaces only. */

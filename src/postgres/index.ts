@@ -19,7 +19,9 @@ export {
   type BaseBackupInput,
   type BaseBackupProcess,
   type BaseBackupResult,
+  type BinaryCompressionSettings,
   baseBackupArguments,
+  compressArguments,
   startBaseBackup,
   toolVersion,
 } from './base-backup.js';
@@ -28,9 +30,11 @@ export { type Credentials, type Endpoint, formatEndpoint, parseEndpoint } from '
 export { type DiscoverInput, discoverPrimary, type Primary } from './discover-primary.js';
 export {
   type DatabaseDumpInput,
+  type DumpCompressionSettings,
   type DumpConnection,
   type DumpProcess,
   databaseDumpArguments,
+  dumpCompressArguments,
   dumpConninfo,
   type GlobalsDumpInput,
   globalsDumpArguments,

@@ -8,6 +8,7 @@
 import {
   canReadRolePasswords,
   type DatabaseEntry,
+  type DumpCompressionSettings,
   type DumpConnection,
   type DumpProcess,
   formatEndpoint,
@@ -21,6 +22,7 @@ import {
   toolVersion,
 } from '../postgres/index.js';
 import { type BackupManifest, partSizeFor } from '../storage/index.js';
+import { dumpCompressionRefusal, majorOfToolVersion } from './compression-support.js';
 import { RunError } from './errors.js';
 import type { BackupTarget } from './run-backup.js';
 import type { RunInput } from './run-types.js';
@@ -112,13 +114,34 @@ async function writeObject(
 interface Tools {
   readonly pgDump: string;
   readonly pgDumpall: string;
+  /** `--version` of each, for the manifest. */
+  readonly versions: { readonly pgDump: string; readonly pgDumpall: string };
+  readonly compression: DumpCompressionSettings;
+  readonly pgDumpMajor: number;
 }
 
+/** Finds the tools and checks that this pg_dump writes the policy's compression. */
 async function locateTools(input: RunInput, session: ServerSession): Promise<Tools> {
   const root = input.pgRoot;
   const locate = (tool: 'pg_dump' | 'pg_dumpall') =>
     locatePgTool({ tool, major: session.major, orNewer: true, root });
-  return { pgDump: await locate('pg_dump'), pgDumpall: await locate('pg_dumpall') };
+  const [pgDump, pgDumpall] = [await locate('pg_dump'), await locate('pg_dumpall')];
+  const [pgDumpVersion, pgDumpallVersion] = await Promise.all([
+    toolVersion(pgDump),
+    toolVersion(pgDumpall),
+  ]);
+  const pgDumpMajor = majorOfToolVersion(pgDumpVersion) ?? session.major;
+  const { compression: algorithm, compressionLevel: level } = input.spec.logical;
+  const compression = { algorithm, level };
+  const refusal = dumpCompressionRefusal(compression, pgDumpMajor, session.major);
+  if (refusal !== undefined) throw new RunError(refusal);
+  return {
+    pgDump,
+    pgDumpall,
+    versions: { pgDump: pgDumpVersion, pgDumpall: pgDumpallVersion },
+    compression,
+    pgDumpMajor,
+  };
 }
 
 function jobsOf(
@@ -140,7 +163,13 @@ function jobsOf(
       what: `database "${database.name}"`,
       sizeBytes: database.sizeBytes,
       start: () =>
-        startDatabaseDump({ ...connection, binary: tools.pgDump, database: database.name }),
+        startDatabaseDump({
+          ...connection,
+          binary: tools.pgDump,
+          database: database.name,
+          compression: tools.compression,
+          toolMajor: tools.pgDumpMajor,
+        }),
     })),
   };
 }
@@ -176,14 +205,17 @@ export async function dumpDatabases(
   };
   const jobs = jobsOf(databases, connection, tools, withoutRolePasswords);
   // The globals are small: they go beside the databases' dumps instead of before them.
-  const [globals, perDatabase, versions] = await settleAll([
+  const [globals, perDatabase] = await settleAll([
     writeObject(input, session, jobs.globals, target),
     dumpInTurn(input, session, jobs.databases, target),
-    Promise.all([toolVersion(tools.pgDump), toolVersion(tools.pgDumpall)]),
   ] as const);
   return {
     objects: [globals, ...perDatabase],
-    tools: { pg_dump: versions[0], pg_dumpall: versions[1], pgbackup: 'pgbackup-operator' },
+    tools: {
+      pg_dump: tools.versions.pgDump,
+      pg_dumpall: tools.versions.pgDumpall,
+      pgbackup: 'pgbackup-operator',
+    },
   };
 }
 

@@ -56,6 +56,8 @@ export interface BackupTarget {
 export interface TakenBackup {
   readonly objects: BackupManifest['objects'];
   readonly compression: string;
+  /** The level and workers asked for, when any. */
+  readonly compressionSettings?: BackupManifest['compressionSettings'];
   readonly tools: Record<string, string>;
   readonly startLsn?: string | undefined;
   readonly stopLsn?: string | undefined;
@@ -149,6 +151,9 @@ function manifestOf(input: RunInput, taking: Taking, written: Written): BackupMa
       startedAt: times.serverStartedAt,
     },
     compression: taken.compression,
+    ...(taken.compressionSettings === undefined
+      ? {}
+      : { compressionSettings: taken.compressionSettings }),
     objects: taken.objects,
     tools: taken.tools,
   };

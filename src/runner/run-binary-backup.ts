@@ -4,6 +4,7 @@
  */
 import {
   ARCHIVE_NAMES,
+  type BinaryCompressionSettings,
   type Credentials,
   createReplicationSlot,
   discoverPrimary,
@@ -17,6 +18,7 @@ import {
   totalDatabaseSizeBytes,
 } from '../postgres/index.js';
 import { partSizeFor } from '../storage/index.js';
+import { binaryCompressionRefusal, compressionSettingsOf } from './compression-support.js';
 import { RunError } from './errors.js';
 import { type BackupKind, type BackupTarget, runBackup, type TakenBackup } from './run-backup.js';
 import type { RunInput, RunResult } from './run-types.js';
@@ -39,6 +41,8 @@ async function checkTablespaces(primary: Primary): Promise<void> {
 
 interface Prepared {
   readonly binary: string;
+  readonly toolMajor: number;
+  readonly compression: BinaryCompressionSettings;
   readonly partSizeBytes: number;
   readonly tools: Record<string, string>;
 }
@@ -51,8 +55,15 @@ async function prepare(input: BinaryRunInput, primary: Primary): Promise<Prepare
     major: primary.major,
     root: input.pgRoot,
   });
+  const { compression, compressionLevel, compressionWorkers } = input.spec.binary;
+  const settings = { algorithm: compression, level: compressionLevel, workers: compressionWorkers };
+  // pg_basebackup must match the server, so the server's major is the tool's.
+  const refusal = binaryCompressionRefusal(settings, primary.major);
+  if (refusal !== undefined) throw new RunError(refusal);
   return {
     binary,
+    toolMajor: primary.major,
+    compression: settings,
     partSizeBytes: partSizeFor(await totalDatabaseSizeBytes(primary.client)),
     tools: { pg_basebackup: await toolVersion(binary), pgbackup: 'pgbackup-operator' },
   };
@@ -64,9 +75,8 @@ async function streamFromPrimary(
   prepared: Prepared,
   target: BackupTarget,
 ): Promise<TakenBackup> {
-  const { binary, partSizeBytes, tools } = prepared;
-  const compression = input.spec.binary.compression;
-  const archive = ARCHIVE_NAMES[compression];
+  const { binary, partSizeBytes, tools, compression, toolMajor } = prepared;
+  const archive = ARCHIVE_NAMES[compression.algorithm];
   input.logger.info(
     { primary: formatEndpoint(primary.endpoint), key: target.key, partSizeBytes },
     'streaming pg_basebackup',
@@ -77,6 +87,7 @@ async function streamFromPrimary(
       endpoint: primary.endpoint,
       credentials: input.replicationCredentials,
       compression,
+      toolMajor,
       checkpoint: input.spec.binary.checkpoint,
       label: `pgbackup ${input.namespace}/${input.policy} ${input.line ?? 'on-demand'} ${target.id}`,
     },
@@ -86,7 +97,8 @@ async function streamFromPrimary(
   });
   return {
     objects: [{ name: archive, ...streamed.digest }],
-    compression,
+    compression: compression.algorithm,
+    ...compressionSettingsOf(compression),
     tools,
     startLsn: streamed.startLsn,
     stopLsn: streamed.stopLsn,

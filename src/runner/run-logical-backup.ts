@@ -4,13 +4,16 @@
  * of the run is the shared path.
  */
 import { formatEndpoint } from '../postgres/index.js';
+import { compressionSettingsOf } from './compression-support.js';
 import { dumpDatabases } from './dump-databases.js';
 import { findDumpSource } from './dump-source.js';
 import { type BackupKind, runBackup } from './run-backup.js';
 import type { RunInput, RunResult } from './run-types.js';
 
-/** How the custom-format dumps are compressed (pg_dump's default); globals.sql is plain SQL. */
-const COMPRESSION = 'pg_dump custom format (gzip)';
+/** How the custom-format dumps are compressed, as the manifest says; globals.sql is plain SQL. */
+function compressionOf(algorithm: string): string {
+  return `pg_dump custom format (${algorithm})`;
+}
 
 function logicalKind(input: RunInput): BackupKind {
   return {
@@ -29,7 +32,12 @@ function logicalKind(input: RunInput): BackupKind {
         'dumping',
       );
       const dumped = await dumpDatabases(input, source.session, target);
-      return { ...dumped, compression: COMPRESSION };
+      const { compression, compressionLevel } = input.spec.logical;
+      return {
+        ...dumped,
+        compression: compressionOf(compression),
+        ...compressionSettingsOf({ level: compressionLevel }),
+      };
     },
   };
 }

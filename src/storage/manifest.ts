@@ -48,7 +48,15 @@ export const backupManifestSchema = z.object({
      */
     startedAt: z.string().optional(),
   }),
+  /** The algorithm (binary: zstd, gzip, lz4 or none), which a restore decompresses with. */
   compression: z.string(),
+  /**
+   * The level and zstd workers the policy asked for; absent when it asked for the tool's
+   * defaults, and in manifests written before they were recorded.
+   */
+  compressionSettings: z
+    .object({ level: z.number().int().optional(), workers: z.number().int().optional() })
+    .optional(),
   objects: z.array(storedObject).min(1),
   tools: z.record(z.string(), z.string()),
   /** Absent: the objects are stored plain (so in every manifest written before encryption). */

@@ -84,7 +84,8 @@ describe("a PostgreSQL program's environment", () => {
         binary: program,
         endpoint,
         credentials: withPassword,
-        compression: 'none',
+        compression: { algorithm: 'none' },
+        toolMajor: 15,
         checkpoint: 'fast',
         label: 'test',
       }),
@@ -95,7 +96,13 @@ describe("a PostgreSQL program's environment", () => {
   });
 
   it('pg_dump and pg_dumpall get the same, never the AWS keys', async () => {
-    const connection = { binary: program, endpoint, applicationName: 'pgbackup-logical-test' };
+    const connection = {
+      binary: program,
+      endpoint,
+      applicationName: 'pgbackup-logical-test',
+      compression: { algorithm: 'gzip' as const },
+      toolMajor: 15,
+    };
     await drain(startDatabaseDump({ ...connection, credentials: withPassword, database: 'shop' }));
     expectOnlyWhatItNeeds(environmentOfLastRun());
     await drain(
@@ -112,6 +119,8 @@ describe("a PostgreSQL program's environment", () => {
         applicationName: 'pgbackup-logical-test',
         credentials: withoutPassword,
         database: 'shop',
+        compression: { algorithm: 'gzip' },
+        toolMajor: 15,
       }),
     );
     const env = environmentOfLastRun();

@@ -37,7 +37,12 @@ describe("pg_dump's connection", () => {
   });
 
   it('never carries the password', () => {
-    const args = databaseDumpArguments({ ...connection, database: 'shop' }).join(' ');
+    const args = databaseDumpArguments({
+      ...connection,
+      database: 'shop',
+      compression: { algorithm: 'gzip' },
+      toolMajor: 15,
+    }).join(' ');
     expect(args).toContain('--format=custom');
     expect(args).not.toContain('not-on-the-command-line');
   });
