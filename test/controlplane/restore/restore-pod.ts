@@ -1,0 +1,75 @@
+/**
+ * A Restore's Job pod, played by the test as the local executor plays one: the container's own
+ * arguments with the claim's mount path mapped to a local directory standing for the claim,
+ * run as the policy's runner service account, as the `postgres` OS user when the tests run as
+ * root (the image's user 65532 is not root either; PostgreSQL refuses root).
+ */
+import { chown, mkdir, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { RESTORE_MOUNT_PATH } from '../../../src/render/index.js';
+import { writeKubeConfigFile } from '../../harness/controller-process.js';
+import { postgresRunAs } from '../../harness/env/postgres.js';
+import { serviceAccountKubeConfig } from '../../harness/kube.js';
+import { type RunOutcome, runEnvironment, runPgbackupAs } from '../../harness/pgbackup-run.js';
+import type { ControllerTestEnv } from '../controller/controller-setup.js';
+
+interface JobSpec {
+  template: {
+    spec: {
+      containers: { args: string[]; volumeMounts: { name: string; mountPath: string }[] }[];
+      volumes: { name: string; persistentVolumeClaim?: { claimName: string } }[];
+    };
+  };
+}
+
+async function giveToRestoreUser(path: string): Promise<void> {
+  const runAs = postgresRunAs();
+  if (runAs !== undefined) await chown(path, runAs.uid, runAs.gid);
+}
+
+/** A local directory standing for a claim: empty, owned by the restore's user (as fsGroup makes it). */
+export async function claimDir(): Promise<string> {
+  const root = await mkdtemp(join(tmpdir(), 'pgbackup-claim-'));
+  const dir = join(root, 'claim');
+  await mkdir(dir);
+  await giveToRestoreUser(root);
+  await giveToRestoreUser(dir);
+  return dir;
+}
+
+/** The claim the Job mounts at /restore. */
+export function claimNameOf(jobSpec: unknown): string | undefined {
+  const spec = (jobSpec as JobSpec).template.spec;
+  return spec.volumes.find((volume) => volume.name === 'restore')?.persistentVolumeClaim?.claimName;
+}
+
+/** Runs the Job's `pgbackup restore` container with `/restore` standing at `claim`. */
+export async function runRestorePod(
+  env: ControllerTestEnv,
+  jobSpec: unknown,
+  claim: string,
+): Promise<RunOutcome> {
+  const container = (jobSpec as JobSpec).template.spec.containers[0];
+  if (container === undefined) throw new Error('the Job has no container');
+  if (container.args[0] !== 'restore') throw new Error(`the Job runs "${container.args[0]}"`);
+  const args = container.args.map((arg) =>
+    arg.startsWith(`${RESTORE_MOUNT_PATH}/`)
+      ? `${claim}${arg.slice(RESTORE_MOUNT_PATH.length)}`
+      : arg,
+  );
+  const runner = await serviceAccountKubeConfig(env.admin, {
+    namespace: env.namespace,
+    name: 'orders-runner',
+  });
+  const kubeconfig = writeKubeConfigFile(runner);
+  await giveToRestoreUser(dirname(kubeconfig));
+  await giveToRestoreUser(kubeconfig);
+  const home = await mkdtemp(join(tmpdir(), 'pgbackup-restore-home-'));
+  await giveToRestoreUser(home);
+  return runPgbackupAs(
+    args,
+    runEnvironment({ KUBECONFIG: kubeconfig, HOME: home, TMPDIR: home }),
+    postgresRunAs(),
+  );
+}
