@@ -18,11 +18,13 @@ export interface ScratchServer extends RestoredServer {
 
 /**
  * Initializes and starts a primary on `host`, superuser PGUSER with password PGPASSWORD;
- * `settings` (`name=value`) override the defaults, e.g. `archive_mode=on`.
+ * `settings` (`name=value`) override the defaults, e.g. `archive_mode=on`;
+ * `options.dataChecksums` initializes it with data checksums (initdb --data-checksums).
  */
 export async function startScratchPrimary(
   host: string,
   settings: readonly string[] = [],
+  options: { readonly dataChecksums?: boolean } = {},
 ): Promise<ScratchServer> {
   const runAs = postgresRunAs();
   const dir = await mkdtemp(join(tmpdir(), 'pgbackup-scratch-'));
@@ -44,6 +46,7 @@ export async function startScratchPrimary(
       '--auth-local=trust',
       '--auth-host=scram-sha-256',
       '--no-sync',
+      ...(options.dataChecksums === true ? ['--data-checksums'] : []),
     ],
     { runAs },
   );
