@@ -273,6 +273,7 @@ async function drill(
   );
   const server = await startRecovered(input, entry, dirs);
   const restoreMs = input.clock() - started;
+  input.logger.info({ key: entry.key, target, restoreMs }, 'recovered to the target and promoted');
   try {
     const role = await findSuperuser(server, input.roles);
     const reachedMicros = await replayedMicros(server, role);

@@ -178,6 +178,10 @@ describe('pgbackup verify --type point-in-time', () => {
     await sleep(1000);
     await stopMarkers();
     await waitArchived(pair.primary);
+    // The receiver stops here: the failure cases compare the bucket before and after a drill,
+    // and a running receiver keeps rewriting the newest .partial.
+    await started.stop();
+    receiver = undefined;
     const store = createS3Store({
       bucket: policy.bucket,
       region: requireEnv('AWS_REGION'),
@@ -222,8 +226,10 @@ describe('pgbackup verify --type point-in-time', () => {
     expect(target).toBeGreaterThanOrEqual(markers.at(-2) ?? Number.POSITIVE_INFINITY);
     expect(Number(stopped?.[3])).toBeGreaterThan(0);
     expect(run.leftInWorkDir).toEqual([]);
+    const restoreMs = /"restoreMs":(\d+)/.exec(run.stderr)?.[1];
+    expect(restoreMs, run.stderr).toBeDefined();
     console.log(
-      `point-in-time drill: target ${stopped?.[1]}, next ${stopped?.[2]}, ${markers.length} markers`,
+      `point-in-time drill: target ${stopped?.[1]}, next ${stopped?.[2]}, ${markers.length} markers, restore ${restoreMs} ms\n${run.stdout}`,
     );
   });
 
