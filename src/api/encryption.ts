@@ -179,7 +179,7 @@ export const encryptionSchema = closedObject({
     ),
   identity: identitySchema.optional(),
 }).describe(
-  'Encrypt every stored object on the client, in the age format (age-encryption.org/v1), after compression. manifest.json stays readable so the bucket remains a catalog without the key. Omitted: objects are stored as written (S3 server-side encryption still applies).',
+  'Encrypt every stored object on the client, in the age format (age-encryption.org/v1), after compression. manifest.json stays readable so the bucket remains a catalog without the key. Omitted: objects are stored as written (S3 server-side encryption still applies). Not yet applied: in this version runs still store objects plain (docs/encryption.md).',
 );
 
 /** `spec.storage.encryption` after parsing. */
