@@ -11,13 +11,23 @@ import { adoptBackupRecord } from '../kube/backup-record.js';
 import type { KubeClient } from '../kube/kube-client.js';
 import { RESOURCES, resourcePath } from '../kube/resource.js';
 import type { RequestChecksumCalculation } from '../storage/index.js';
-import { createS3Store, createWalStore, walKeyPrefix } from '../storage/index.js';
+import {
+  createS3Store,
+  createWalStore,
+  type S3StoreConfig,
+  walKeyPrefix,
+} from '../storage/index.js';
 import { createObjectDownloader } from '../storage/object-download.js';
+import { createS3Client } from '../storage/s3-client.js';
 import { readCredentials, readPolicy, readS3Credentials, s3SpecOf } from './cluster-sources.js';
 import { s3StoreConfigOf } from './store-config.js';
 import { type VerifyOutcome, verifyNewestBackup } from './verify-backup.js';
 import { verifyNewestLogicalBackup } from './verify-logical.js';
-import { type PointInTimeRestorerFactory, verifyPointInTime } from './verify-point-in-time.js';
+import {
+  type PointInTimeBucket,
+  type PointInTimeRestorerFactory,
+  verifyPointInTime,
+} from './verify-point-in-time.js';
 import { scheduledDrillSkip } from './verify-schedule.js';
 
 /** The longest message `status.verification` holds. */
@@ -129,8 +139,26 @@ async function storesOf(input: ClusterVerifyInput, policy: BackupPolicy) {
     store,
     walStore,
     downloader: createObjectDownloader(store),
-    keys: credentials.keys,
+    keys: credentials.keys ?? (await resolvedKeysOf(config)),
   };
+}
+
+/**
+ * The keys the AWS SDK's chain gives the drill (a role for the service account, say), for
+ * wal-fetch: the restored server runs it with no AWS variables in its environment.
+ */
+async function resolvedKeysOf(config: S3StoreConfig): Promise<PointInTimeBucket['keys']> {
+  try {
+    const resolved = await createS3Client(config).config.credentials();
+    return {
+      accessKeyId: resolved.accessKeyId,
+      secretAccessKey: resolved.secretAccessKey,
+      sessionToken: resolved.sessionToken,
+    };
+  } catch {
+    // None in the chain: wal-fetch will say so when recovery asks for WAL.
+    return undefined;
+  }
 }
 
 /** The verification a Backup's status records; `type` names the drill that checked it. */

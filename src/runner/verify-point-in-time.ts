@@ -99,7 +99,13 @@ export interface PointInTimeBucket {
   readonly walStore: WalStore;
   readonly downloader: ObjectDownloader;
   /** The keys the bucket was reached with; wal-fetch gets them in a 0600 file. */
-  readonly keys: { readonly accessKeyId: string; readonly secretAccessKey: string } | undefined;
+  readonly keys:
+    | {
+        readonly accessKeyId: string;
+        readonly secretAccessKey: string;
+        readonly sessionToken?: string | undefined;
+      }
+    | undefined;
 }
 
 /** Makes the drill's restore for a policy's bucket (the CLI wires src/restore). */
