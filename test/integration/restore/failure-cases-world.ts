@@ -373,9 +373,6 @@ export async function restoreFromBucket(
   const run = await runRestore(['-f', world.policy.file, '--target-dir', target, ...args], parent);
   if (run.code !== 0) throw new Error(`pgbackup restore failed:\n${run.stdout}\n${run.stderr}`);
   const restoredAt = performance.now();
-  if (process.env.PGBACKUP_FAILURE_CASES_LOG !== undefined) {
-    await writeFile(`${process.env.PGBACKUP_FAILURE_CASES_LOG}-${octet}.log`, run.stderr);
-  }
   // "  from backup   KEY, which ends at LSN (completedAt)"
   const backupKey = /from backup\s+(\S+), which ends/.exec(run.stdout)?.[1] ?? '';
   const entry = (await binaryBackups(world)).find((backup) => backup.key === backupKey);
