@@ -54,6 +54,9 @@ ARG PG_APT_REPO=https://apt.postgresql.org/pub/repos/apt
 # postgresql-common (from Debian) ships the PostgreSQL project's repository signing key;
 # apt trusts that key for that repository only (signed-by). With PG_APT_REPO=none the
 # majors come from Debian's own repository, and the build fails below unless it has each.
+# pg_waldump (a point-in-time restore reads the archived WAL's commit times with it) comes
+# only in the server package: that one program is taken from it, without installing the
+# server (the drill target installs the server over it).
 RUN set -eux; \
     export DEBIAN_FRONTEND=noninteractive; \
     apt-get update; \
@@ -73,6 +76,14 @@ RUN set -eux; \
       test -x "/usr/lib/postgresql/${major}/bin/pg_verifybackup"; \
       if [ "${major}" -ge 14 ]; then test -x "/usr/lib/postgresql/${major}/bin/pg_amcheck"; fi; \
     done; \
+    mkdir /tmp/server-packages; cd /tmp/server-packages; \
+    for major in ${PG_MAJORS}; do \
+      apt-get download "postgresql-${major}"; \
+      dpkg-deb --fsys-tarfile postgresql-${major}_*.deb \
+        | tar -x -C / "./usr/lib/postgresql/${major}/bin/pg_waldump"; \
+      "/usr/lib/postgresql/${major}/bin/pg_waldump" --version; \
+    done; \
+    cd /; rm -rf /tmp/server-packages; \
     rm -rf /var/lib/apt/lists/* /var/cache/apt/*; \
     mkdir -p /var/lib/pgbackup/local; \
     chown 65532:65532 /var/lib/pgbackup/local

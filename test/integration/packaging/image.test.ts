@@ -162,6 +162,7 @@ describe.skipIf(!isRoot)('the images built from the Dockerfile', () => {
         'pg_dumpall',
         'pg_verifybackup',
         'pg_amcheck',
+        'pg_waldump',
       ]) {
         const path = `${DEFAULT_PG_ROOT}/${major}/bin/${tool}`;
         const run = await runImage(images.runtime.reference, ['--version'], { entrypoint: path });

@@ -155,6 +155,9 @@ describe('the Dockerfile', () => {
     // The build fails unless each major's tools are where the runner looks.
     expect(run).toContain(`test -x "${DEFAULT_PG_ROOT}/${MAJOR}/bin/pg_basebackup"`);
     expect(run).toContain(`test -x "${DEFAULT_PG_ROOT}/${MAJOR}/bin/pg_dump"`);
+    // pg_waldump, which the point-in-time restore needs, comes from the server package alone.
+    expect(run).toContain('apt-get download "postgresql-${major}"');
+    expect(run).toContain(`"./usr/lib/postgresql/\${major}/bin/pg_waldump"`);
   });
 
   it('carries the server of every major in the drill image only, with amcheck, and creates no cluster', () => {
@@ -162,12 +165,13 @@ describe('the Dockerfile', () => {
       .filter((instruction) => instruction.keyword === 'RUN')
       .map((instruction) => instruction.value)
       .join('\n');
-    expect(runtime).not.toContain(`postgresql-${MAJOR}`);
+    // The runtime installs no server: it only downloads the package, for pg_waldump.
+    expect(runtime).not.toContain(`packages="\${packages} postgresql-${MAJOR}"`);
     const run = drillStage()
       .filter((instruction) => instruction.keyword === 'RUN')
       .map((instruction) => instruction.value)
       .join('\n');
-    expect(run).toContain(`postgresql-${MAJOR}`);
+    expect(run).toContain(`packages="\${packages} postgresql-${MAJOR}"`);
     expect(run).toContain("create_main_cluster = false' /etc/postgresql-common/createcluster.conf");
     // The build fails unless each major's drill programs are where `pgbackup verify` looks
     // (pg_verifybackup and pg_amcheck come with the clients, which the drill image has too).
