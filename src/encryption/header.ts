@@ -90,6 +90,31 @@ function noIdentityMatched(identities: readonly AgeIdentity[], context: HeaderCo
 }
 
 /**
+ * Checks, before anything is downloaded, that one of the identities belongs to a recipient a
+ * backup was encrypted for (the manifest's fingerprints), so a restore with the wrong key
+ * fails before it creates a file.
+ *
+ * @throws WrongIdentityError naming the recipients the backup needs and those given
+ */
+export function requireMatchingIdentity(
+  identities: readonly AgeIdentity[],
+  context: HeaderContext & { readonly expectedFingerprints: readonly string[] },
+): void {
+  const expected = context.expectedFingerprints;
+  if (identities.length === 0) throw noIdentityGiven(context);
+  if (!identities.some((identity) => expected.includes(identity.fingerprint))) {
+    throw noIdentityMatched(identities, context);
+  }
+}
+
+function noIdentityGiven(context: HeaderContext): WrongIdentityError {
+  const wanted = context.expectedFingerprints;
+  return new WrongIdentityError(
+    `${context.object} is encrypted${wanted === undefined ? '' : ` for recipient ${describeFingerprints(wanted)}`} and no identity was given: name a Secret holding its age identity in spec.storage.encryption.identity`,
+  );
+}
+
+/**
  * Unwraps the file key from a complete header with the first identity that opens it, and
  * checks the header's MAC.
  *
@@ -101,12 +126,7 @@ export async function openHeader(
   identities: readonly AgeIdentity[],
   context: HeaderContext,
 ): Promise<Uint8Array> {
-  if (identities.length === 0) {
-    const wanted = context.expectedFingerprints;
-    throw new WrongIdentityError(
-      `${context.object} is encrypted${wanted === undefined ? '' : ` for recipient ${describeFingerprints(wanted)}`} and no identity was given: name a Secret holding its age identity in spec.storage.encryption.identity`,
-    );
-  }
+  if (identities.length === 0) throw noIdentityGiven(context);
   const decrypter = new Decrypter();
   for (const identity of identities) decrypter.addIdentity(identity.secretKey);
   try {

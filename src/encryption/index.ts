@@ -17,7 +17,7 @@ export {
   WrongIdentityError,
 } from './errors.js';
 export { FINGERPRINT_HEX_LENGTH, fingerprintRecipient } from './fingerprint.js';
-export { type HeaderContext, MAX_HEADER_BYTES } from './header.js';
+export { type HeaderContext, MAX_HEADER_BYTES, requireMatchingIdentity } from './header.js';
 export {
   type AgeIdentity,
   type AgeRecipient,

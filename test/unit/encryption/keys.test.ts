@@ -5,6 +5,8 @@ import {
   KeyFormatError,
   parseIdentities,
   parseRecipients,
+  requireMatchingIdentity,
+  WrongIdentityError,
 } from '../../../src/encryption/index.js';
 import { newIdentity } from './age-streams.js';
 
@@ -84,5 +86,33 @@ describe('identity files', () => {
       /^Secret "i" key "k", line 2: not an age X25519 identity; it must be an "AGE-SECRET-KEY-1…" line/,
     );
     await expect(failure).rejects.not.toThrow(line);
+  });
+});
+
+describe('the check of identities against a manifest, before any download', () => {
+  it('passes when one identity is for a recipient the backup was made for', async () => {
+    const recipient = await newIdentity();
+    const context = {
+      object: 'b',
+      expectedFingerprints: ['0123456789abcdef', recipient.fingerprint],
+    };
+    const other = await newIdentity();
+    expect(() => requireMatchingIdentity([other, recipient], context)).not.toThrow();
+  });
+
+  it('refuses other identities, naming the recipients needed and given', async () => {
+    const given = await newIdentity();
+    const context = { object: 'orders/manifest.json', expectedFingerprints: ['0123456789abcdef'] };
+    expect(() => requireMatchingIdentity([given], context)).toThrow(WrongIdentityError);
+    expect(() => requireMatchingIdentity([given], context)).toThrow(
+      `orders/manifest.json was encrypted for recipient 0123456789abcdef, and the identity given is for ${given.fingerprint}`,
+    );
+  });
+
+  it('refuses no identity at all, saying where to put one', () => {
+    const context = { object: 'o', expectedFingerprints: ['0123456789abcdef'] };
+    expect(() => requireMatchingIdentity([], context)).toThrow(
+      'o is encrypted for recipient 0123456789abcdef and no identity was given',
+    );
   });
 });
