@@ -70,7 +70,11 @@ async function writeStatus(
   });
 }
 
-function failedStatus(deps: RestoreReconcilerDeps, message: string): RestoreStatus {
+function failedStatus(
+  deps: RestoreReconcilerDeps,
+  message: string,
+  reason: 'Refused' | 'JobFailed',
+): RestoreStatus {
   const now = deps
     .now()
     .toISOString()
@@ -79,9 +83,7 @@ function failedStatus(deps: RestoreReconcilerDeps, message: string): RestoreStat
     phase: 'Failed',
     message,
     completedAt: now,
-    conditions: [
-      { type: 'Restored', status: 'False', reason: 'Refused', message, lastTransitionTime: now },
-    ],
+    conditions: [{ type: 'Restored', status: 'False', reason, message, lastTransitionTime: now }],
   };
 }
 
@@ -99,6 +101,7 @@ function jobEndStatus(
   return failedStatus(
     deps,
     `The Job "${jobName}" ${how}; see "kubectl describe job ${jobName}" and its pod's logs. Look at the claim before using it, then create a new Restore.`,
+    'JobFailed',
   );
 }
 
@@ -149,7 +152,7 @@ async function startRestore(deps: RestoreReconcilerDeps, object: KubeObject): Pr
     restoreLabel: RESTORE_LABEL,
   });
   if (plan.kind === 'refuse') {
-    await writeStatus(deps, object, failedStatus(deps, plan.message));
+    await writeStatus(deps, object, failedStatus(deps, plan.message, 'Refused'));
     return;
   }
   if (plan.createClaim) {

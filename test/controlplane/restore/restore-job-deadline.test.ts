@@ -37,7 +37,9 @@ describe('a Restore whose Job dies unrecorded', () => {
     const restore = await vi.waitFor(
       async () => {
         const found = await env.client.request<
-          KubeObject & { status?: { phase?: string; message?: string } }
+          KubeObject & {
+            status?: { phase?: string; message?: string; conditions?: { reason: string }[] };
+          }
         >({
           verb: 'get',
           path: pgbackupPath(env.namespace, RESTORE_PLURAL, 'never-run'),
@@ -51,6 +53,7 @@ describe('a Restore whose Job dies unrecorded', () => {
     expect(restore.status?.message).toMatch(
       /^The Job "never-run-restore" failed before the restore recorded its outcome \(DeadlineExceeded: .+\); see "kubectl describe job never-run-restore" and its pod's logs\. Look at the claim before using it, then create a new Restore\.$/,
     );
+    expect(restore.status?.conditions?.map((condition) => condition.reason)).toEqual(['JobFailed']);
     // The claim was made for the Restore and stays, owned by nobody.
     const claim = await env.client.request<KubeObject>({
       verb: 'get',
