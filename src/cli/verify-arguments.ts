@@ -39,8 +39,8 @@ options:
       --policy NS/NAME    the BackupPolicy in a cluster, read with the runner's service account
       --work-dir DIR      where to download and restore: needs room for the backup compressed
                           and extracted (default: the temporary directory, ${tmpdir()})
-      --pg-root DIR       directory holding <major>/bin/postgres, pg_verifybackup and pg_amcheck
-                          (default /usr/lib/postgresql)
+      --pg-root DIR       directory holding <major>/bin/postgres, pg_verifybackup, pg_amcheck
+                          and (point-in-time) pg_waldump (default /usr/lib/postgresql)
       --scheduled         the CronJob's run: do nothing on days the spec.verify.schedule line
                           does not fire on (the monthly drill is triggered on days 28 to 31)
       --type TYPE         binary (default), logical or point-in-time; with --scheduled and

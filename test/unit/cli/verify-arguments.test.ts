@@ -42,13 +42,16 @@ describe('pgbackup verify arguments', () => {
     );
   });
 
-  it('takes --type binary or logical, and leaves it unset by default', () => {
+  it('takes --type binary, logical or point-in-time, and leaves it unset by default', () => {
     expect(parseVerifyArguments(['-f', 'policy.yaml', '--type', 'logical'])).toMatchObject({
       type: 'logical',
     });
+    expect(parseVerifyArguments(['-f', 'policy.yaml', '--type', 'point-in-time'])).toMatchObject({
+      type: 'point-in-time',
+    });
     expect(parseVerifyArguments(['-f', 'policy.yaml'])).toMatchObject({ type: undefined });
     expect(() => parseVerifyArguments(['-f', 'policy.yaml', '--type', 'pitr'])).toThrow(
-      '--type is binary or logical, not "pitr"',
+      '--type is binary, logical or point-in-time, not "pitr"',
     );
   });
 
