@@ -16,10 +16,16 @@ import { formatLsn, parseLsn } from '../../../src/retention/wal-names.js';
 import { type CatalogEntry, createS3Store, policyKeyPrefix } from '../../../src/storage/index.js';
 import { postgresRunAs } from '../../harness/env/postgres.js';
 import { runTool } from '../../harness/env/processes.js';
-import { runEnvironment, runPgbackup, startPgbackup } from '../../harness/pgbackup-run.js';
+import {
+  type RunOutcome,
+  runEnvironment,
+  runPgbackup,
+  startPgbackup,
+} from '../../harness/pgbackup-run.js';
 import { withClient } from '../../harness/postgres.js';
 import { type RestoredServer, startRestoredServer } from '../../harness/restore.js';
 import { type ScratchServer, startScratchPrimary } from '../../harness/scratch-postgres.js';
+import { buildForOtherUsers } from '../../harness/shared-build.js';
 import { requireEnv } from '../../harness/variables.js';
 import { hostOf } from '../logical/scratch-pair.js';
 import {
@@ -114,14 +120,22 @@ export async function stopWorld(world: World | undefined): Promise<void> {
   await world.server.stop();
 }
 
-/** A binary (`daily`) or logical (`weekly`) backup of the world's policy, by the runner. */
+/**
+ * Runs a binary (`daily`) or logical (`weekly`) backup of the world's policy with the runner,
+ * as of `at` (a Sunday, 01:30 or 01:40, by default).
+ */
+export function backupRun(
+  world: World,
+  type: 'binary' | 'logical',
+  at = type === 'binary' ? '2026-03-01T01:30:00Z' : '2026-03-01T01:40:00Z',
+): Promise<RunOutcome> {
+  const line = type === 'binary' ? 'daily' : 'weekly';
+  return runPgbackup(['--type', type, '--line', line, '-f', world.policy.file, '--at', at], ENV);
+}
+
+/** A backup that must succeed (see {@link backupRun}). */
 export async function takeBackup(world: World, type: 'binary' | 'logical'): Promise<void> {
-  const [line, at] =
-    type === 'binary' ? ['daily', '2026-03-01T01:30:00Z'] : ['weekly', '2026-03-01T01:40:00Z'];
-  const run = await runPgbackup(
-    ['--type', type, '--line', line, '-f', world.policy.file, '--at', at],
-    ENV,
-  );
+  const run = await backupRun(world, type);
   if (run.code !== 0) throw new Error(`the ${type} backup failed:\n${run.stderr}`);
 }
 
@@ -259,6 +273,15 @@ async function psql(address: Address, database: string, command: string): Promis
 }
 
 /**
+ * Moves the damaged `customers` aside on the primary and creates it again, empty, with the same
+ * columns, constraints and indexes, for the rows to be copied back into (docs/recovery.md).
+ */
+export async function setDamagedTableAside(address: Address): Promise<void> {
+  await psql(address, DATABASE, 'ALTER TABLE customers RENAME TO customers_damaged');
+  await psql(address, DATABASE, 'CREATE TABLE customers (LIKE customers_damaged INCLUDING ALL)');
+}
+
+/**
  * Copies the rows of `customers` that the primary lacks back from a restored copy, as
  * docs/recovery.md tells: `\copy` out of the copy into a file, into a staging table on the
  * primary, `INSERT … WHERE NOT EXISTS`. Returns psql's "INSERT 0 n".
@@ -369,6 +392,8 @@ export async function restoreFromBucket(
 ): Promise<Recovery> {
   const parent = await restoreParentDir();
   const target = join(parent, 'data');
+  // The operator built for the postgres user before the clock starts: not part of a restore.
+  await buildForOtherUsers();
   const started = performance.now();
   const run = await runRestore(['-f', world.policy.file, '--target-dir', target, ...args], parent);
   if (run.code !== 0) throw new Error(`pgbackup restore failed:\n${run.stdout}\n${run.stderr}`);

@@ -19,6 +19,7 @@ import { withClient } from '../../harness/postgres.js';
 import {
   addressOf,
   amcheck,
+  backupRun,
   copyRowsBack,
   corruptPage,
   customersFingerprint,
@@ -33,6 +34,7 @@ import {
   restoreFromBucket,
   restoreLogical,
   serverNow,
+  setDamagedTableAside,
   shortKey,
   startMarkers,
   startWorld,
@@ -136,6 +138,13 @@ describe('the three failure cases, recovered as docs/recovery.md says', () => {
       const checked = await amcheck(addressOf(primary.server));
       expect(checked.code, checked.output).not.toBe(0);
       expect(checked.output).toMatch(/invalid page in block|checksum/);
+      console.log(`pg_amcheck on the damaged primary (exit ${checked.code}):\n${checked.output}`);
+      // A binary backup now fails (pg_basebackup checks every page): the newest committed one
+      // stays the one from before the damage.
+      const late = await backupRun(primary, 'binary', '2026-03-02T01:30:00Z');
+      expect(late.code, late.stderr).not.toBe(0);
+      expect(late.stderr).toMatch(/checksum/);
+      console.log(`the binary backup after the damage: ${late.stderr.trim().split('\n').at(-1)}`);
 
       // The server carries on (other tables are fine): commits after the damage reach the bucket.
       const stopAfter = startMarkers(primary);
@@ -154,6 +163,14 @@ describe('the three failure cases, recovered as docs/recovery.md says', () => {
       );
       const recheck = await amcheck(addressOf(recovery.server));
       expect(recheck.code, recheck.output).toBe(0);
+      // The table put back on the primary: the damaged one set aside, the rows copied back.
+      await setDamagedTableAside(addressOf(primary.server));
+      const inserted = await copyRowsBack(
+        { ...addressOf(recovery.server), database: DATABASE },
+        addressOf(primary.server),
+      );
+      expect(inserted).toBe('INSERT 0 3000');
+      expect(await withClient(primary.server.client(DATABASE), customersFingerprint)).toBe(whole);
       record({
         failure: '1. binary corruption (page of customers)',
         rpoSeconds: rpoSeconds(lastBefore, restored.markers),
