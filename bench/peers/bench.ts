@@ -10,10 +10,11 @@
  *   BENCH_TOOLS=a,b     only the tools whose names contain one of these (ours always runs)
  *   BENCH_CPU_PROF=DIR  the runner writes `node --cpu-prof` profiles there
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { ensureBuiltOperator } from '../../test/harness/executor/built-operator.js';
+import { basename, join } from 'node:path';
+import { repoRoot } from '../../test/harness/env/layout.js';
+import { ensureOperatorBuild } from '../../test/harness/executor/built-operator.js';
 import { loadSince, loadText } from '../cpu-seconds.js';
 import { type PeerRow, peerRows, printPeerTable, printTimePerGib, runRounds } from './rounds.js';
 import {
@@ -50,13 +51,29 @@ function settings() {
   };
 }
 
+/**
+ * The bundle the image runs, copied aside for the bench's whole run (a build by another test
+ * run meanwhile prunes the cached one: a run lost its runner half-way so), beside its
+ * package.json (the CLI reads its version there), inside the repository (its externals
+ * resolve from node_modules). Returns the bundle and the directory to remove at the end.
+ */
+async function keepRunner(name: string): Promise<{ bundle: string; dir: string }> {
+  const build = await ensureOperatorBuild();
+  const dir = join(repoRoot, '.cache', `bench-${name}-${process.pid}`);
+  await mkdir(join(dir, 'dist', 'bin'), { recursive: true });
+  await copyFile(join(build.dir, 'package.json'), join(dir, 'package.json'));
+  const bundle = join(dir, 'dist', 'bin', basename(build.bundle));
+  await copyFile(build.bundle, bundle);
+  return { bundle, dir };
+}
+
 export async function runPeerBench(spec: PeerBenchSpec): Promise<void> {
   const { sizes, rounds, compression, only } = settings();
-  const runner = await ensureBuiltOperator();
+  const runner = await keepRunner(spec.name);
   const dir = await mkdtemp(join(tmpdir(), `pgbackup-bench-${spec.name}-`));
   const servers = await startPeerServers(dir);
   try {
-    const all = spec.tools(servers, runner, compression);
+    const all = spec.tools(servers, runner.bundle, compression);
     const tools = all.filter(
       (tool, index) => index === 0 || only === undefined || only.some((w) => tool.name.includes(w)),
     );
@@ -88,5 +105,6 @@ export async function runPeerBench(spec: PeerBenchSpec): Promise<void> {
   } finally {
     await stopPeerServers(servers);
     await rm(dir, { recursive: true, force: true });
+    await rm(runner.dir, { recursive: true, force: true });
   }
 }
