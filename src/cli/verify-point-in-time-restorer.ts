@@ -62,7 +62,7 @@ export function describeGapSegments(gap: WalGap, segmentSize: number): string {
  * The two newest transaction ends before `toLsn` whose commit times differ: `next` the newest,
  * `last` the one before it in WAL order (stepping back over ends that share `next`'s time).
  */
-async function findTargetPair(
+export async function findTargetPair(
   scan: (toLsn: bigint) => Promise<TransactionEnd | undefined>,
   toLsn: bigint,
 ): Promise<{ last: TransactionEnd; next: TransactionEnd } | undefined> {

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { backupStatusSchema } from '../../../src/api/backup-status.js';
-import { describeGapSegments } from '../../../src/cli/verify-point-in-time-restorer.js';
+import {
+  describeGapSegments,
+  findTargetPair,
+} from '../../../src/cli/verify-point-in-time-restorer.js';
 import { drillTypesOf, verificationStatusOf } from '../../../src/runner/verify-in-cluster.js';
 import {
   checkReached,
@@ -117,5 +120,49 @@ describe('the drills of a scheduled run', () => {
     expect(drillTypesOf(spec(false, true, true), undefined, true)).toEqual(['logical']);
     expect(drillTypesOf(spec(true, true, true), 'point-in-time', false)).toEqual(['point-in-time']);
     expect(drillTypesOf(spec(true, true, true), undefined, false)).toEqual(['binary']);
+  });
+});
+
+describe("the point-in-time drill's instant", () => {
+  /** The transaction ends a WAL holds, in WAL order; `scan` answers as the pg_waldump scan does. */
+  const scanOf = (ends: readonly { micros: number; lsn: bigint }[]) => async (toLsn: bigint) =>
+    ends.filter((end) => end.lsn < toLsn).at(-1);
+
+  it('is the second-newest transaction end, the newest being where recovery stops', async () => {
+    const ends = [
+      { micros: 100, lsn: 10n },
+      { micros: 200, lsn: 20n },
+      { micros: 300, lsn: 30n },
+    ];
+    await expect(findTargetPair(scanOf(ends), 40n)).resolves.toEqual({
+      last: ends[1],
+      next: ends[2],
+    });
+  });
+
+  it('steps back over ends that share the newest commit time: a time target cannot split them', async () => {
+    const ends = [
+      { micros: 100, lsn: 10n },
+      { micros: 300, lsn: 20n },
+      { micros: 300, lsn: 30n },
+    ];
+    await expect(findTargetPair(scanOf(ends), 40n)).resolves.toEqual({
+      last: ends[0],
+      next: ends[1],
+    });
+  });
+
+  it('is none when fewer than two transactions with different times were archived', async () => {
+    await expect(findTargetPair(scanOf([{ micros: 100, lsn: 10n }]), 40n)).resolves.toBeUndefined();
+    await expect(findTargetPair(scanOf([]), 40n)).resolves.toBeUndefined();
+    await expect(
+      findTargetPair(
+        scanOf([
+          { micros: 100, lsn: 10n },
+          { micros: 100, lsn: 20n },
+        ]),
+        40n,
+      ),
+    ).resolves.toBeUndefined();
   });
 });
