@@ -29,10 +29,13 @@ export const HEADER_OPENED_EVENT = 'age-header-opened';
 
 class AgeDecryptTransform extends Transform {
   readonly #options: AgeDecryptOptions;
-  /** Bytes not consumed yet: the header while it is read, then at most one sealed chunk. */
-  #pending: Buffer = Buffer.alloc(0);
-  #payloadKey: Buffer | undefined;
+  /** The header and the payload nonce while they are read (at most {@link MAX_HEADER_BYTES}). */
+  #head: Buffer = Buffer.alloc(0);
   #fileKey: Uint8Array | undefined;
+  #payloadKey: Buffer | undefined;
+  /** One sealed chunk, filled in place: each byte is copied once, whatever the pieces. */
+  readonly #sealed = Buffer.allocUnsafe(SEALED_CHUNK_BYTES);
+  #sealedBytes = 0;
   #counter = 0;
 
   constructor(options: AgeDecryptOptions) {
@@ -41,65 +44,75 @@ class AgeDecryptTransform extends Transform {
   }
 
   override _transform(data: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.#pending = this.#pending.length === 0 ? data : Buffer.concat([this.#pending, data]);
-    this.#advance().then(() => callback(), callback);
-  }
-
-  override _flush(callback: TransformCallback): void {
+    if (this.#payloadKey === undefined) {
+      this.#head = this.#head.length === 0 ? data : Buffer.concat([this.#head, data]);
+      this.#readHead().then(() => callback(), callback);
+      return;
+    }
     try {
-      if (this.#payloadKey === undefined) throw this.#truncated('before its payload began');
-      this.#open(this.#pending, true);
-      this.#pending = Buffer.alloc(0);
+      this.#take(data);
       callback();
     } catch (error) {
       callback(error as Error);
     }
   }
 
-  async #advance(): Promise<void> {
-    if (this.#fileKey === undefined) {
-      const end = findHeaderEnd(this.#pending);
-      if (end === undefined) {
-        if (this.#pending.length > MAX_HEADER_BYTES) {
-          throw new TamperedObjectError(
-            `${this.#options.object}: no age header in its first ${MAX_HEADER_BYTES} bytes: it is not an age file, or was damaged; restore another backup`,
-          );
-        }
-        return;
-      }
-      this.#fileKey = await openHeader(
-        this.#pending.subarray(0, end),
-        this.#options.identities,
-        this.#options,
-      );
-      this.#pending = this.#pending.subarray(end);
-      this.emit(HEADER_OPENED_EVENT);
+  override _flush(callback: TransformCallback): void {
+    try {
+      if (this.#payloadKey === undefined) throw this.#truncated('before its payload began');
+      this.#open(true);
+      callback();
+    } catch (error) {
+      callback(error as Error);
     }
-    if (this.#payloadKey === undefined) {
-      if (this.#pending.length < PAYLOAD_NONCE_BYTES) return;
-      this.#payloadKey = derivePayloadKey(
-        this.#fileKey,
-        this.#pending.subarray(0, PAYLOAD_NONCE_BYTES),
-      );
-      this.#pending = this.#pending.subarray(PAYLOAD_NONCE_BYTES);
-    }
-    // A full sealed chunk is opened as not-last only when more bytes follow it.
-    let offset = 0;
-    while (this.#pending.length - offset > SEALED_CHUNK_BYTES) {
-      this.#open(this.#pending.subarray(offset, offset + SEALED_CHUNK_BYTES), false);
-      offset += SEALED_CHUNK_BYTES;
-    }
-    // Copied so the remainder does not keep the whole incoming buffer alive.
-    this.#pending = offset === 0 ? this.#pending : Buffer.from(this.#pending.subarray(offset));
   }
 
-  #open(sealed: Buffer, last: boolean): void {
+  async #readHead(): Promise<void> {
+    const end = findHeaderEnd(this.#head);
+    if (end === undefined) {
+      if (this.#head.length > MAX_HEADER_BYTES) {
+        throw new TamperedObjectError(
+          `${this.#options.object}: no age header in its first ${MAX_HEADER_BYTES} bytes: it is not an age file, or was damaged; restore another backup`,
+        );
+      }
+      return;
+    }
+    if (this.#fileKey === undefined) {
+      const header = this.#head.subarray(0, end);
+      this.#fileKey = await openHeader(header, this.#options.identities, this.#options);
+      this.emit(HEADER_OPENED_EVENT);
+    }
+    if (this.#head.length < end + PAYLOAD_NONCE_BYTES) return;
+    const nonce = this.#head.subarray(end, end + PAYLOAD_NONCE_BYTES);
+    this.#payloadKey = derivePayloadKey(this.#fileKey, nonce);
+    const rest = this.#head.subarray(end + PAYLOAD_NONCE_BYTES);
+    this.#head = Buffer.alloc(0);
+    this.#take(rest);
+  }
+
+  #take(data: Buffer): void {
+    let offset = 0;
+    while (offset < data.length) {
+      // A full sealed chunk is opened as not-last only once more bytes follow it.
+      if (this.#sealedBytes === SEALED_CHUNK_BYTES) this.#open(false);
+      const copied = data.copy(this.#sealed, this.#sealedBytes, offset);
+      this.#sealedBytes += copied;
+      offset += copied;
+    }
+  }
+
+  #open(last: boolean): void {
     const key = this.#payloadKey;
     if (key === undefined) throw this.#truncated('before its payload began');
-    if (last && sealed.length === TAG_BYTES && this.#counter > 0) {
+    if (last && this.#sealedBytes === TAG_BYTES && this.#counter > 0) {
       throw this.#truncated('with an empty last chunk');
     }
-    const plaintext = openChunk(key, this.#counter, last, sealed);
+    const plaintext = openChunk(
+      key,
+      this.#counter,
+      last,
+      this.#sealed.subarray(0, this.#sealedBytes),
+    );
     if (plaintext === undefined) {
       throw new TamperedObjectError(
         last
@@ -108,6 +121,7 @@ class AgeDecryptTransform extends Transform {
       );
     }
     this.#counter += 1;
+    this.#sealedBytes = 0;
     if (plaintext.length > 0) this.push(plaintext);
   }
 
