@@ -188,11 +188,11 @@ export function checkReached(
 ): string | undefined {
   const target = isoMicros(plan.last.micros);
   if (stop === undefined) {
-    return `the restored server's log does not say where recovery stopped (no "recovery stopping before commit" line): recovery to ${target} did not stop at a transaction after it`;
+    return `the restored server's log does not say where recovery stopped (no "recovery stopping before commit" line): recovery to ${target} did not stop at a transaction after it. Restore to it by hand (pgbackup restore --target-time ${target}) and read the server's log`;
   }
   if (reachedMicros !== plan.last.micros || stop.micros !== plan.next.micros) {
     const reached = reachedMicros === undefined ? 'no transaction' : isoMicros(reachedMicros);
-    return `recovery to ${target} stopped elsewhere: the last transaction replayed committed at ${reached} and recovery stopped before the ${stop.kind} of transaction ${stop.xid} at ${isoMicros(stop.micros)}, where the archived WAL has the target's transaction at ${target} followed by one at ${isoMicros(plan.next.micros)}`;
+    return `recovery to ${target} stopped elsewhere: the last transaction replayed committed at ${reached} and recovery stopped before the ${stop.kind} of transaction ${stop.xid} at ${isoMicros(stop.micros)}, where the archived WAL has the target's transaction at ${target} followed by one at ${isoMicros(plan.next.micros)}. Run the drill again (transactions committing at the same moment can be archived out of time order); if it misses again, restore to ${target} by hand (pgbackup restore --target-time) and compare`;
   }
   return undefined;
 }
