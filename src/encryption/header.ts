@@ -68,8 +68,9 @@ export interface HeaderContext {
   readonly expectedFingerprints?: readonly string[] | undefined;
 }
 
-function describeFingerprints(fingerprints: readonly string[]): string {
-  return fingerprints.join(', ');
+/** `recipient 0123…` or `recipients 0123…, 4567…`. */
+function recipientsNamed(fingerprints: readonly string[]): string {
+  return `recipient${fingerprints.length === 1 ? '' : 's'} ${fingerprints.join(', ')}`;
 }
 
 function noIdentityMatched(identities: readonly AgeIdentity[], context: HeaderContext): Error {
@@ -77,15 +78,13 @@ function noIdentityMatched(identities: readonly AgeIdentity[], context: HeaderCo
   const expected = context.expectedFingerprints;
   if (expected !== undefined && held.some((fingerprint) => expected.includes(fingerprint))) {
     return new TamperedObjectError(
-      `${context.object}: the identity for recipient ${describeFingerprints(held.filter((fingerprint) => expected.includes(fingerprint)))} does not open the header, although the manifest says the object was encrypted for it: the object was changed or damaged after it was written; restore another backup`,
+      `${context.object}: the identity for ${recipientsNamed(held.filter((fingerprint) => expected.includes(fingerprint)))} does not open the header, although the manifest says the object was encrypted for it: the object was changed or damaged after it was written; restore another backup`,
     );
   }
   const wanted =
-    expected === undefined
-      ? 'a recipient whose identity was not given'
-      : `recipient ${describeFingerprints(expected)}`;
+    expected === undefined ? 'a recipient whose identity was not given' : recipientsNamed(expected);
   return new WrongIdentityError(
-    `${context.object} was encrypted for ${wanted}, and the identity given is for ${describeFingerprints(held)}: put the identity of a recipient the backup was made for into the Secret named by spec.storage.encryption.identity (fingerprints: the first 8 bytes of SHA-256 of the "age1…" public key, in hex)`,
+    `${context.object} was encrypted for ${wanted}, and the ${held.length === 1 ? 'identity given is' : 'identities given are'} for ${held.join(', ')}: put the identity of a recipient the backup was made for into the Secret named by spec.storage.encryption.identity (fingerprints: the first 8 bytes of SHA-256 of the "age1…" public key, in hex)`,
   );
 }
 
@@ -110,7 +109,7 @@ export function requireMatchingIdentity(
 function noIdentityGiven(context: HeaderContext): WrongIdentityError {
   const wanted = context.expectedFingerprints;
   return new WrongIdentityError(
-    `${context.object} is encrypted${wanted === undefined ? '' : ` for recipient ${describeFingerprints(wanted)}`} and no identity was given: name a Secret holding its age identity in spec.storage.encryption.identity`,
+    `${context.object} is encrypted${wanted === undefined ? '' : ` for ${recipientsNamed(wanted)}`} and no identity was given: name a Secret holding its age identity in spec.storage.encryption.identity`,
   );
 }
 

@@ -36,6 +36,16 @@ describe('age decryption refuses', { timeout: 60_000 }, () => {
     );
   });
 
+  it('wrong identities for an object of two recipients, naming all of them', async () => {
+    const [first, second, third, fourth] = await Promise.all([1, 2, 3, 4].map(() => newIdentity()));
+    if (!first || !second || !third || !fourth) throw new Error('no identities');
+    const ciphertext = await encrypt([first, second], [patterned(100)]);
+    const expected = [first.fingerprint, second.fingerprint];
+    await expect(decrypt([third, fourth], [ciphertext], expected)).rejects.toThrow(
+      `was encrypted for recipients ${expected.join(', ')}, and the identities given are for ${third.fingerprint}, ${fourth.fingerprint}`,
+    );
+  });
+
   it('a wrong identity when no manifest names the recipients, saying so', async () => {
     const ciphertext = await encrypt([await newIdentity()], [patterned(100)]);
     await expect(decrypt([await newIdentity()], [ciphertext])).rejects.toThrow(
