@@ -1,8 +1,9 @@
 /**
- * `pgbackup restore` of a binary backup (DESIGN.md §5): the chosen committed backup is
- * downloaded into a temporary directory beside the target, every object checked against its
- * manifest, extracted into the target data directory and checked with `pg_verifybackup`, as the
- * restore drill does. The target must not exist or be empty, and is refused before anything is
+ * `pgbackup restore` of a binary backup (DESIGN.md §5): each object of the chosen committed
+ * backup is extracted into the target data directory while it downloads (through a named pipe
+ * in a temporary directory beside the target, ./restore-stream.ts), checked against its
+ * manifest on the way, and the whole checked with `pg_verifybackup`, as the restore drill
+ * does; a damaged object takes back everything extracted. The target must not exist or be empty, and is refused before anything is
  * downloaded otherwise; on failure the restore takes back everything it wrote. Nothing in the
  * store changes.
  */
@@ -22,11 +23,11 @@ import {
   tightenTargetMode,
   undoRestoreTarget,
 } from './restore-data-dir.js';
+import { streamRestoreBackup } from './restore-stream.js';
 import {
   inspectRestoredConfiguration,
   type RestoredConfiguration,
 } from './restored-configuration.js';
-import { restoreBackup } from './verify-restore.js';
 
 /**
  * The restore failed after it started writing (a damaged object, an archive that does not
@@ -99,7 +100,7 @@ async function fill(input: BinaryRestoreInput, entry: CatalogEntry, target: Rest
   try {
     await claimRestoreTarget(target);
     try {
-      await restoreBackup({
+      await streamRestoreBackup({
         entry,
         downloader: input.downloader,
         downloadDir,

@@ -63,7 +63,8 @@ async function extract(compression: string, archive: string, dataDir: string, na
   }
 }
 
-async function verifyBackup(input: RestoreInput): Promise<void> {
+/** Runs `pg_verifybackup` of the backup's major on the restored `dataDir`. */
+export async function verifyBackup(input: RestoreInput): Promise<void> {
   const binary = await locatePgTool({
     tool: 'pg_verifybackup',
     major: majorOf(input.entry.manifest),
