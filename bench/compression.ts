@@ -9,7 +9,8 @@
  *   BENCH_GIB=1 BENCH_ROUNDS=3 npx tsx bench/compression.ts                 # binary
  *   BENCH_KIND=logical BENCH_GIB=1 BENCH_ROUNDS=3 npx tsx bench/compression.ts
  *
- * BENCH_SETTINGS=a,b runs only the settings whose names contain one of these.
+ * BENCH_SETTINGS=a,b runs only the settings whose names contain one of these; BENCH_RUNNER=FILE
+ * runs that bundle of the runner instead of building one.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -181,7 +182,8 @@ function printRows(settingsRun: readonly Setting[], results: Map<string, Run[]>,
 }
 
 const { kind, gib, rounds, settings: chosen } = settings();
-const runner = await ensureBuiltOperator();
+// BENCH_RUNNER: a bundle of the runner kept elsewhere (the build cache may be pruned meanwhile).
+const runner = process.env.BENCH_RUNNER ?? (await ensureBuiltOperator());
 const dir = await mkdtemp(join(tmpdir(), 'pgbackup-bench-compression-'));
 const servers = await startPeerServers(dir);
 try {
@@ -201,6 +203,10 @@ try {
     for (const setting of order) {
       const run = await runOnce(bench, setting, round);
       results.get(setting.name)?.push(run);
+      // Each run as it ends, so a bench cut short still leaves its figures.
+      process.stderr.write(
+        `    ${setting.name}: ${run.seconds.toFixed(1)} s, CPU ${run.toolCpuSeconds.toFixed(1)} + server ${run.serverCpuSeconds.toFixed(1)} + MinIO ${run.minioCpuSeconds.toFixed(1)} s, stored ${(run.storedBytes / MB).toFixed(1)} MB\n`,
+      );
       parts.push(`${setting.name} ${run.seconds.toFixed(1)} s`);
     }
     process.stderr.write(
