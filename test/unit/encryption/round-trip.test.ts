@@ -1,6 +1,12 @@
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { PAYLOAD_CHUNK_BYTES } from '../../../src/encryption/index.js';
+import {
+  createAgeDecrypter,
+  createAgeEncrypter,
+  PAYLOAD_CHUNK_BYTES,
+} from '../../../src/encryption/index.js';
 import { decrypt, encrypt, newIdentity, patterned, splitAt } from './age-streams.js';
 
 const CHUNK = PAYLOAD_CHUNK_BYTES;
@@ -71,5 +77,36 @@ describe('age streams round trip', { timeout: 60_000 }, () => {
     const second = await encrypt([identity], [plaintext]);
     expect(first.equals(second)).toBe(false);
     expect(first.includes(plaintext.subarray(0, 32))).toBe(false);
+  });
+});
+
+describe('age streams memory', { timeout: 120_000 }, () => {
+  it('holds at most a few chunks in flight while 64 MiB pass through', async () => {
+    const identity = await newIdentity();
+    const piece = patterned(1024 * 1024);
+    const encrypter = await createAgeEncrypter([identity]);
+    const decrypter = createAgeDecrypter({ identities: [identity], object: 'memory' });
+    let largestInFlight = 0;
+    let bytes = 0;
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        bytes += chunk.length;
+        const inFlight = [encrypter, decrypter].reduce(
+          (sum, stream) => sum + stream.readableLength + stream.writableLength,
+          0,
+        );
+        largestInFlight = Math.max(largestInFlight, inFlight);
+        callback();
+      },
+    });
+    await pipeline(
+      Readable.from(Array.from({ length: 64 }, () => piece)),
+      encrypter,
+      decrypter,
+      sink,
+    );
+    expect(bytes).toBe(64 * 1024 * 1024);
+    // About a piece being sealed and its ciphertext (2 MB when measured), never the 64 MiB.
+    expect(largestInFlight).toBeLessThanOrEqual(3 * 1024 * 1024);
   });
 });
