@@ -42,7 +42,9 @@ export async function createHeader(recipients: readonly AgeRecipient[]): Promise
   encrypter.addRecipient(fileKeyCapture);
   const file = await encrypter.encrypt(new Uint8Array(0));
   const header = Buffer.from(file.subarray(0, file.length - EMPTY_PAYLOAD_BYTES));
-  if (fileKey === undefined || !header.toString('latin1').startsWith(VERSION_LINE)) {
+  const complete =
+    header.toString('latin1').startsWith(VERSION_LINE) && findHeaderEnd(header) === header.length;
+  if (fileKey === undefined || !complete) {
     throw new EncryptionError('age-encryption produced no header: its interface has changed');
   }
   return { header, fileKey };
