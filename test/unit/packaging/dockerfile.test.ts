@@ -156,8 +156,8 @@ describe('the Dockerfile', () => {
     expect(run).toContain(`test -x "${DEFAULT_PG_ROOT}/${MAJOR}/bin/pg_basebackup"`);
     expect(run).toContain(`test -x "${DEFAULT_PG_ROOT}/${MAJOR}/bin/pg_dump"`);
     // pg_waldump, which the point-in-time restore needs, comes from the server package alone.
-    expect(run).toContain('apt-get download "postgresql-${major}"');
-    expect(run).toContain(`"./usr/lib/postgresql/\${major}/bin/pg_waldump"`);
+    expect(run).toContain(`apt-get download "postgresql-${MAJOR}"`);
+    expect(run).toContain(`"./usr/lib/postgresql/${MAJOR}/bin/pg_waldump"`);
   });
 
   it('carries the server of every major in the drill image only, with amcheck, and creates no cluster', () => {
