@@ -9,26 +9,34 @@
  * `pg_verifybackup` checks every file against the backup's own `backup_manifest`, as before.
  * Nothing is written to disk twice, and download, decompression and extraction overlap.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { constants, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { lastLines, toolEnvironment } from '../postgres/tool-process.js';
 import type { BackupManifest } from '../storage/index.js';
 import { VerificationError } from './verify-errors.js';
 import { runProgram } from './verify-programs.js';
 import { extractArguments, type RestoreInput, verifyBackup } from './verify-restore.js';
 
+/** How often a tar that waits for the pipe's writer is offered an empty one. */
+const RELEASE_RETRY_MS = 20;
+
 /** How much of tar's stderr is kept for the message. */
 const KEEP_CHARS = 16 * 1024;
 
+/** How tar ended: its exit status (undefined when a signal ended it), its stderr's tail. */
 interface Extraction {
-  readonly child: ChildProcess;
-  /** tar's exit status (undefined when a signal ended it), and its stderr's tail. */
-  readonly ended: Promise<{ status: number | undefined; stderr: string; killed: boolean }>;
+  readonly status: number | undefined;
+  readonly stderr: string;
 }
 
 /** Starts tar reading `archive` (the named pipe) into `dataDir`. */
-function startExtraction(compression: string, archive: string, dataDir: string): Extraction {
+function startExtraction(
+  compression: string,
+  archive: string,
+  dataDir: string,
+): Promise<Extraction> {
   // A pipe gives tar short reads, which it takes for a damaged archive unless told to
   // gather whole records (the default on stdin only).
   const args = [...extractArguments(compression, archive, dataDir), '--read-full-records'];
@@ -41,17 +49,12 @@ function startExtraction(compression: string, archive: string, dataDir: string):
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
     stderr = (stderr + chunk).slice(-KEEP_CHARS);
   });
-  const ended = new Promise<{ status: number | undefined; stderr: string; killed: boolean }>(
-    (resolve, reject) => {
-      child.on('error', (error) =>
-        reject(new Error(`cannot run tar: ${error.message}`, { cause: error })),
-      );
-      child.on('close', (code, signal) =>
-        resolve({ status: code ?? undefined, stderr: stderr.trimEnd(), killed: signal !== null }),
-      );
-    },
-  );
-  return { child, ended };
+  return new Promise<Extraction>((resolve, reject) => {
+    child.on('error', (error) =>
+      reject(new Error(`cannot run tar: ${error.message}`, { cause: error })),
+    );
+    child.on('close', (code) => resolve({ status: code ?? undefined, stderr: stderr.trimEnd() }));
+  });
 }
 
 async function makeFifo(path: string): Promise<void> {
@@ -63,12 +66,44 @@ async function makeFifo(path: string): Promise<void> {
   }
 }
 
+/** Whether a download failed because its reader, tar, stopped reading (it exited). */
+function brokePipe(error: unknown): boolean {
+  const cause = error instanceof Error ? error.cause : undefined;
+  return cause instanceof Error && 'code' in cause && cause.code === 'EPIPE';
+}
+
 /**
- * Downloads one object into tar. When tar fails (a damaged archive breaks the pipe under the
- * download), the object is read once more, to nowhere, to tell a damaged object (its
- * SHA-256 differs from the manifest's: that error wins) from an archive that does not extract.
+ * Lets a tar waiting for a writer of the pipe (a download that failed before it opened it)
+ * see an empty archive and end: the pipe is opened for writing and closed again until tar
+ * has ended, since tar may not have opened it yet.
  */
-async function extractObject(
+async function releaseReader(fifo: string, tar: Promise<Extraction>): Promise<void> {
+  let ended = false;
+  const settled = tar.then(
+    () => undefined,
+    () => undefined,
+  );
+  void settled.then(() => {
+    ended = true;
+  });
+  while (!ended) {
+    try {
+      const handle = await open(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+      await handle.close();
+    } catch {
+      // ENXIO: no reader yet.
+    }
+    await Promise.race([settled, sleep(RELEASE_RETRY_MS)]);
+  }
+}
+
+/**
+ * Downloads one object into tar. When tar stopped reading early (it failed on a damaged
+ * archive, or ended at the archive's end marker before the object's last bytes), the object
+ * is read once more, to nowhere, for its SHA-256: a damaged object's mismatch wins over tar's
+ * complaint, and an object tar did not read to its end is still checked whole.
+ */
+export async function extractWhileDownloading(
   input: RestoreInput,
   object: BackupManifest['objects'][number],
 ): Promise<void> {
@@ -78,22 +113,25 @@ async function extractObject(
   await makeFifo(fifo);
   try {
     const tar = startExtraction(entry.manifest.compression, fifo, input.dataDir);
+    // Awaited below; until then a tar that cannot start must not count as unhandled.
+    tar.catch(() => undefined);
     const downloadError = await input.downloader.download(key, fifo, object).then(
       () => undefined,
       (error: unknown) => error,
     );
-    // A download that failed before it opened the pipe leaves tar waiting for a writer.
-    if (downloadError !== undefined) tar.child.kill('SIGKILL');
-    const extracted = await tar.ended;
-    const tarFailed = !extracted.killed && extracted.status !== 0;
-    if (tarFailed) {
-      // Throws ObjectMismatchError when the object itself is damaged.
-      await input.downloader.download(key, '/dev/null', object);
+    if (downloadError !== undefined && !brokePipe(downloadError)) {
+      // The store failed: whatever tar made of the bytes so far, this is the error.
+      await releaseReader(fifo, tar);
+      throw downloadError;
+    }
+    const extracted = await tar;
+    // Throws ObjectMismatchError when the object itself is damaged.
+    if (downloadError !== undefined) await input.downloader.download(key, '/dev/null', object);
+    if (extracted.status !== 0) {
       throw new VerificationError(
-        `could not extract ${object.name} (${entry.manifest.compression}) into ${input.dataDir} (exit status ${extracted.status}):\n${lastLines(extracted.stderr, 10)}`,
+        `could not extract ${object.name} (${entry.manifest.compression}) into ${input.dataDir} (${extracted.status === undefined ? 'ended by a signal' : `exit status ${extracted.status}`}):\n${lastLines(extracted.stderr, 10)}`,
       );
     }
-    if (downloadError !== undefined) throw downloadError;
   } finally {
     await rm(fifo, { force: true });
   }
@@ -108,6 +146,6 @@ async function extractObject(
  *   extract or pg_verifybackup fails; StorageError, ToolNotFoundError
  */
 export async function streamRestoreBackup(input: RestoreInput): Promise<void> {
-  for (const object of input.entry.manifest.objects) await extractObject(input, object);
+  for (const object of input.entry.manifest.objects) await extractWhileDownloading(input, object);
   await verifyBackup(input);
 }
