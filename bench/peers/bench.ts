@@ -9,6 +9,7 @@
  *   BENCH_LEVEL=3       the zstd level of every tool; default 3
  *   BENCH_TOOLS=a,b     only the tools whose names contain one of these (ours always runs)
  *   BENCH_CPU_PROF=DIR  the runner writes `node --cpu-prof` profiles there
+ *   BENCH_NODE_OPTIONS  NODE_OPTIONS of the runner (e.g. --max-semi-space-size=1)
  */
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

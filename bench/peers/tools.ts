@@ -152,6 +152,10 @@ export function oursTool(servers: PeerServers, name: string, options: OursOption
           env: toolEnv(servers, {
             NODE_EXTRA_CA_CERTS: servers.caFile,
             AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+            // BENCH_NODE_OPTIONS: V8 settings to try on the runner (e.g. a smaller young generation).
+            ...(process.env.BENCH_NODE_OPTIONS === undefined
+              ? {}
+              : { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS }),
           }),
         },
         `${prefix}/`,
