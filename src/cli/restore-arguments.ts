@@ -32,11 +32,13 @@ export const RESTORE_USAGE = `usage: pgbackup restore (-f POLICY.yaml | --policy
 
 Restores a committed backup of the policy: by default the newest one of any line (on-demand
 backups included); --line LINE takes that line's newest, --backup KEY the one \`pgbackup list\`
-printed. Every object is downloaded and checked against the manifest (size and SHA-256)
-before anything is restored; nothing in the bucket is changed.
+printed. Every object is checked against the manifest (size and SHA-256); nothing in the
+bucket is changed.
 
-binary: the archive is extracted into --target-dir (which must not exist or be empty) and
-checked with pg_verifybackup; start PostgreSQL on it and it replays the WAL the backup holds.
+binary: each archive is extracted into --target-dir (which must not exist or be empty) while
+it downloads, then checked with pg_verifybackup; an object that differs from the manifest
+takes back everything the restore put there. Start PostgreSQL on it and it replays the WAL
+the backup holds.
 point in time (binary, from the bucket): the newest binary backup that ENDS at or before the
 target is restored, and the data directory is set up to recover from the bucket's WAL
 (restore_command = pgbackup wal-fetch) to the target, then be promoted. A target beyond the
@@ -81,8 +83,9 @@ options:
       --timeout DURATION  with --to-pvc: how long to wait for the end (default 6h)
       --for-restore NAME  (the Restore's Job) record the outcome in the Restore NAME, check
                           that the claim is empty, run a point-in-time recovery to its end
-      --work-dir DIR      where objects are downloaded before they are restored (binary: the
-                          target's parent directory; logical: the temporary directory, ${tmpdir()})
+      --work-dir DIR      binary: where the pipe each object streams through is made (default:
+                          the target's parent directory); logical: where objects are downloaded
+                          before they are restored (default: the temporary directory, ${tmpdir()})
       --pg-root DIR       directory holding <major>/bin/pg_verifybackup, pg_restore
                           (default /usr/lib/postgresql)
   -h, --help              show this help
