@@ -25,7 +25,7 @@ import {
 import { withClient } from '../../harness/postgres.js';
 import { type RestoredServer, startRestoredServer } from '../../harness/restore.js';
 import { type ScratchServer, startScratchPrimary } from '../../harness/scratch-postgres.js';
-import { buildForOtherUsers } from '../../harness/shared-build.js';
+import { buildForOtherUsers, type SharedRuntime } from '../../harness/shared-build.js';
 import { requireEnv } from '../../harness/variables.js';
 import { hostOf } from '../logical/scratch-pair.js';
 import {
@@ -41,7 +41,7 @@ import {
   walTestHost,
   writeWalPolicy,
 } from '../wal/receiver-harness.js';
-import { restoreParentDir, runRestore } from './restore-run.js';
+import { restoreParentDir } from './restore-run.js';
 
 /** The database the cases damage and restore. */
 export const DATABASE = 'shop';
@@ -392,12 +392,18 @@ export async function restoreFromBucket(
 ): Promise<Recovery> {
   const parent = await restoreParentDir();
   const target = join(parent, 'data');
-  // The operator built for the postgres user before the clock starts: not part of a restore.
-  await buildForOtherUsers();
+  // The operator built for the postgres user before the clock starts (and not again inside
+  // it, when another change of the sources would rebuild it): no part of a restore.
+  const runtime = await buildForOtherUsers();
   const started = performance.now();
-  const run = await runRestore(['-f', world.policy.file, '--target-dir', target, ...args], parent);
+  const run = await runBuilt(
+    runtime,
+    ['restore', '-f', world.policy.file, '--target-dir', target, ...args],
+    parent,
+  );
   if (run.code !== 0) throw new Error(`pgbackup restore failed:\n${run.stdout}\n${run.stderr}`);
   const restoredAt = performance.now();
+  console.log(`pgbackup restore ${args.join(' ')}, its log:\n${logSteps(run.stderr)}`);
   // "  from backup   KEY, which ends at LSN (completedAt)"
   const backupKey = /from backup\s+(\S+), which ends/.exec(run.stdout)?.[1] ?? '';
   const entry = (await binaryBackups(world)).find((backup) => backup.key === backupKey);
@@ -429,6 +435,52 @@ export async function restoreFromBucket(
     await rm(parent, { recursive: true, force: true });
     throw error;
   }
+}
+
+/** Runs the built `pgbackup ARGV` as the postgres user (when root), as restore-run.ts does. */
+function runBuilt(
+  runtime: SharedRuntime,
+  argv: readonly string[],
+  home: string,
+): Promise<RunOutcome> {
+  const runAs = postgresRunAs();
+  return new Promise((resolve) => {
+    execFile(
+      runtime.node,
+      [runtime.bundle, ...argv],
+      {
+        cwd: runtime.appDir,
+        env: { ...runEnvironment(), HOME: home },
+        maxBuffer: 64 * 1024 * 1024,
+        ...(runAs === undefined ? {} : { uid: runAs.uid, gid: runAs.gid }),
+      },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
+        resolve({
+          code,
+          signal: (error?.signal as NodeJS.Signals | undefined) ?? null,
+          stdout,
+          stderr,
+        });
+      },
+    );
+  });
+}
+
+/** A JSON log's messages, each with the seconds since the first line. */
+function logSteps(stderr: string): string {
+  const lines = stderr.split('\n').flatMap((line) => {
+    try {
+      const parsed = JSON.parse(line) as { time?: number; msg?: string };
+      return parsed.time === undefined ? [] : [{ time: parsed.time, msg: parsed.msg ?? '' }];
+    } catch {
+      return [];
+    }
+  });
+  const first = lines[0]?.time ?? 0;
+  return lines
+    .map((line) => `  +${((line.time - first) / 1000).toFixed(1)} s ${line.msg.slice(0, 160)}`)
+    .join('\n');
 }
 
 /** The policy's committed binary backups. */

@@ -75,10 +75,6 @@ function rpoSeconds(lastBefore: Marker | undefined, restored: readonly Marker[])
   return Math.max(0, lastBefore.micros - newest.micros) / 1_000_000;
 }
 
-function record(row: Row): void {
-  rows.push(row);
-}
-
 async function world(name: string, octet: number, uploadInterval = '2s'): Promise<World> {
   const started = await startWorld(name, octet, uploadInterval);
   worlds.push(started);
@@ -171,7 +167,7 @@ describe('the three failure cases, recovered as docs/recovery.md says', () => {
       );
       expect(inserted).toBe('INSERT 0 3000');
       expect(await withClient(primary.server.client(DATABASE), customersFingerprint)).toBe(whole);
-      record({
+      rows.push({
         failure: '1. binary corruption (page of customers)',
         rpoSeconds: rpoSeconds(lastBefore, restored.markers),
         rtoSeconds: recovery.seconds,
@@ -222,7 +218,7 @@ describe('the three failure cases, recovered as docs/recovery.md says', () => {
       );
       expect(inserted).toBe('INSERT 0 1000');
       expect(await withClient(primary.server.client(DATABASE), customersFingerprint)).toBe(whole);
-      record({
+      rows.push({
         failure: '2a. wrong DELETE, point in time to just before T',
         rpoSeconds: rpoSeconds(first.lastBefore, restored.markers),
         rtoSeconds: recovery.seconds,
@@ -238,6 +234,10 @@ describe('the three failure cases, recovered as docs/recovery.md says', () => {
         markers: await markersOf(c),
       }));
       expect(fromDump.customers).toBe(whole);
+      // The dump holds the markers up to when it ran, none missing.
+      expect(fromDump.markers.map((m) => m.id)).toEqual(
+        primary.markers.slice(0, fromDump.markers.length).map((m) => m.id),
+      );
       const again = await copyRowsBack(
         { ...addressOf(primary.server), database: 'shop_restored' },
         addressOf(primary.server),
@@ -246,7 +246,7 @@ describe('the three failure cases, recovered as docs/recovery.md says', () => {
       expect(await withClient(primary.server.client(DATABASE), customersFingerprint)).toBe(whole);
       await stopMarkers();
       // The markers committed after the dump are not in it: the dump's RPO for the database.
-      record({
+      rows.push({
         failure: '2b. wrong DELETE, table from the newest logical dump',
         rpoSeconds: rpoSeconds(second.lastBefore, fromDump.markers),
         rtoSeconds: logical.seconds,
@@ -291,7 +291,7 @@ describe('the three failure cases, recovered as docs/recovery.md says', () => {
       // Recovery went past the backup into the streamed WAL, and lost no more than promised.
       expect(restored.markers.length).toBeGreaterThan(primary.markers.length / 3);
       expect(rpo).toBeLessThanOrEqual(UPLOAD_INTERVAL_S + MARGIN_S);
-      record({
+      rows.push({
         failure: `3. primary lost, from the bucket alone (uploadInterval ${UPLOAD_INTERVAL_S} s)`,
         rpoSeconds: rpo,
         rtoSeconds: recovery.seconds,
