@@ -17,7 +17,8 @@ import { basename, join } from 'node:path';
 import { repoRoot } from '../../test/harness/env/layout.js';
 import { ensureOperatorBuild } from '../../test/harness/executor/built-operator.js';
 import { loadSince, loadText } from '../cpu-seconds.js';
-import { type PeerRow, peerRows, printPeerTable, printTimePerGib, runRounds } from './rounds.js';
+import { type PeerRow, peerRows } from './peer-rows.js';
+import { printPeerTable, printTimePerGib, runRounds } from './rounds.js';
 import {
   dropPgbench,
   loadPgbench,

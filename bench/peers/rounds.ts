@@ -1,15 +1,13 @@
 /**
  * Rounds of every tool, in an order that alternates by round (forward, then backward), after
  * one unmeasured round that warms the caches (the server's, the page cache, MinIO's); the
- * table of medians per tool and the ratios ours/each, computed round by round (both ran in
- * the same round) and then their median; and the time per GiB of each tool at each size.
+ * table of a size's medians and ratios (./peer-rows.ts); and the time per GiB of each tool
+ * at each size.
  */
 import { loadText } from '../cpu-seconds.js';
-import { median, printTable } from '../runner-bench.js';
+import { printTable } from '../runner-bench.js';
+import type { PeerResults, PeerRow } from './peer-rows.js';
 import type { PeerRun, PeerTool } from './tools.js';
-
-/** Each tool's runs, by name, in round order. */
-export type PeerResults = ReadonlyMap<string, readonly PeerRun[]>;
 
 /** The round number the unmeasured warm-up round runs as. */
 const WARM_UP_ROUND = 99;
@@ -35,62 +33,6 @@ export async function runRounds(tools: readonly PeerTool[], rounds: number): Pro
 
 const MB = 1e6;
 const MiB = 2 ** 20;
-
-/** The median, smallest and largest of some numbers. */
-function spread(values: readonly number[]): { median: number; min: number; max: number } {
-  return { median: median(values), min: Math.min(...values), max: Math.max(...values) };
-}
-
-/** A tool's medians and its ratios against the tool of ours it is compared with. */
-export interface PeerRow {
-  readonly tool: string;
-  readonly wall: { median: number; min: number; max: number };
-  readonly megabytesPerSecond: number;
-  readonly toolCpuSeconds: number;
-  readonly serverCpuSeconds: number;
-  readonly minioCpuSeconds: number;
-  readonly storedBytes: number;
-  readonly peakRssBytes: number;
-  readonly nodeRssBytes: number;
-  readonly comparedWith?: string | undefined;
-  readonly wallRatio?: number | undefined;
-  readonly cpuRatio?: number | undefined;
-  readonly storedRatio?: number | undefined;
-}
-
-const totalCpu = (run: PeerRun) => run.toolCpuSeconds + run.serverCpuSeconds + run.minioCpuSeconds;
-
-/** The rows of one size: medians per tool, ratios round by round. */
-export function peerRows(
-  tools: readonly PeerTool[],
-  results: PeerResults,
-  databaseBytes: number,
-): PeerRow[] {
-  return tools.map((tool) => {
-    const runs = results.get(tool.name) ?? [];
-    const ours = tool.comparedWith === undefined ? undefined : results.get(tool.comparedWith);
-    const ratio = (value: (run: PeerRun) => number) =>
-      ours === undefined || ours.length === 0
-        ? undefined
-        : median(runs.map((run, index) => value(ours[index] ?? run) / Math.max(value(run), 1e-9)));
-    const wall = spread(runs.map((run) => run.seconds));
-    return {
-      tool: tool.name,
-      wall,
-      megabytesPerSecond: databaseBytes / MB / wall.median,
-      toolCpuSeconds: median(runs.map((run) => run.toolCpuSeconds)),
-      serverCpuSeconds: median(runs.map((run) => run.serverCpuSeconds)),
-      minioCpuSeconds: median(runs.map((run) => run.minioCpuSeconds)),
-      storedBytes: median(runs.map((run) => run.storedBytes)),
-      peakRssBytes: median(runs.map((run) => run.peakRssBytes)),
-      nodeRssBytes: Math.max(0, ...runs.map((run) => run.nodeRssBytes)),
-      comparedWith: tool.comparedWith,
-      wallRatio: ratio((run) => run.seconds),
-      cpuRatio: ratio(totalCpu),
-      storedRatio: ratio((run) => run.storedBytes),
-    };
-  });
-}
 
 const orDash = (value: number | undefined, digits = 2) =>
   value === undefined ? '-' : value.toFixed(digits);

@@ -122,7 +122,8 @@ async function writeOursPolicy(
   if (options.type === 'binary') {
     Object.assign(policy.spec.binary, binaryCompression(options.compression));
   } else {
-    policy.spec.logical.databases = ['bench'];
+    // The bench's server is a primary alone; a cluster's runner would dump a replica.
+    Object.assign(policy.spec.logical, { databases: ['bench'], fallbackToPrimary: true });
   }
   await writeFile(file, stringify(policy));
 }
