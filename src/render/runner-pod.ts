@@ -10,7 +10,7 @@ import type { BackupPolicy } from '../api/index.js';
 export const LOCAL_COPY_MOUNT_PATH = '/var/lib/pgbackup/local';
 
 /** The user the image runs as (`USER 65532` in the Dockerfile). */
-const RUNNER_UID = 65532;
+export const RUNNER_UID = 65532;
 
 /** The pod security context of every pod the operator renders (`restricted` Pod Security). */
 export const RUNNER_POD_SECURITY_CONTEXT = {

@@ -5,21 +5,34 @@
  * chart is installed with helm, and the CronJob controller fires the Jobs on schedule.
  * Skipped, with the reason, where the machine cannot run containers (not root, no containerd).
  */
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BACKUP_POLICY_PLURAL, GROUP } from '../../../src/api/index.js';
-import { LABELS } from '../../../src/render/index.js';
+import {
+  API_VERSION,
+  BACKUP_POLICY_PLURAL,
+  GROUP,
+  RESTORE_PLURAL,
+} from '../../../src/api/index.js';
+import { walSlotNameOf } from '../../../src/postgres/index.js';
+import { LABELS, WAL_RECEIVER_COMPONENT, walSpoolClaimNameOf } from '../../../src/render/index.js';
+import {
+  RUNNER_CONTAINER_SECURITY_CONTEXT,
+  RUNNER_POD_SECURITY_CONTEXT,
+} from '../../../src/render/runner-pod.js';
 import { CRONJOB_SCHEDULED_TIMESTAMP } from '../../../src/runner/trigger-time.js';
 import { kubectl, kubectlApply } from '../../harness/cluster-objects.js';
 import { waitUntil } from '../../harness/env/processes.js';
 import { pinnedKubernetesVersion } from '../../harness/env/tools.js';
 import { ensureOperatorImages, type OperatorImages } from '../../harness/image/operator-image.js';
 import { adminKubeConfig, createTestNamespace, restrictedPodSecurity } from '../../harness/kube.js';
+import { HOST_PATH_STORAGE_CLASS, hostPathVolumeFor } from '../../harness/node/host-path-volume.js';
 import {
   type LocalNode,
   localNodeUnsupported,
   startLocalNode,
 } from '../../harness/node/local-node.js';
-import { testBucket, testPrefix } from '../../harness/s3.js';
+import { superuserClient, withClient } from '../../harness/postgres.js';
+import { testBucket, testPrefix, testS3Client } from '../../harness/s3.js';
 import { requireEnv } from '../../harness/variables.js';
 import { type BackupObject, expectCommitted } from '../committed-backup.js';
 import {
@@ -27,6 +40,7 @@ import {
   createPostgresPods,
   installChart,
   listJobs,
+  nodeToleration,
   quickstartSecrets,
   readQuickstart,
   removeChartClusterObjects,
@@ -97,6 +111,10 @@ async function waitForPolicyGeneration(namespace: string): Promise<void> {
   );
 }
 
+/** The rows of the restore step's table, as one comparable line: their count and ordered md5. */
+const ROWS_FINGERPRINT =
+  "SELECT count(*) || ' ' || md5(string_agg(n::text, ',' ORDER BY n)) AS rows FROM e2e_restore";
+
 /** Whether the pod's controller holds the Lease (its identity: the host name, a suffix). */
 function isHeldBy(lease: LeaseObject, pod: PodObject | undefined): boolean {
   return lease.spec.holderIdentity?.startsWith(`${pod?.metadata.name}-`) === true;
@@ -110,6 +128,8 @@ describe.skipIf(unsupported !== undefined)('the chain on a real node', () => {
   /** The release, named for the namespace: its cluster-wide RBAC must not meet another run's. */
   let release: string;
   let controller: string;
+  /** PersistentVolumes made for claims (cluster-scoped: the namespace's deletion leaves them). */
+  const volumes: string[] = [];
 
   beforeAll(async () => {
     const log = (message: string) => process.stderr.write(`node: ${message}\n`);
@@ -139,6 +159,9 @@ describe.skipIf(unsupported !== undefined)('the chain on a real node', () => {
       ]).catch(() => '');
       await removeChartClusterObjects(release).catch(() => undefined);
       await kubectl(['delete', 'namespace', namespace, '--wait=false']).catch(() => '');
+    }
+    for (const volume of volumes) {
+      await kubectl(['delete', 'pv', volume, '--wait=false']).catch(() => '');
     }
     await node?.stop();
   }, 180_000);
@@ -417,4 +440,195 @@ describe.skipIf(unsupported !== undefined)('the chain on a real node', () => {
     );
     expect(settled).toContain('BackupPolicy/orders=');
   }, 600_000);
+
+  it('continuous protection on the node: the receiver Deployment runs the built image on its spool claim, streams WAL into the bucket, and is removed with its slot when disabled', async () => {
+    const policyPath = [`${BACKUP_POLICY_PLURAL}.${GROUP}`, 'orders', '-n', namespace];
+    const claim = { namespace, name: walSpoolClaimNameOf('orders'), size: '1Gi' };
+    await kubectlApply(namespace, [await hostPathVolumeFor(node, claim)]);
+    volumes.push(`${namespace}-${claim.name}`);
+    const continuous = {
+      enabled: true,
+      uploadInterval: '5s',
+      spool: { size: claim.size, storageClassName: HOST_PATH_STORAGE_CLASS },
+    };
+    await kubectl([
+      'patch',
+      ...policyPath,
+      '--type=merge',
+      '-p',
+      JSON.stringify({ spec: { continuous } }),
+    ]);
+    const selector = `app.kubernetes.io/component=${WAL_RECEIVER_COMPONENT}`;
+    const receiver = await waitUntil(
+      'the receiver pod to be Ready on the node',
+      async () => {
+        const [pod] = await listPods(namespace, selector);
+        return pod?.status?.containerStatuses?.[0]?.ready === true ? pod : undefined;
+      },
+      { timeoutMs: 300_000, intervalMs: 2_000 },
+    );
+    expect(receiver.spec.nodeName).toBe(node.layout.name);
+    expect(receiver.status?.containerStatuses?.[0]?.imageID).toBe(images.runtime.imageId);
+    const walPrefix = `${prefix}/${namespace}/orders/wal/`;
+    // A segment switch on the primary (the environment's, which the node's pods reach): the
+    // receiver's completed segment reaches the bucket and its status.
+    const switched = await withClient(superuserClient('primary'), async (client) => {
+      await client.query('CREATE TABLE IF NOT EXISTS e2e_wal (n int)');
+      await client.query('INSERT INTO e2e_wal SELECT generate_series(1, 1000)');
+      const { rows } = await client.query<{ file: string }>(
+        'SELECT pg_walfile_name(pg_switch_wal()) AS file',
+      );
+      return rows[0]?.file ?? '';
+    });
+    const archived = await waitUntil(
+      `segment ${switched} in ${walPrefix} and status.continuous Streaming past it`,
+      async () => {
+        const policy = await getJson<{
+          status?: { continuous?: { state?: string; lastArchived?: { file?: string } } };
+        }>(['get', ...policyPath]);
+        const status = policy.status?.continuous;
+        const last = status?.lastArchived?.file ?? '';
+        if (status?.state !== 'Streaming' || last.slice(8) < switched.slice(8)) return undefined;
+        const listed = await testS3Client().send(
+          new ListObjectsV2Command({ Bucket: testBucket(), Prefix: `${walPrefix}${switched}` }),
+        );
+        return (listed.Contents ?? []).some((object) => object.Key?.endsWith('.partial') === false)
+          ? last
+          : undefined;
+      },
+      { timeoutMs: 180_000, intervalMs: 2_000 },
+    );
+    expect(archived.slice(8) >= switched.slice(8)).toBe(true);
+    const slot = walSlotNameOf(namespace, 'orders');
+    const slotActive = () =>
+      withClient(superuserClient('primary'), async (client) => {
+        const { rows } = await client.query<{ active: boolean }>(
+          'SELECT active FROM pg_replication_slots WHERE slot_name = $1',
+          [slot],
+        );
+        return rows[0]?.active;
+      });
+    expect(await slotActive()).toBe(true);
+    await kubectl([
+      'patch',
+      ...policyPath,
+      '--type=merge',
+      '-p',
+      JSON.stringify({ spec: { continuous: { enabled: false } } }),
+    ]);
+    await waitUntil(
+      'the receiver pod gone and its slot dropped',
+      async () =>
+        (await listPods(namespace, selector)).length === 0 && (await slotActive()) === undefined,
+      { timeoutMs: 180_000, intervalMs: 2_000 },
+    );
+  }, 900_000);
+
+  it('restores inside the cluster on the node: a Restore applied with kubectl runs its Job on a claim, and PostgreSQL started on that claim serves the rows', async () => {
+    const expected = await withClient(superuserClient('primary'), async (client) => {
+      await client.query('DROP TABLE IF EXISTS e2e_restore');
+      await client.query('CREATE TABLE e2e_restore AS SELECT generate_series(1, 4321) AS n');
+      const { rows } = await client.query<{ rows: string }>(ROWS_FINGERPRINT);
+      return rows[0]?.rows ?? '';
+    });
+    await kubectlApply(namespace, [
+      {
+        apiVersion: API_VERSION,
+        kind: 'Backup',
+        metadata: { name: 'before-restore' },
+        spec: { policy: 'orders', type: 'binary' },
+      },
+    ]);
+    const backup = await waitUntil(
+      'the on-demand Backup to complete',
+      async () => {
+        const found = await getJson<BackupObject>([
+          'get',
+          'backup',
+          'before-restore',
+          '-n',
+          namespace,
+        ]);
+        if (found.status?.phase === 'Failed') throw new Error(JSON.stringify(found.status));
+        return found.status?.phase === 'Completed' ? found : undefined;
+      },
+      { timeoutMs: 600_000, intervalMs: 2_000 },
+    );
+    const claim = { namespace, name: 'restored-orders', size: '1Gi' };
+    await kubectlApply(namespace, [await hostPathVolumeFor(node, claim)]);
+    volumes.push(`${namespace}-${claim.name}`);
+    await kubectlApply(namespace, [
+      {
+        apiVersion: API_VERSION,
+        kind: 'Restore',
+        metadata: { name: 'orders-on-node' },
+        spec: {
+          policy: 'orders',
+          line: 'on-demand',
+          pvc: { name: claim.name, size: claim.size, storageClassName: HOST_PATH_STORAGE_CLASS },
+        },
+      },
+    ]);
+    const restore = await waitUntil(
+      'the Restore to succeed',
+      async () => {
+        const found = await getJson<{
+          status?: { phase?: string; message?: string; backup?: string; jobName?: string };
+        }>(['get', RESTORE_PLURAL, 'orders-on-node', '-n', namespace]);
+        if (found.status?.phase === 'Failed') throw new Error(JSON.stringify(found.status));
+        return found.status?.phase === 'Succeeded' ? found.status : undefined;
+      },
+      { timeoutMs: 900_000, intervalMs: 2_000 },
+    );
+    // The Restore took the on-demand backup just made (its key is the artifact's directory).
+    expect(backup.status?.artifact?.key.startsWith(restore.backup ?? 'none')).toBe(true);
+    const [jobPod] = await listPods(namespace, `job-name=${restore.jobName}`);
+    expect(jobPod?.spec.nodeName).toBe(node.layout.name);
+    expect(jobPod?.status?.containerStatuses?.[0]?.imageID).toBe(images.drill.imageId);
+    // The drill image has each major's programs where Debian puts them, as this machine does.
+    const bin = requireEnv('PGBACKUP_PG_BIN');
+    const script = [
+      'set -e',
+      "printf 'local all all trust\\n' > /tmp/hba.conf",
+      `${bin}/pg_ctl -D /restore/pgdata -w -l /tmp/pg.log -o "-c listen_addresses='' -c unix_socket_directories=/tmp -c hba_file=/tmp/hba.conf -c archive_mode=off" start || { cat /tmp/pg.log; exit 1; }`,
+      `${bin}/psql -h /tmp -d postgres -U "$RESTORED_USER" -Atc "${ROWS_FINGERPRINT}"`,
+      `${bin}/pg_ctl -D /restore/pgdata -w -m fast stop`,
+    ].join('\n');
+    await kubectlApply(namespace, [
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'restored-postgres' },
+        spec: {
+          restartPolicy: 'Never',
+          tolerations: [nodeToleration(node)],
+          securityContext: RUNNER_POD_SECURITY_CONTEXT,
+          containers: [
+            {
+              name: 'postgres',
+              image: images.drill.reference,
+              imagePullPolicy: 'Never',
+              command: ['sh', '-c', script],
+              env: [{ name: 'RESTORED_USER', value: requireEnv('PGUSER') }],
+              securityContext: RUNNER_CONTAINER_SECURITY_CONTEXT,
+              volumeMounts: [
+                { name: 'data', mountPath: '/restore' },
+                { name: 'tmp', mountPath: '/tmp' },
+              ],
+            },
+          ],
+          volumes: [
+            { name: 'data', persistentVolumeClaim: { claimName: claim.name } },
+            { name: 'tmp', emptyDir: {} },
+          ],
+        },
+      },
+    ]);
+    const pod = await waitForPodEnd(namespace, 'restored-postgres');
+    const logs = await podLogs(namespace, 'restored-postgres');
+    expect(pod.status?.phase, logs).toBe('Succeeded');
+    expect(pod.spec.nodeName).toBe(node.layout.name);
+    // Between pg_ctl's own lines ("server started", "server stopped"): psql's one line.
+    expect(logs.split('\n')).toContain(expected);
+  }, 1_500_000);
 });
