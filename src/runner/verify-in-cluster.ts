@@ -66,6 +66,22 @@ export interface RecordedDrill {
   readonly backup: string | undefined;
 }
 
+/**
+ * Why a drill of this run is not done, or undefined: the point-in-time drill restores the
+ * backup the binary drill just checked and records its result on the same Backup, so after a
+ * failed binary drill it would only overwrite that failure (a status holds one verification).
+ */
+export function skipReasonOf(
+  type: DrillType,
+  done: readonly Pick<RecordedDrill, 'type' | 'verification'>[],
+): string | undefined {
+  const failedBinary = done.find(
+    (drill) => drill.type === 'binary' && drill.verification.result === 'Failed',
+  );
+  if (type !== 'point-in-time' || failedBinary === undefined) return undefined;
+  return `the point-in-time drill is skipped: the binary drill of the same backup (${failedBinary.verification.key}) failed, and its result stays recorded on the Backup`;
+}
+
 /** What an in-cluster drill did. */
 export type ClusterVerifyResult =
   | { readonly outcome: 'skipped'; readonly message: string }
@@ -228,6 +244,11 @@ export async function verifyInCluster(input: ClusterVerifyInput): Promise<Cluste
   };
   const drills: RecordedDrill[] = [];
   for (const type of drillTypesOf(policy.spec, input.type, input.scheduled)) {
+    const skipped = skipReasonOf(type, drills);
+    if (skipped !== undefined) {
+      input.logger.warn({ drill: type }, skipped);
+      continue;
+    }
     // The policy's login is the role most likely to be a superuser of the backup.
     const roles = [login.username, 'postgres'];
     const verification =

@@ -4,7 +4,12 @@ import {
   describeGapSegments,
   findTargetPair,
 } from '../../../src/cli/verify-point-in-time-restorer.js';
-import { drillTypesOf, verificationStatusOf } from '../../../src/runner/verify-in-cluster.js';
+import type { VerifyOutcome } from '../../../src/runner/verify-backup.js';
+import {
+  drillTypesOf,
+  skipReasonOf,
+  verificationStatusOf,
+} from '../../../src/runner/verify-in-cluster.js';
 import {
   checkReached,
   isoMicros,
@@ -164,5 +169,24 @@ describe("the point-in-time drill's instant", () => {
         40n,
       ),
     ).resolves.toBeUndefined();
+  });
+});
+
+describe('the point-in-time drill after a failed binary drill', () => {
+  const drill = (type: 'binary' | 'logical', result: 'Passed' | 'Failed') => ({
+    type,
+    verification: { key: 'k/binary/daily/20261203T020000Z/', result } as VerifyOutcome,
+  });
+
+  it("is skipped, so the binary failure stays the Backup's recorded verification", () => {
+    expect(skipReasonOf('point-in-time', [drill('binary', 'Failed')])).toMatch(
+      /skipped: the binary drill of the same backup \(k\/binary\/daily\/20261203T020000Z\/\) failed/,
+    );
+  });
+
+  it('runs after a passed binary drill, and other drills never skip', () => {
+    expect(skipReasonOf('point-in-time', [drill('binary', 'Passed')])).toBeUndefined();
+    expect(skipReasonOf('point-in-time', [])).toBeUndefined();
+    expect(skipReasonOf('logical', [drill('binary', 'Failed')])).toBeUndefined();
   });
 });
