@@ -14,7 +14,7 @@
  *
  *   npm run bench:binary                         # 0.25 GiB, 5 rounds: a smoke run
  *   BENCH_GIB=1 BENCH_ROUNDS=5 npm run bench:binary
- *   npm run bench:binary:flat                    # 2, 4 and 8 GiB: time per GiB (≈30 GB of disk)
+ *   npm run bench:binary:flat                    # 2, 4 and 8 GiB: time per GiB (≈15 GB in /tmp)
  *
  * Settings (bench/peers/bench.ts): BENCH_GIB, BENCH_ROUNDS, BENCH_LEVEL, BENCH_TOOLS,
  * BENCH_CPU_PROF. It starts its own servers (bench/peers/servers.ts); no `npm run env:up`.
