@@ -33,6 +33,7 @@ describe('kubeconform with schemas made here', () => {
     expect(readdirSync(join(crds, dir)).sort()).toEqual([
       'backup-pgbackup-v1alpha1.json',
       'backuppolicy-pgbackup-v1alpha1.json',
+      'restore-pgbackup-v1alpha1.json',
     ]);
     expect(readdirSync(join(monitoring, dir))).toEqual(
       expect.arrayContaining([

@@ -7,7 +7,7 @@ import { fixtureText } from '../../harness/fixtures.js';
 
 describe('the recovery a Restore runs in its Job', () => {
   it("reads where recovery ended from the server's log", () => {
-    expect(parseRecoveryLog(fixtureText('restore-pvc/recovery.log'))).toEqual({
+    expect(parseRecoveryLog(fixtureText('restore-pvc/recovery-log.txt'))).toEqual({
       lsn: '0/6001A58',
       lastTransactionTime: '2026-12-03 17:01:40.201533+00',
       timeline: 2,
