@@ -30,6 +30,7 @@ export const RESOURCES = {
     kind: 'RoleBinding',
   },
   secret: { group: '', version: 'v1', plural: 'secrets', kind: 'Secret' },
+  configMap: { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap' },
   pod: { group: '', version: 'v1', plural: 'pods', kind: 'Pod' },
   deployment: { group: 'apps', version: 'v1', plural: 'deployments', kind: 'Deployment' },
   persistentVolumeClaim: {

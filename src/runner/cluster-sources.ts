@@ -36,7 +36,7 @@ export async function readPolicy(
 }
 
 /** The decoded keys of a Secret. */
-async function readSecretKeys(
+export async function readSecretKeys(
   client: KubeClient,
   namespace: string,
   name: string,

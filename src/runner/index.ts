@@ -1,4 +1,10 @@
 /** The runner: the CronJob entrypoint that takes, commits and rotates backups. */
+export {
+  clusterRecipientReader,
+  type RecipientReader,
+  type ResolvedRecipients,
+  resolveRecipients,
+} from './encryption-recipients.js';
 export { RunError } from './errors.js';
 export { isOnDemand } from './on-demand.js';
 export { describeFailure } from './record-status.js';
