@@ -8,6 +8,7 @@ import {
 } from '../restore/recovery-target.js';
 import type { BackupChoice } from '../runner/backup-choice.js';
 import { parseOptions, usageError } from './command.js';
+import { IDENTITY_OPTION_HELP } from './identity-option.js';
 import {
   NOT_WITH_PVC,
   type PvcRestoreArguments,
@@ -18,13 +19,14 @@ import { type PolicySource, parseSource } from './run-arguments.js';
 /** How `pgbackup restore` is called. */
 export const RESTORE_USAGE = `usage: pgbackup restore (-f POLICY.yaml | --policy NAMESPACE/NAME) [--type binary]
                         [--backup KEY | --line LINE] [--local-dir DIR] --target-dir DIR
-                        [--work-dir DIR] [--pg-root DIR]
+                        [--work-dir DIR] [--pg-root DIR] [--identity FILE]
        pgbackup restore (-f POLICY.yaml | --policy NAMESPACE/NAME) [--type binary]
                         (--target-time TIME | --target-lsn LSN | --target-latest) [--pause]
-                        --target-dir DIR [--work-dir DIR] [--pg-root DIR]
+                        --target-dir DIR [--work-dir DIR] [--pg-root DIR] [--identity FILE]
        pgbackup restore (-f POLICY.yaml | --policy NAMESPACE/NAME) --type logical
                         [--backup KEY | --line LINE] [--database NAME] [--into NAME]
                         [--no-owner] [--jobs N] [--work-dir DIR] [--pg-root DIR]
+                        [--identity FILE]
        pgbackup restore --policy NAMESPACE/NAME --to-pvc CLAIM [--pvc-size SIZE]
                         [--storage-class CLASS] [--backup KEY | --line LINE | --target-time TIME
                         | --target-lsn LSN | --target-latest] [--name NAME]
@@ -33,7 +35,9 @@ export const RESTORE_USAGE = `usage: pgbackup restore (-f POLICY.yaml | --policy
 Restores a committed backup of the policy: by default the newest one of any line (on-demand
 backups included); --line LINE takes that line's newest, --backup KEY the one \`pgbackup list\`
 printed. Every object is checked against the manifest (size and SHA-256); nothing in the
-bucket is changed.
+bucket is changed. A backup of a policy with spec.storage.encryption is decrypted with
+--identity FILE: a missing identity, or one the backup was not encrypted for, is refused
+before anything is written, naming the recipients (fingerprints) the backup was made for.
 
 binary: each archive is extracted into --target-dir (which must not exist or be empty) while
 it downloads, then checked with pg_verifybackup; an object that differs from the manifest
@@ -88,6 +92,8 @@ options:
                           before they are restored (default: the temporary directory, ${tmpdir()})
       --pg-root DIR       directory holding <major>/bin/pg_verifybackup, pg_restore
                           (default /usr/lib/postgresql)
+${IDENTITY_OPTION_HELP}
+                          (--to-pvc: the Restore's Job mounts that Secret; give no --identity)
   -h, --help              show this help
 `;
 
@@ -97,6 +103,8 @@ interface CommonRestoreArguments {
   readonly choice: BackupChoice;
   readonly workDir: string;
   readonly pgRoot: string | undefined;
+  /** `--identity FILE`: read by the command (identity-option.ts), never parsed here. */
+  readonly identityFile: string | undefined;
 }
 
 /** A binary restore into a data directory. */
@@ -152,6 +160,7 @@ const OPTIONS = {
   'no-wait': { type: 'boolean', default: false },
   timeout: { type: 'string' },
   'for-restore': { type: 'string' },
+  identity: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -263,6 +272,7 @@ export function parseRestoreArguments(argv: readonly string[]): RestoreArguments
     source,
     choice: { key: values.backup, line: values.line },
     pgRoot: values['pg-root'],
+    identityFile: values.identity,
   };
   if (values.type === 'binary') {
     refuseOptions(values, ONLY_LOGICAL, 'logical');

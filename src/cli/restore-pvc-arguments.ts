@@ -55,6 +55,7 @@ export const NOT_WITH_PVC = [
   'no-owner',
   'jobs',
   'for-restore',
+  'identity',
 ] as const;
 
 /** An instant as the Restore's spec holds it: RFC 3339 in UTC, to the microsecond. */

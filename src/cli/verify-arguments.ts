@@ -1,11 +1,13 @@
 /** The command line of `pgbackup verify`. */
 import { tmpdir } from 'node:os';
 import { parseOptions, usageError } from './command.js';
+import { IDENTITY_OPTION_HELP } from './identity-option.js';
 import { type PolicySource, parseSource } from './run-arguments.js';
 
 /** How `pgbackup verify` is called. */
 export const VERIFY_USAGE = `usage: pgbackup verify (-f POLICY.yaml | --policy NAMESPACE/NAME)
                        [--type binary|logical|point-in-time] [--work-dir DIR] [--pg-root DIR] [--scheduled]
+                       [--identity FILE]
 
 The restore drill (--type binary, the default): restores the policy's newest committed binary backup (of any line, or on
 demand) into a throwaway server and checks it. Every object is downloaded and checked against
@@ -30,6 +32,11 @@ with pg_last_xact_replay_timestamp() and the server's log), then pg_amcheck chec
 missing from the bucket after the backup fails the drill before anything is downloaded,
 naming the segments; a damaged WAL object fails it during recovery, naming the object.
 
+A backup of a policy with spec.storage.encryption is decrypted with --identity FILE (the
+drill's CronJob passes the Secret of spec.storage.encryption.identity, mounted as a file); a
+missing identity, or one the backup was not encrypted for, fails the drill before anything is
+downloaded, naming the recipients (fingerprints) the backup was made for.
+
 With --policy the result is written to the Backup's status.verification. PostgreSQL refuses
 to run as root: run it as an unprivileged user.
 
@@ -46,6 +53,7 @@ options:
       --type TYPE         binary (default), logical or point-in-time; with --scheduled and
                           no --type, the drill of each type the policy enables (binary, then
                           point-in-time when spec.continuous is enabled, then logical)
+${IDENTITY_OPTION_HELP}
   -h, --help              show this help
 `;
 
@@ -60,6 +68,8 @@ export interface VerifyArguments {
   readonly workDir: string;
   readonly pgRoot: string | undefined;
   readonly scheduled: boolean;
+  /** `--identity FILE`: read by the command (identity-option.ts), never parsed here. */
+  readonly identityFile: string | undefined;
 }
 
 const OPTIONS = {
@@ -69,6 +79,7 @@ const OPTIONS = {
   'work-dir': { type: 'string' },
   'pg-root': { type: 'string' },
   scheduled: { type: 'boolean', default: false },
+  identity: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -95,5 +106,6 @@ export function parseVerifyArguments(argv: readonly string[]): VerifyArguments |
     workDir: values['work-dir'] ?? tmpdir(),
     pgRoot: values['pg-root'],
     scheduled: values.scheduled,
+    identityFile: values.identity,
   };
 }
