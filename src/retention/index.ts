@@ -87,10 +87,13 @@ export {
 } from './wal-continuity.js';
 export {
   DEFAULT_WAL_SEGMENT_SIZE,
+  ENCRYPTED_SUFFIX,
   formatLsn,
+  formatTimelineSwitches,
   historyFileName,
   parseLsn,
   parseTimelineHistory,
+  parseTimelineSwitches,
   parseWalFileName,
   segmentFileName,
   segmentOf,
@@ -99,6 +102,7 @@ export {
   WAL_COMPRESSION_SUFFIX,
   type WalCompression,
   type WalFile,
+  walObjectName,
 } from './wal-names.js';
 export {
   planWalPrune,

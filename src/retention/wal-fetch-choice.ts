@@ -2,7 +2,9 @@
  * Which stored object answers a recovery's request for a WAL file (`restore_command`'s `%f`):
  * the segment under any compression suffix, a history file, or, when the segment was never
  * completed, its `.partial`, but only while that partial is the newest WAL there is (it ends
- * in zeros: served while older WAL follows it, it would end recovery early). Pure.
+ * in zeros: served while older WAL follows it, it would end recovery early). Encrypted
+ * (`.age`) and plain objects answer alike: a bucket holds both once encryption is turned on.
+ * Pure.
  */
 import {
   DEFAULT_WAL_SEGMENT_SIZE,
@@ -20,16 +22,32 @@ export type WalFetchChoice =
       readonly compression: WalCompression;
       /** A `.partial` served under the complete segment's name. */
       readonly partial: boolean;
+      /** The object is age ciphertext: decrypt before decompressing. */
+      readonly encrypted: boolean;
     }
   | { readonly kind: 'missing'; readonly reason: string };
 
 /** When several compressions of one file are stored (the setting changed), the one served. */
 const COMPRESSION_ORDER: readonly WalCompression[] = ['zstd', 'gzip', 'lz4', 'none'];
 
-function byCompression(a: WalFile, b: WalFile): number {
+/**
+ * The order variants of one file are served in: a plain copy first (it needs no identity,
+ * and one stored before encryption was turned on holds the same WAL), then by compression.
+ */
+function byPreference(a: WalFile, b: WalFile): number {
   const rank = (file: WalFile) =>
-    file.kind === 'segment' ? COMPRESSION_ORDER.indexOf(file.compression) : 0;
+    (file.encrypted ? COMPRESSION_ORDER.length : 0) + COMPRESSION_ORDER.indexOf(file.compression);
   return rank(a) - rank(b);
+}
+
+function storedChoice(file: WalFile, partial: boolean): WalFetchChoice {
+  return {
+    kind: 'stored',
+    name: file.name,
+    compression: file.compression,
+    partial,
+    encrypted: file.encrypted,
+  };
 }
 
 /** Whether `file` is later WAL than segment `segment` of `timeline`. */
@@ -58,7 +76,9 @@ export function chooseWalObject(
   const wanted = parseWalFileName(requested, segmentSize);
   if (
     wanted === undefined ||
-    (wanted.kind === 'segment' && (wanted.partial || wanted.compression !== 'none'))
+    wanted.encrypted ||
+    wanted.compression !== 'none' ||
+    (wanted.kind === 'segment' && wanted.partial)
   ) {
     return { kind: 'missing', reason: `${requested} is not a WAL segment or history file name` };
   }
@@ -67,30 +87,18 @@ export function chooseWalObject(
     return file === undefined ? [] : [file];
   });
   if (wanted.kind === 'history') {
-    const history = files.find(
-      (file) => file.kind === 'history' && file.timeline === wanted.timeline,
-    );
+    const history = files
+      .filter((file) => file.kind === 'history' && file.timeline === wanted.timeline)
+      .sort(byPreference)[0];
     return history === undefined
       ? { kind: 'missing', reason: `${requested} is not in the bucket` }
-      : {
-          kind: 'stored',
-          name: history.name,
-          compression: compressionOfName(history.name),
-          partial: false,
-        };
+      : storedChoice(history, false);
   }
   const variants = files
     .filter((file) => file.kind === 'segment' && file.segmentName === wanted.segmentName)
-    .sort(byCompression) as Extract<WalFile, { kind: 'segment' }>[];
+    .sort(byPreference) as Extract<WalFile, { kind: 'segment' }>[];
   const complete = variants.find((file) => !file.partial);
-  if (complete !== undefined) {
-    return {
-      kind: 'stored',
-      name: complete.name,
-      compression: complete.compression,
-      partial: false,
-    };
-  }
+  if (complete !== undefined) return storedChoice(complete, false);
   const partial = variants[0];
   if (partial === undefined)
     return { kind: 'missing', reason: `${requested} is not in the bucket` };
@@ -103,12 +111,5 @@ export function chooseWalObject(
       reason: `${requested} was never completed: only ${partial.name} is in the bucket, and newer WAL (${newer.name}) follows it`,
     };
   }
-  return { kind: 'stored', name: partial.name, compression: partial.compression, partial: true };
-}
-
-function compressionOfName(name: string): WalCompression {
-  if (name.endsWith('.zst')) return 'zstd';
-  if (name.endsWith('.gz')) return 'gzip';
-  if (name.endsWith('.lz4')) return 'lz4';
-  return 'none';
+  return storedChoice(partial, true);
 }

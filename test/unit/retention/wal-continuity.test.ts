@@ -36,6 +36,18 @@ describe('WAL continuity over the bucket', () => {
     expect(continuity.newestLsn).toBe(lsn('0/6000148'));
   });
 
+  it('reads encrypted objects as it reads plain ones, mixed in one bucket', () => {
+    const continuity = assess([
+      ...[1, 2, 3].map((segment) => ({ name: seg(1, segment, '.zst') })),
+      ...[4, 5].map((segment) => ({ name: seg(1, segment, '.zst.age') })),
+      { name: seg(1, 6, '.zst.partial.age'), endLsn: lsn('0/6000148') },
+    ]);
+    expect(continuity.ranges).toEqual([{ fromLsn: S, toLsn: lsn('0/6000148'), timelines: [1] }]);
+    expect(continuity.foreign).toEqual([]);
+    const gap = assess([1, 2, 4].map((segment) => ({ name: seg(1, segment, '.age') })));
+    expect(gap.gaps).toEqual([{ timeline: 1, fromLsn: 3n * S, toLsn: 4n * S }]);
+  });
+
   it('finds a missing segment as a gap with its timeline and range', () => {
     const continuity = assess([1, 2, 4, 5].map((segment) => ({ name: seg(1, segment) })));
     expect(continuity.gaps).toEqual([{ timeline: 1, fromLsn: 3n * S, toLsn: 4n * S }]);

@@ -10,6 +10,7 @@ describe('which object answers a recovery’s request for a WAL file', () => {
       name: `${SEG5}.zst`,
       compression: 'zstd',
       partial: false,
+      encrypted: false,
     });
     expect(chooseWalObject(SEG5, [SEG5])).toMatchObject({ name: SEG5, compression: 'none' });
     expect(chooseWalObject(SEG5, [`${SEG5}.lz4`])).toMatchObject({ compression: 'lz4' });
@@ -29,6 +30,7 @@ describe('which object answers a recovery’s request for a WAL file', () => {
       name: `${SEG5}.zst.partial`,
       compression: 'zstd',
       partial: true,
+      encrypted: false,
     });
   });
 
@@ -62,6 +64,48 @@ describe('which object answers a recovery’s request for a WAL file', () => {
     });
   });
 
+  it('serves an encrypted object as it serves a plain one, saying it is encrypted', () => {
+    expect(chooseWalObject(SEG5, [`${SEG5}.zst.age`])).toEqual({
+      kind: 'stored',
+      name: `${SEG5}.zst.age`,
+      compression: 'zstd',
+      partial: false,
+      encrypted: true,
+    });
+    expect(chooseWalObject('00000002.history', ['00000002.history.age'])).toMatchObject({
+      kind: 'stored',
+      name: '00000002.history.age',
+      compression: 'none',
+      encrypted: true,
+    });
+    const names = ['000000010000000000000004.zst', `${SEG5}.zst.partial.age`];
+    expect(chooseWalObject(SEG5, names)).toMatchObject({
+      kind: 'stored',
+      name: `${SEG5}.zst.partial.age`,
+      partial: true,
+      encrypted: true,
+    });
+    // Newer encrypted WAL after a plain partial: the partial ends early, as with plain WAL.
+    expect(
+      chooseWalObject(SEG5, [`${SEG5}.zst.partial`, '000000010000000000000006.zst.age']),
+    ).toMatchObject({ kind: 'missing' });
+  });
+
+  it('prefers a plain copy when a bucket holds both (stored before encryption was turned on)', () => {
+    expect(chooseWalObject(SEG5, [`${SEG5}.zst.age`, `${SEG5}.zst`])).toMatchObject({
+      name: `${SEG5}.zst`,
+      encrypted: false,
+    });
+    expect(
+      chooseWalObject('00000002.history', ['00000002.history', '00000002.history.age']),
+    ).toMatchObject({ name: '00000002.history', encrypted: false });
+    // A completed encrypted segment still wins over a plain partial of it.
+    expect(chooseWalObject(SEG5, [`${SEG5}.zst.partial`, `${SEG5}.zst.age`])).toMatchObject({
+      name: `${SEG5}.zst.age`,
+      partial: false,
+    });
+  });
+
   it('answers missing for a segment not stored and for names that are not WAL files', () => {
     expect(chooseWalObject(SEG5, ['000000010000000000000004.zst'])).toMatchObject({
       kind: 'missing',
@@ -72,5 +116,8 @@ describe('which object answers a recovery’s request for a WAL file', () => {
     expect(chooseWalObject(`${SEG5}.partial`, [`${SEG5}.partial`])).toMatchObject({
       kind: 'missing',
     });
+    // Recovery asks by the plain name only: `%f` never ends in `.age` or a compression.
+    expect(chooseWalObject(`${SEG5}.age`, [`${SEG5}.age`])).toMatchObject({ kind: 'missing' });
+    expect(chooseWalObject(`${SEG5}.zst`, [`${SEG5}.zst`])).toMatchObject({ kind: 'missing' });
   });
 });

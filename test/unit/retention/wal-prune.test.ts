@@ -42,6 +42,23 @@ describe('WAL retention', () => {
     expect(plan.keptCount).toBe(6);
   });
 
+  it('treats encrypted and plain objects alike (encryption turned on at segment 6)', () => {
+    const mixed = names.map((name, index) => (index >= 5 ? `${name}.age` : name));
+    const plan = planWalPrune({
+      names: [...mixed, seg(1, 11, '.zst.partial.age'), '00000002.history.age'],
+      histories: new Map(),
+      backups: [backup(1, 2, 1), backup(2, 7, 1), backup(3, 9, 1)],
+      windowMs: DAY,
+      nowMs: 3 * DAY + 1,
+      segmentSize: SIZE,
+    });
+    expect(plan.anchor?.key).toBe('binary/daily/2/');
+    expect(plan.deletions).toEqual([
+      ...[1, 2, 3, 4, 5].map((segment) => seg(1, segment, '.zst')),
+      seg(1, 6, '.zst.age'),
+    ]);
+  });
+
   it('deletes nothing while no committed backup is older than the window', () => {
     const plan = planWalPrune({
       names,
