@@ -5,7 +5,13 @@
  */
 import { pino } from 'pino';
 import type { BackupPolicy, BackupType, LineName } from '../api/index.js';
-import { isOnDemand, type RunResult, runBinaryBackup, runLogicalBackup } from '../runner/index.js';
+import {
+  isOnDemand,
+  type RunResult,
+  resolveRecipients,
+  runBinaryBackup,
+  runLogicalBackup,
+} from '../runner/index.js';
 import { createLocalStore } from '../storage/index.js';
 import { UsageError } from './command.js';
 import { readPolicyFile } from './plan-policy-file.js';
@@ -66,6 +72,10 @@ export async function runPolicyFile(run: PolicyFileRun): Promise<RunResult> {
     );
   }
   const target = fileModeTarget(policy, process.env);
+  // Inline keys only: a Secret or ConfigMap named as a recipient is refused, naming the field.
+  const { encryption } = spec.storage ?? {};
+  const recipients =
+    encryption === undefined ? undefined : await resolveRecipients(encryption, undefined);
   // Only a line's run of the binary daily line writes the local copy (DESIGN §1).
   const local =
     run.type === 'binary' &&
@@ -85,6 +95,7 @@ export async function runPolicyFile(run: PolicyFileRun): Promise<RunResult> {
     onDemandCommand: onDemandCommandOf(run.file, run.type),
     ...target,
     remote: fileModeS3Store(s3, process.env),
+    encryption: recipients,
     local,
     pgRoot: run.pgRoot,
     logger: loggerFor(run.command, name),

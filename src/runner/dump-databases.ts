@@ -26,7 +26,7 @@ import { dumpCompressionRefusal, majorOfToolVersion } from './compression-suppor
 import { RunError } from './errors.js';
 import type { BackupTarget } from './run-backup.js';
 import type { RunInput } from './run-types.js';
-import { streamToStores } from './stream-backup.js';
+import { storedNameOf, streamToStores } from './stream-backup.js';
 
 /** The object of the globals. */
 export const GLOBALS_OBJECT = 'globals.sql';
@@ -87,26 +87,24 @@ async function writeObject(
   job: DumpJob,
   target: BackupTarget,
 ): Promise<StoredObject> {
-  const key = `${target.key}${job.name}`;
-  input.logger.info({ object: job.name, key }, `dumping ${job.what}`);
+  const name = storedNameOf(job.name, target.recipients);
+  const key = `${target.key}${name}`;
+  input.logger.info({ object: name, key }, `dumping ${job.what}`);
   for (let attempt = 1; ; attempt += 1) {
     try {
-      const streamed = await streamToStores(
-        job.start(),
-        target.stores.map((store) => ({ store, key })),
-        partSizeFor(job.sizeBytes),
-        target.signal,
-      );
-      return { name: job.name, ...streamed.digest };
+      const streamed = await streamToStores(job.start(), {
+        targets: target.stores.map((store) => ({ store, key })),
+        partSizeBytes: partSizeFor(job.sizeBytes),
+        signal: target.signal,
+        recipients: target.recipients,
+      });
+      return { name, ...streamed.digest };
     } catch (error) {
       if (!(error instanceof RecoveryConflictError)) throw error;
       if (attempt === CONFLICT_ATTEMPTS) {
         throw new RecoveryConflictError(await conflictMessage(session, error), { cause: error });
       }
-      input.logger.warn(
-        { object: job.name, err: error },
-        'recovery conflict; retrying the dump once',
-      );
+      input.logger.warn({ object: name, err: error }, 'recovery conflict; retrying the dump once');
     }
   }
 }

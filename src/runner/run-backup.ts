@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { BackupType } from '../api/index.js';
+import type { AgeRecipient } from '../encryption/index.js';
 import {
   acquireAdvisoryLock,
   advisoryLockKeyOf,
@@ -21,6 +22,7 @@ import {
   backupKeyPrefix,
   policyKeyPrefix,
 } from '../storage/index.js';
+import { RunError } from './errors.js';
 import { ON_DEMAND_MANIFEST } from './on-demand.js';
 import {
   admitTrigger,
@@ -50,6 +52,8 @@ export interface BackupTarget {
   readonly stores: readonly ArtifactStore[];
   /** Aborted when the run lost its lock: the kind stops writing (and aborts its objects). */
   readonly signal?: AbortSignal | undefined;
+  /** Present: every object is encrypted for these (see streamToStores). */
+  readonly recipients?: readonly AgeRecipient[] | undefined;
 }
 
 /** What a kind wrote, as the manifest records it. */
@@ -155,6 +159,9 @@ function manifestOf(input: RunInput, taking: Taking, written: Written): BackupMa
       ? {}
       : { compressionSettings: taken.compressionSettings }),
     objects: taken.objects,
+    ...(input.encryption === undefined
+      ? {}
+      : { encryption: { format: 'age', recipients: [...input.encryption.fingerprints] } }),
     tools: taken.tools,
   };
 }
@@ -173,7 +180,13 @@ async function takeAndCommit(input: RunInput, taking: Taking): Promise<RunComple
     startedAtMs: runAtMs,
     id,
   });
-  const target = { id, key, stores: storesOf(input), signal: input.fence?.signal };
+  const target = {
+    id,
+    key,
+    stores: storesOf(input),
+    signal: input.fence?.signal,
+    recipients: input.encryption?.recipients,
+  };
   const taken = await taking.kind.take(taking.source, target);
   const times = { runAtMs, startedAtMs, completedAtMs: input.clock(), serverStartedAt };
   const manifest = manifestOf(input, taking, { target, times, taken });
@@ -267,6 +280,12 @@ async function checkStoresAndFindSource(input: RunInput, kind: BackupKind) {
  *   is deleted then.
  */
 export async function runBackup(input: RunInput, kind: BackupKind): Promise<RunResult> {
+  // Never a plain backup of a policy that asks for encryption, whoever started the run.
+  if (input.spec.storage?.encryption !== undefined && input.encryption === undefined) {
+    throw new RunError(
+      `BackupPolicy ${input.namespace}/${input.policy} sets spec.storage.encryption, but its recipients were not resolved for this run; nothing was written`,
+    );
+  }
   const line = retentionLineOf(input, kind.type);
   // From the trigger alone, before any I/O: a day the line skips touches nothing.
   const accepted = line === undefined ? undefined : admitTrigger(input, line);

@@ -22,7 +22,7 @@ import { binaryCompressionRefusal, compressionSettingsOf } from './compression-s
 import { RunError } from './errors.js';
 import { type BackupKind, type BackupTarget, runBackup, type TakenBackup } from './run-backup.js';
 import type { RunInput, RunResult } from './run-types.js';
-import { streamBaseBackup } from './stream-backup.js';
+import { storedNameOf, streamBaseBackup } from './stream-backup.js';
 
 /** Everything a binary run needs: a run's input and the replication login. */
 export interface BinaryRunInput extends RunInput {
@@ -76,7 +76,7 @@ async function streamFromPrimary(
   target: BackupTarget,
 ): Promise<TakenBackup> {
   const { binary, partSizeBytes, tools, compression, toolMajor } = prepared;
-  const archive = ARCHIVE_NAMES[compression.algorithm];
+  const archive = storedNameOf(ARCHIVE_NAMES[compression.algorithm], target.recipients);
   input.logger.info(
     { primary: formatEndpoint(primary.endpoint), key: target.key, partSizeBytes },
     'streaming pg_basebackup',
@@ -94,6 +94,7 @@ async function streamFromPrimary(
     targets: target.stores.map((store) => ({ store, key: `${target.key}${archive}` })),
     partSizeBytes,
     signal: target.signal,
+    recipients: target.recipients,
   });
   return {
     objects: [{ name: archive, ...streamed.digest }],

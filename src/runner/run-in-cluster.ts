@@ -27,6 +27,7 @@ import {
   readPolicy,
   s3SpecOf,
 } from './cluster-sources.js';
+import { clusterRecipientReader, resolveRecipients } from './encryption-recipients.js';
 import { RunError } from './errors.js';
 import { admitTrigger, retentionLineOf } from './placement.js';
 import { followBucketAfterRun } from './prune-records.js';
@@ -107,6 +108,11 @@ async function resolveRunInput(
       : await readCredentials(input.client, input.namespace, replicationSecret);
   const { endpoints, selection } = await listTargetEndpoints(input.client, policy);
   const { store: remote } = await openPolicyBucket(input, policy);
+  const { encryption } = spec.storage ?? {};
+  const recipients =
+    encryption === undefined
+      ? undefined
+      : await resolveRecipients(encryption, clusterRecipientReader(input.client, input.namespace));
   const local =
     input.type === 'binary' && spec.binary.local !== undefined && input.line === 'daily'
       ? { store: createLocalStore(input.localDir), keep: spec.binary.local.keep }
@@ -125,6 +131,7 @@ async function resolveRunInput(
     credentials,
     replicationCredentials,
     remote,
+    encryption: recipients,
     local,
     pgRoot: input.pgRoot,
     logger: input.logger,

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { BackupPolicySpec, LineName } from '../api/index.js';
 import type { Credentials, Endpoint } from '../postgres/index.js';
 import type { ArtifactStore, BackupManifest } from '../storage/index.js';
+import type { ResolvedRecipients } from './encryption-recipients.js';
 
 /** The local copy of daily binary backups. */
 export interface LocalCopy {
@@ -35,6 +36,11 @@ export interface RunInput {
   readonly selection: string;
   readonly credentials: Credentials;
   readonly remote: ArtifactStore;
+  /**
+   * The policy's recipients (`spec.storage.encryption`), resolved; undefined when the policy
+   * stores objects plain. Required, so that no way of starting a run can forget it.
+   */
+  readonly encryption: ResolvedRecipients | undefined;
   /** Present when the policy keeps a local copy and this run is a daily binary one. */
   readonly local?: LocalCopy | undefined;
   /** Root of the PostgreSQL tools, `<root>/<major>/bin`. */
