@@ -8,6 +8,7 @@
 import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { type AgeIdentity, KeyFormatError, parseIdentities } from '../encryption/index.js';
+import type { ReaderIdentity } from '../storage/object-download.js';
 import { UsageError } from './command.js';
 
 /** An identity file holds a few lines; anything larger is not one (and is not read whole). */
@@ -16,8 +17,8 @@ const MAX_IDENTITY_FILE_BYTES = 64 * 1024;
 /** Permission bits for "others may read": such a file is refused, as ssh refuses a key. */
 const OTHERS_READ = 0o004;
 
-/** The identities of `--identity FILE`, with where they came from (for messages). */
-export interface LoadedIdentity {
+/** The identities of `--identity FILE`, ready for a downloader (`source` names the file). */
+export interface LoadedIdentity extends ReaderIdentity {
   /** Absolute. */
   readonly path: string;
   readonly identities: readonly AgeIdentity[];
@@ -71,7 +72,8 @@ export async function loadIdentityFile(file: string): Promise<LoadedIdentity> {
       throw refuse(describeCode(error), error);
     });
     try {
-      return { path, identities: await parseIdentities(text, `--identity ${path}`) };
+      const source = `--identity ${path}`;
+      return { path, source, identities: await parseIdentities(text, source) };
     } catch (error) {
       // Its message names the file and the line, never the key.
       if (error instanceof KeyFormatError) throw new UsageError(error.message, { cause: error });

@@ -15,6 +15,7 @@ import { majorOf } from '../runner/verify-restore.js';
 import { createObjectDownloader } from '../storage/object-download.js';
 import { openBackupSource } from './backup-source.js';
 import type { CommandIo } from './command.js';
+import { loadIdentityOption } from './identity-option.js';
 import type { BinaryRestoreArguments } from './restore-arguments.js';
 import { describeBinaryRestore, type ServerTools } from './restore-binary-report.js';
 import { runPointInTimeRestore } from './restore-target-command.js';
@@ -30,25 +31,36 @@ async function serverToolsOf(
   return { binDir: postgres === undefined ? undefined : dirname(postgres) };
 }
 
+/**
+ * The plain (not point-in-time) binary restore the arguments ask for: the identity file read
+ * first (a wrong one is refused before the bucket is listed), then the backup restored. Shared
+ * by `pgbackup restore` and the Restore's Job (restore-pvc-job.ts).
+ */
+export async function restoreBinaryFromArguments(
+  args: BinaryRestoreArguments,
+): Promise<BinaryRestoreOutcome> {
+  const identity = await loadIdentityOption(args.identityFile);
+  const source = await openBackupSource(args.source, args.localDir);
+  return restoreBinaryBackup({
+    ...source,
+    downloader: createObjectDownloader(source.store, identity),
+    choice: args.choice,
+    targetDir: args.targetDir,
+    workDir: args.workDir,
+    pgRoot: args.pgRoot,
+    uid: process.getuid?.(),
+    logger: pino({ base: { command: 'restore', policy: source.policy } }, pino.destination(2)),
+  });
+}
+
 /** Restores a binary backup into `--target-dir`; returns the exit status. */
 export async function runBinaryRestore(
   args: BinaryRestoreArguments,
   io: CommandIo,
 ): Promise<number> {
   if (args.recoveryTarget !== undefined) return runPointInTimeRestore(args, io);
-  const source = await openBackupSource(args.source, args.localDir);
-  const logger = pino({ base: { command: 'restore', policy: source.policy } }, pino.destination(2));
   try {
-    const outcome = await restoreBinaryBackup({
-      ...source,
-      downloader: createObjectDownloader(source.store),
-      choice: args.choice,
-      targetDir: args.targetDir,
-      workDir: args.workDir,
-      pgRoot: args.pgRoot,
-      uid: process.getuid?.(),
-      logger,
-    });
+    const outcome = await restoreBinaryFromArguments(args);
     io.stdout.write(describeBinaryRestore(outcome, await serverToolsOf(outcome, args.pgRoot)));
     return 0;
   } catch (error) {

@@ -15,6 +15,7 @@ import { type LogicalRestoreResult, restoreLogicalBackup } from '../runner/resto
 import { createObjectDownloader } from '../storage/object-download.js';
 import { openBackupSource } from './backup-source.js';
 import { type CommandIo, UsageError } from './command.js';
+import { loadIdentityOption } from './identity-option.js';
 import type { LogicalRestoreArguments } from './restore-arguments.js';
 import { credentialsFrom } from './run-file-mode.js';
 
@@ -93,12 +94,13 @@ export async function runLogicalRestore(
 ): Promise<number> {
   // The environment is read before the bucket: a missing PGHOST costs no listing.
   const target = restoreTargetFrom(process.env);
+  const identity = await loadIdentityOption(args.identityFile);
   const source = await openBackupSource(args.source, undefined);
   const logger = pino({ base: { command: 'restore', policy: source.policy } }, pino.destination(2));
   try {
     const result = await restoreLogicalBackup({
       ...source,
-      downloader: createObjectDownloader(source.store),
+      downloader: createObjectDownloader(source.store, identity),
       choice: args.choice,
       database: args.database,
       into: args.into,

@@ -16,14 +16,14 @@ import type { KubeClient } from '../kube/kube-client.js';
 import { RESOURCES, resourcePath } from '../kube/resource.js';
 import { restoreToTarget } from '../restore/point-in-time-restore.js';
 import { describeTarget } from '../restore/recovery-target.js';
-import { restoreBinaryBackup } from '../runner/restore-binary.js';
 import { majorOf } from '../runner/verify-restore.js';
 import { createS3Store, createWalStore, walKeyPrefix } from '../storage/index.js';
 import { createObjectDownloader } from '../storage/object-download.js';
-import { openBackupSource } from './backup-source.js';
 import { withClusterClient } from './cluster-client.js';
 import type { CommandIo } from './command.js';
+import { loadIdentityOption } from './identity-option.js';
 import type { BinaryRestoreArguments } from './restore-arguments.js';
+import { restoreBinaryFromArguments } from './restore-binary-command.js';
 import { finishRecovery, type RecoveryReached } from './restore-pvc-recovery.js';
 import { keysOf, openPolicy, passEnv, selfCommand } from './restore-target-command.js';
 
@@ -85,7 +85,7 @@ async function restorePointInTime(
     store,
     policyObject: opened.policy,
     walStore: createWalStore(opened.config, walKeyPrefix({ prefix, namespace, policy: name })),
-    downloader: createObjectDownloader(store),
+    downloader: createObjectDownloader(store, await loadIdentityOption(args.identityFile)),
     target,
     pause: false,
     targetDir: args.targetDir,
@@ -117,17 +117,7 @@ async function restorePointInTime(
 }
 
 async function restorePlain(args: BinaryRestoreArguments): Promise<Restored> {
-  const source = await openBackupSource(args.source, undefined);
-  const outcome = await restoreBinaryBackup({
-    ...source,
-    downloader: createObjectDownloader(source.store),
-    choice: args.choice,
-    targetDir: args.targetDir,
-    workDir: args.workDir,
-    pgRoot: args.pgRoot,
-    uid: process.getuid?.(),
-    logger: pino({ base: { command: 'restore', policy: source.policy } }, pino.destination(2)),
-  });
+  const outcome = await restoreBinaryFromArguments(args);
   const stopLsn = outcome.entry.manifest.server.stopLsn;
   return {
     backup: outcome.entry.key,

@@ -18,6 +18,7 @@ import { createS3Store, createWalStore, walKeyPrefix } from '../storage/index.js
 import { createObjectDownloader } from '../storage/object-download.js';
 import { withClusterClient } from './cluster-client.js';
 import { type Command, type CommandIo, UsageError } from './command.js';
+import { loadIdentityOption } from './identity-option.js';
 import { readPolicyFile } from './plan-policy-file.js';
 import { keysOf, passEnv, selfCommand } from './restore-target-command.js';
 import { requestChecksumFrom } from './run-file-mode.js';
@@ -73,7 +74,7 @@ async function verifyFromFile(args: VerifyArguments, file: string, io: CommandIo
     policy: name,
     prefix: s3.prefix,
     store,
-    downloader: createObjectDownloader(store),
+    downloader: createObjectDownloader(store, await loadIdentityOption(args.identityFile)),
     workDir: args.workDir,
     pgRoot: args.pgRoot,
     uid: process.getuid?.(),
@@ -111,8 +112,10 @@ async function verifyFromCluster(
   policy: { namespace: string; name: string },
   io: CommandIo,
 ): Promise<number> {
+  const identity = await loadIdentityOption(args.identityFile);
   const result = await withClusterClient((client) =>
     verifyInCluster({
+      identity,
       client,
       namespace: policy.namespace,
       policy: policy.name,

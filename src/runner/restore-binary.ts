@@ -125,6 +125,8 @@ async function fill(input: BinaryRestoreInput, entry: CatalogEntry, target: Rest
 /**
  * Restores the chosen committed binary backup of a policy into `targetDir`.
  *
+ * @throws WrongIdentityError before anything is written: the backup is encrypted and the
+ *   downloader holds no identity of a recipient it was made for
  * @throws RunError before anything is written: running as root, a target that is not empty
  *   (or not a directory, or not the user's, or whose parent is missing), no usable work
  *   directory, no backup that matches the choice
@@ -136,6 +138,8 @@ export async function restoreBinaryBackup(
 ): Promise<BinaryRestoreOutcome> {
   const target = await checkPreconditions(input);
   const entry = await findBackup(input, 'binary', input.choice);
+  // An encrypted backup without its identity is refused before the target is claimed.
+  input.downloader.requireIdentity(entry);
   input.logger.info({ key: entry.key, targetDir: target.dir }, 'restoring the backup');
   await fill(input, entry, target);
   const previousMode = await tightenTargetMode(target);

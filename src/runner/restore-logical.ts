@@ -144,6 +144,9 @@ async function restoreInto(
 /**
  * Restores one database of the chosen logical backup into a new database.
  *
+ * @throws WrongIdentityError (nothing downloaded or created) when the backup is encrypted and
+ *   the downloader holds no identity for it; TamperedObjectError when the dump matches its
+ *   manifest but does not decrypt (nothing created)
  * @throws DatabaseChoiceError when --database is missing or names no database of the backup;
  *   TargetExistsError when the database to create exists; ObjectMismatchError when the dump
  *   differs from its manifest (nothing created); RunError when pg_restore fails (the new
@@ -156,6 +159,8 @@ export async function restoreLogicalBackup(
   const entry = await findBackup(input, 'logical', input.choice);
   const database = chooseDatabase(dumpedDatabasesOf(entry.manifest), input.database, entry.key);
   const into = input.into ?? database.name;
+  // An encrypted backup without its identity is refused before the target is even asked.
+  input.downloader.requireIdentity(entry);
   const where = formatEndpoint(input.target.endpoint);
   input.logger.info({ key: entry.key, database: database.name, into, server: where }, 'restoring');
   const server = await checkTarget(input, into);
@@ -172,7 +177,7 @@ export async function restoreLogicalBackup(
   try {
     const dumpFile = join(dir, database.object);
     input.logger.info({ object: objectKey }, 'downloading and checking the dump');
-    await input.downloader.download(objectKey, dumpFile, database);
+    await input.downloader.download(objectKey, dumpFile, database, entry.manifest.encryption);
     await restoreInto(input, { binary, dumpFile, into });
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -115,7 +115,8 @@ export async function extractWhileDownloading(
     const tar = startExtraction(entry.manifest.compression, fifo, input.dataDir);
     // Awaited below; until then a tar that cannot start must not count as unhandled.
     tar.catch(() => undefined);
-    const downloadError = await input.downloader.download(key, fifo, object).then(
+    const { encryption } = entry.manifest;
+    const downloadError = await input.downloader.download(key, fifo, object, encryption).then(
       () => undefined,
       (error: unknown) => error,
     );
@@ -126,7 +127,9 @@ export async function extractWhileDownloading(
     }
     const extracted = await tar;
     // Throws ObjectMismatchError when the object itself is damaged.
-    if (downloadError !== undefined) await input.downloader.download(key, '/dev/null', object);
+    if (downloadError !== undefined) {
+      await input.downloader.download(key, '/dev/null', object, encryption);
+    }
     if (extracted.status !== 0) {
       throw new VerificationError(
         `could not extract ${object.name} (${entry.manifest.compression}) into ${input.dataDir} (${extracted.status === undefined ? 'ended by a signal' : `exit status ${extracted.status}`}):\n${lastLines(extracted.stderr, 10)}`,
@@ -141,11 +144,15 @@ export async function extractWhileDownloading(
  * Restores the backup into `dataDir` (empty), extracting each object while it downloads, then
  * runs `pg_verifybackup`. On failure what was extracted stays for the caller to take back.
  *
+ * @throws WrongIdentityError before anything is downloaded, when the backup is encrypted and
+ *   the downloader holds no identity for it
  * @throws ObjectMismatchError when an object differs from its manifest (found once it was
- *   read whole: its files may be in `dataDir`); VerificationError when an archive does not
+ *   read whole: its files may be in `dataDir`); TamperedObjectError when it matches but does
+ *   not decrypt; VerificationError when an archive does not
  *   extract or pg_verifybackup fails; StorageError, ToolNotFoundError
  */
 export async function streamRestoreBackup(input: RestoreInput): Promise<void> {
+  input.downloader.requireIdentity(input.entry);
   for (const object of input.entry.manifest.objects) await extractWhileDownloading(input, object);
   await verifyBackup(input);
 }

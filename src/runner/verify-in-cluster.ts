@@ -17,7 +17,7 @@ import {
   type S3StoreConfig,
   walKeyPrefix,
 } from '../storage/index.js';
-import { createObjectDownloader } from '../storage/object-download.js';
+import { createObjectDownloader, type ReaderIdentity } from '../storage/object-download.js';
 import { createS3Client } from '../storage/s3-client.js';
 import { readCredentials, readPolicy, readS3Credentials, s3SpecOf } from './cluster-sources.js';
 import { s3StoreConfigOf } from './store-config.js';
@@ -50,6 +50,11 @@ export interface ClusterVerifyInput {
   readonly clock: () => number;
   /** The point-in-time drill's restore (src/restore, which the runner may not import). */
   readonly pointInTimeRestorer: PointInTimeRestorerFactory;
+  /**
+   * `--identity FILE` (the drill's pod mounts spec.storage.encryption.identity's Secret): the
+   * runner's service account never reads the identity Secret through the API.
+   */
+  readonly identity?: ReaderIdentity | undefined;
 }
 
 /**
@@ -154,7 +159,7 @@ async function storesOf(input: ClusterVerifyInput, policy: BackupPolicy) {
     prefix: s3.prefix,
     store,
     walStore,
-    downloader: createObjectDownloader(store),
+    downloader: createObjectDownloader(store, input.identity),
     keys: credentials.keys ?? (await resolvedKeysOf(config)),
   };
 }

@@ -264,7 +264,12 @@ async function drillDatabase(
   const { entry, server, pgRestore } = context;
   const dumpFile = join(context.dir, database.object);
   input.logger.info({ database: database.name }, 'downloading and checking the dump');
-  await input.downloader.download(`${entry.key}${database.object}`, dumpFile, database);
+  await input.downloader.download(
+    `${entry.key}${database.object}`,
+    dumpFile,
+    database,
+    entry.manifest.encryption,
+  );
   try {
     const toc = await listToc(pgRestore, dumpFile, database.name);
     const dumpedRows = await countDumpRows(pgRestore, dumpFile, database.name);
@@ -364,6 +369,8 @@ export async function verifyNewestLogicalBackup(input: LogicalVerifyInput): Prom
   await checkPreconditions(input);
   const entry = await chooseNewestBackup(input, 'logical');
   return drillOutcome(input, entry, async (workDir) => {
+    // Failed, not an error: a drill that cannot read the backup has found what it is for.
+    input.downloader.requireIdentity(entry);
     const { results, restoreMs } = await drill(input, entry, workDir);
     return messageOf(entry, results, restoreMs);
   });

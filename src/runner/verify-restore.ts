@@ -84,15 +84,23 @@ export async function verifyBackup(input: RestoreInput): Promise<void> {
  * extracted stays for the caller to remove (the drill removes its work directory, a restore
  * what it put in its target).
  *
- * @throws ObjectMismatchError when an object differs from its manifest; VerificationError when
+ * @throws WrongIdentityError before anything is downloaded, when the backup is encrypted and
+ *   the downloader holds no identity for it; ObjectMismatchError when an object differs from
+ *   its manifest; TamperedObjectError when it matches but does not decrypt; VerificationError when
  *   the archive does not extract or pg_verifybackup fails; StorageError, ToolNotFoundError
  */
 export async function restoreBackup(input: RestoreInput): Promise<void> {
   const { entry } = input;
+  input.downloader.requireIdentity(entry);
   await mkdir(input.downloadDir, { recursive: true, mode: 0o700 });
   for (const object of entry.manifest.objects) {
     const archive = join(input.downloadDir, object.name);
-    await input.downloader.download(`${entry.key}${object.name}`, archive, object);
+    await input.downloader.download(
+      `${entry.key}${object.name}`,
+      archive,
+      object,
+      entry.manifest.encryption,
+    );
     await extract(entry.manifest.compression, archive, input.dataDir, object.name);
     // The archive is not needed once extracted: the disk holds one copy at a time.
     await rm(archive, { force: true });

@@ -74,9 +74,11 @@ describe('--identity FILE', () => {
     const mangled = `${secret.slice(0, -3)}QQQ`;
     const path = await keyFile('mangled.txt', `# comment\n${mangled}\n`);
 
-    const error = await loadIdentityFile(path).catch((caught: unknown) => caught as Error);
+    const error = await loadIdentityFile(path).then(
+      () => new Error('expected a refusal'),
+      (caught: unknown) => caught as Error,
+    );
 
-    expect(error).toBeInstanceOf(Error);
     expect(error.message).toContain(`--identity ${path}, line 2: not an age X25519 identity`);
     expect(error.message).not.toContain(mangled.slice(16, 40));
   });
