@@ -1,11 +1,12 @@
 /**
  * The databases a logical backup holds, read from its manifest (each `<percent-encoded
- * name>.dump` object; `globals.sql` is the roles and tablespaces, not a database), and the
+ * name>.dump` object, `.dump.age` when encrypted; `globals.sql` is the roles and tablespaces, not a database), and the
  * one a restore takes. Pure: the manifest is read by the caller.
  */
 import type { BackupManifest } from '../storage/index.js';
 import { GLOBALS_OBJECT } from './dump-databases.js';
 import { RunError } from './errors.js';
+import { ENCRYPTED_SUFFIX } from './stream-backup.js';
 
 /** A database's dump in a logical backup. */
 export interface DumpedDatabase {
@@ -26,9 +27,13 @@ const DUMP_SUFFIX = '.dump';
 
 /** The name an object of a dump stands for, or undefined for another object. */
 function decodeDumpName(object: string): string | undefined {
-  if (object === GLOBALS_OBJECT || !object.endsWith(DUMP_SUFFIX)) return undefined;
+  // An encrypted backup's dump is `<name>.dump.age` (the manifest's `encryption` says so).
+  const plain = object.endsWith(ENCRYPTED_SUFFIX)
+    ? object.slice(0, -ENCRYPTED_SUFFIX.length)
+    : object;
+  if (plain === GLOBALS_OBJECT || !plain.endsWith(DUMP_SUFFIX)) return undefined;
   try {
-    return decodeURIComponent(object.slice(0, -DUMP_SUFFIX.length));
+    return decodeURIComponent(plain.slice(0, -DUMP_SUFFIX.length));
   } catch {
     // Not written by dumpObjectNameOf: not a dump of ours.
     return undefined;

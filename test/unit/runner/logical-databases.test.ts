@@ -35,6 +35,22 @@ describe('the databases of a logical backup', () => {
     ]);
   });
 
+  it('of an encrypted backup are its .dump.age objects, without globals.sql.age', () => {
+    const base = manifestFixture('one');
+    const manifest = {
+      ...base,
+      encryption: { format: 'age' as const, recipients: ['0123456789abcdef'] },
+      objects: [
+        { name: 'globals.sql.age', sizeBytes: 300, sha256: 'a'.repeat(64) },
+        { name: 'caf%C3%A9.dump.age', sizeBytes: 4096, sha256: 'b'.repeat(64) },
+      ],
+    };
+
+    expect(dumpedDatabasesOf(manifest)).toEqual([
+      { name: 'café', object: 'caf%C3%A9.dump.age', sizeBytes: 4096, sha256: 'b'.repeat(64) },
+    ]);
+  });
+
   it('name every database the runner dumped, whatever its name', () => {
     const base = manifestFixture('one');
     fc.assert(
