@@ -20,4 +20,10 @@ export type {
   RunSkippedResult,
 } from './run-types.js';
 export { type S3Credentials, s3StoreConfigOf } from './store-config.js';
-export { streamBaseBackup, streamToStores } from './stream-backup.js';
+export {
+  ENCRYPTED_SUFFIX,
+  type StreamOptions,
+  storedNameOf,
+  streamBaseBackup,
+  streamToStores,
+} from './stream-backup.js';
