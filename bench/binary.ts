@@ -16,15 +16,20 @@
  *   BENCH_GIB=1 BENCH_ROUNDS=5 npm run bench:binary
  *   npm run bench:binary:flat                    # 2, 4 and 8 GiB: time per GiB (≈15 GB in /tmp)
  *
+ *   BENCH_ENCRYPTION=1 BENCH_GIB=1 npm run bench:binary   # also `ours zstd age`: encryption's cost
+ *
  * Settings (bench/peers/bench.ts): BENCH_GIB, BENCH_ROUNDS, BENCH_LEVEL, BENCH_TOOLS,
- * BENCH_CPU_PROF. It starts its own servers (bench/peers/servers.ts); no `npm run env:up`.
+ * BENCH_CPU_PROF, BENCH_ENCRYPTION, BENCH_NODE_OPTIONS, BENCH_MEMORY_PROBE. It starts its own servers (bench/peers/servers.ts); no `npm run env:up`.
  */
 import { runPeerBench } from './peers/bench.js';
+import { newRecipient } from './peers/encryption.js';
 import { barmanTool, basebackupPipeTool, oursTool, pgbackrestTool } from './peers/tools.js';
 
 const OURS = 'ours zstd';
 /** ours with zstd workers = the machine's two cores, against pgBackRest process-max 2. */
 const OURS_2 = 'ours zstd workers=2';
+/** BENCH_ENCRYPTION=1: ours zstd encrypting for an age key made for this run. */
+const recipient = process.env.BENCH_ENCRYPTION === '1' ? await newRecipient() : undefined;
 
 await runPeerBench({
   name: 'binary',
@@ -43,6 +48,19 @@ await runPeerBench({
       compression: { ...compression, workers: 2 },
       cpuProfileDir: process.env.BENCH_CPU_PROF,
     }),
+    ...(recipient === undefined
+      ? []
+      : [
+          {
+            ...oursTool(servers, `${OURS} age`, {
+              runner,
+              type: 'binary',
+              compression,
+              encryptFor: recipient,
+            }),
+            comparedWith: OURS,
+          },
+        ]),
     pgbackrestTool(servers, 1, OURS, compression),
     pgbackrestTool(servers, 2, OURS_2, compression),
     barmanTool(servers, OURS),

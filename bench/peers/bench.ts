@@ -9,7 +9,9 @@
  *   BENCH_LEVEL=3       the zstd level of every tool; default 3
  *   BENCH_TOOLS=a,b     only the tools whose names contain one of these (ours always runs)
  *   BENCH_CPU_PROF=DIR  the runner writes `node --cpu-prof` profiles there
- *   BENCH_NODE_OPTIONS  NODE_OPTIONS of the runner (e.g. --max-semi-space-size=1)
+ *   BENCH_NODE_OPTIONS  NODE_OPTIONS of the runner (default: the runner Job's, RUNNER_NODE_OPTIONS)
+ *   BENCH_ENCRYPTION=1  also ours encrypting for an age key made per run: its cost against ours
+ *   BENCH_MEMORY_PROBE=DIR  the runner writes its memory peaks there (./memory-probe.ts)
  */
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,7 +19,7 @@ import { basename, join } from 'node:path';
 import { repoRoot } from '../../test/harness/env/layout.js';
 import { ensureOperatorBuild } from '../../test/harness/executor/built-operator.js';
 import { loadSince, loadText } from '../cpu-seconds.js';
-import { type PeerRow, peerRows } from './peer-rows.js';
+import { type PeerResults, type PeerRow, peerRows, variantCost } from './peer-rows.js';
 import { printPeerTable, printTimePerGib, runRounds } from './rounds.js';
 import {
   dropPgbench,
@@ -69,6 +71,22 @@ async function keepRunner(name: string): Promise<{ bundle: string; dir: string }
   return { bundle, dir };
 }
 
+/** What each variant of ours (encrypted) costs against the ours it varies, round by round. */
+function printVariantCosts(
+  tools: readonly PeerTool[],
+  results: PeerResults,
+  rows: readonly PeerRow[],
+): void {
+  for (const tool of tools) {
+    if (tool.variantOfOurs !== true || tool.comparedWith === undefined) continue;
+    const cost = variantCost(results, tool.name, tool.comparedWith);
+    const rss = rows.find((row) => row.tool === tool.name)?.nodeRssBytes ?? 0;
+    console.log(
+      `${tool.name} / ${tool.comparedWith} (median of per-round ratios): wall ${cost.wall.toFixed(3)}, CPU ${cost.totalCpu.toFixed(3)} (the runner and its tool alone ${cost.toolCpu.toFixed(3)}), stored ${cost.stored.toFixed(4)}; its runner peak RSS ${(rss / 2 ** 20).toFixed(0)} MiB`,
+    );
+  }
+}
+
 export async function runPeerBench(spec: PeerBenchSpec): Promise<void> {
   const { sizes, rounds, compression, only } = settings();
   const runner = await keepRunner(spec.name);
@@ -77,7 +95,11 @@ export async function runPeerBench(spec: PeerBenchSpec): Promise<void> {
   try {
     const all = spec.tools(servers, runner.bundle, compression);
     const tools = all.filter(
-      (tool, index) => index === 0 || only === undefined || only.some((w) => tool.name.includes(w)),
+      (tool, index) =>
+        index === 0 ||
+        tool.variantOfOurs === true ||
+        only === undefined ||
+        only.some((w) => tool.name.includes(w)),
     );
     const measured: { gib: number; rows: PeerRow[] }[] = [];
     const loadAtStart = loadText();
@@ -96,6 +118,7 @@ export async function runPeerBench(spec: PeerBenchSpec): Promise<void> {
       console.log(
         `runner peak RSS (node alone, worst round): ${ours.map((row) => `${row.tool} ${(row.nodeRssBytes / 2 ** 20).toFixed(0)} MiB`).join(', ')}`,
       );
+      printVariantCosts(tools, results, rows);
       measured.push({ gib: bytes / 2 ** 30, rows });
       await dropPgbench(servers);
     }

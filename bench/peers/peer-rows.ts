@@ -65,3 +65,32 @@ export function peerRows(
     };
   });
 }
+
+/** What a variant of ours (encrypted) costs against ours: its value / ours, per round, median. */
+export interface VariantCost {
+  readonly wall: number;
+  /** The variant's own processes (the runner and its tool). */
+  readonly toolCpu: number;
+  /** Everything: the tool, the server's backends, MinIO. */
+  readonly totalCpu: number;
+  readonly stored: number;
+}
+
+/** `variant`'s cost against `base`, from the rounds both ran in. */
+export function variantCost(results: PeerResults, variant: string, base: string): VariantCost {
+  const runs = results.get(variant) ?? [];
+  const baseRuns = results.get(base) ?? [];
+  const ratio = (value: (run: PeerRun) => number) =>
+    median(
+      runs.flatMap((run, index) => {
+        const baseRun = baseRuns[index];
+        return baseRun === undefined ? [] : [value(run) / Math.max(value(baseRun), 1e-9)];
+      }),
+    );
+  return {
+    wall: ratio((run) => run.seconds),
+    toolCpu: ratio((run) => run.toolCpuSeconds),
+    totalCpu: ratio(totalCpu),
+    stored: ratio((run) => run.storedBytes),
+  };
+}

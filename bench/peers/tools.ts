@@ -30,6 +30,8 @@ export interface PeerTool {
   readonly name: string;
   /** The tool of ours this one is compared with (ours/this ratios); none for ours. */
   readonly comparedWith?: string;
+  /** A variant of ours (encrypted): runs whatever BENCH_TOOLS selects, like ours. */
+  readonly variantOfOurs?: boolean;
   /** One measured run, in round `round`. */
   run(round: number): Promise<PeerRun>;
 }
@@ -72,10 +74,12 @@ async function measureInto(
   servers: PeerServers,
   spec: CommandSpec,
   prefix: string,
+  check: (keys: readonly string[]) => void = () => undefined,
 ): Promise<PeerRun> {
   try {
     const run = await measureCommand(spec, servers.accounting);
     const stored = await listObjects(servers, prefix);
+    check(stored.map((object) => object.key));
     return { ...run, storedBytes: stored.reduce((sum, object) => sum + object.size, 0) };
   } finally {
     await deletePrefix(servers, prefix);
@@ -93,6 +97,10 @@ export interface OursOptions {
   readonly compression: Compression;
   /** Where `node --cpu-prof` writes the runner's profiles; none when undefined. */
   readonly cpuProfileDir?: string | undefined;
+  /** More environment of the runner (an experiment's V8 or malloc settings). */
+  readonly runnerEnv?: NodeJS.ProcessEnv | undefined;
+  /** An age public key (age1…): the policy encrypts for it (spec.storage.encryption). */
+  readonly encryptFor?: string | undefined;
 }
 
 /** spec.binary's compression fields: zstd at the level, `workers` threads when above 0. */
@@ -119,6 +127,9 @@ async function writeOursPolicy(
     endpoint: servers.minio.endpoint,
     region: REGION,
   });
+  if (options.encryptFor !== undefined) {
+    policy.spec.storage.encryption = { recipients: [{ publicKey: options.encryptFor }] };
+  }
   if (options.type === 'binary') {
     Object.assign(policy.spec.binary, binaryCompression(options.compression));
   } else {
@@ -128,9 +139,40 @@ async function writeOursPolicy(
   await writeFile(file, stringify(policy));
 }
 
+/**
+ * NODE_OPTIONS of the runner: BENCH_NODE_OPTIONS (V8 settings to try), and with
+ * BENCH_MEMORY_PROBE=DIR the probe that writes its memory peaks there (./memory-probe.ts).
+ */
+function runnerNodeOptions(): NodeJS.ProcessEnv {
+  const probeDir = process.env.BENCH_MEMORY_PROBE;
+  const options = [
+    process.env.BENCH_NODE_OPTIONS ?? '',
+    probeDir === undefined ? '' : `--import ${join(repoRoot, 'bench', 'peers', 'memory-probe.ts')}`,
+  ].filter((option) => option !== '');
+  return {
+    ...(options.length > 0 ? { NODE_OPTIONS: options.join(' ') } : {}),
+    ...(probeDir === undefined ? {} : { BENCH_MEMORY_PROBE: probeDir }),
+  };
+}
+
+/**
+ * Refuses a run that was to encrypt but stored no age object (`.age`): before the runner
+ * encrypts, the encrypted variant would measure a plain backup twice.
+ */
+function requireEncrypted(name: string): (keys: readonly string[]) => void {
+  return (keys) => {
+    if (!keys.some((key) => key.endsWith('.age'))) {
+      throw new Error(
+        `${name}: the policy encrypts (spec.storage.encryption), but the runner stored no .age object (${keys.join(', ')}): this runner does not encrypt yet`,
+      );
+    }
+  };
+}
+
 export function oursTool(servers: PeerServers, name: string, options: OursOptions): PeerTool {
   return {
     name,
+    ...(options.encryptFor === undefined ? {} : { variantOfOurs: true }),
     run: async (round) => {
       const prefix = `${name.replace(/\W+/g, '-')}/r${round}`;
       const policy = join(servers.dir, `${name.replace(/\W+/g, '-')}-policy.yaml`);
@@ -153,13 +195,12 @@ export function oursTool(servers: PeerServers, name: string, options: OursOption
           env: toolEnv(servers, {
             NODE_EXTRA_CA_CERTS: servers.caFile,
             AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-            // BENCH_NODE_OPTIONS: V8 settings to try on the runner (e.g. a smaller young generation).
-            ...(process.env.BENCH_NODE_OPTIONS === undefined
-              ? {}
-              : { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS }),
+            ...runnerNodeOptions(),
+            ...options.runnerEnv,
           }),
         },
         `${prefix}/`,
+        options.encryptFor === undefined ? undefined : requireEncrypted(name),
       );
     },
   };

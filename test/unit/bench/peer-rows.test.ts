@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { peerRows } from '../../../bench/peers/peer-rows.js';
+import { peerRows, variantCost } from '../../../bench/peers/peer-rows.js';
 import type { PeerRun, PeerTool } from '../../../bench/peers/tools.js';
 
 function run(seconds: number, cpu: number, storedBytes: number, peakRssBytes = 0): PeerRun {
@@ -52,5 +52,25 @@ describe('bench/peers rows', () => {
     expect(peer?.cpuRatio).toBeCloseTo(0.75);
     expect(ours?.nodeRssBytes).toBe(80);
     expect(ours?.peakRssBytes).toBe(65);
+  });
+
+  it('gives a variant of ours (encrypted) its cost against ours: variant / ours per round, then the median', () => {
+    const results = new Map([
+      ['ours', [run(10, 2, 100), run(40, 4, 100), run(10, 2, 100)]],
+      [
+        'ours age',
+        [
+          { ...run(11, 3, 101), minioCpuSeconds: 1 },
+          { ...run(40, 4, 101), minioCpuSeconds: 0 },
+          { ...run(12, 2, 101), minioCpuSeconds: 0 },
+        ],
+      ],
+    ]);
+    const cost = variantCost(results, 'ours age', 'ours');
+    // Wall: 1.1, 1.0, 1.2 -> 1.1; tool CPU: 1.5, 1.0, 1.0 -> 1.0; total CPU: 2.0, 1.0, 1.0 -> 1.0.
+    expect(cost.wall).toBeCloseTo(1.1);
+    expect(cost.toolCpu).toBeCloseTo(1.0);
+    expect(cost.totalCpu).toBeCloseTo(1.0);
+    expect(cost.stored).toBeCloseTo(1.01);
   });
 });
