@@ -121,7 +121,8 @@ describe('renderCronJobs', () => {
     // Secrets (runner RBAC), so nothing of them is copied into the pod's environment.
     for (const { manifest } of render('every-field')) {
       const container = at(podOf(manifest), 'containers', 0) as Json;
-      expect(container).not.toHaveProperty('env');
+      // Only V8's settings (RUNNER_NODE_OPTIONS), no secret.
+      expect(container.env).toEqual([{ name: 'NODE_OPTIONS', value: '--max-semi-space-size=1' }]);
       expect(container).not.toHaveProperty('envFrom');
       expect(JSON.stringify(manifest)).not.toMatch(/secretKeyRef|PGPASSWORD|AWS_/);
     }
