@@ -101,13 +101,13 @@ function requireIdentityOf(entry: CatalogEntry, reader: ReaderIdentity | undefin
       expectedFingerprints: encryption.recipients,
     });
   } catch (error) {
+    // Said again for a reader of backups; no cause, which would repeat it in other words.
     if (!(error instanceof WrongIdentityError)) throw error;
     const held = identities.map((identity) => identity.fingerprint).join(', ');
     throw new WrongIdentityError(
       reader === undefined || identities.length === 0
         ? `the backup ${entry.key} is encrypted for ${wanted} and no identity was given: ${HOW_TO_GIVE}. Nothing was downloaded or written`
         : `the backup ${entry.key} was encrypted for ${wanted}, and none of the given identities (${reader.source}: for ${held}) is for it: ${HOW_TO_GIVE.replace('its', 'the')} of a recipient the backup was made for. Nothing was downloaded or written`,
-      { cause: error },
     );
   }
 }
