@@ -26,7 +26,7 @@ export interface S3StoreConfig {
    * default) works with AWS and MinIO alike.
    */
   readonly requestChecksumCalculation?: RequestChecksumCalculation;
-  /** Parts uploaded at once; memory is bounded by part size × this. Default 4. */
+  /** Parts uploaded at once; memory is bounded by part size × this. Default UPLOAD_QUEUE_SIZE (2). */
   readonly queueSize?: number;
 }
 

@@ -24,6 +24,7 @@ import {
   parseManifest,
   serializeManifest,
 } from './manifest.js';
+import { UPLOAD_QUEUE_SIZE } from './part-size.js';
 import {
   createS3Client,
   describeBucket,
@@ -87,7 +88,7 @@ class S3Store implements ArtifactStore {
       client: this.client,
       params: { Bucket: this.config.bucket, Key: key, Body: body, ...this.encryption() },
       partSize: options.partSizeBytes,
-      queueSize: this.config.queueSize ?? 4,
+      queueSize: this.config.queueSize ?? UPLOAD_QUEUE_SIZE,
       // An upload that fails is aborted, so no parts are left to pay for.
       leavePartsOnError: false,
     });
