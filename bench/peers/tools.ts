@@ -7,6 +7,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
+import { RUNNER_NODE_OPTIONS } from '../../src/render/runner-pod.js';
 import { repoRoot } from '../../test/harness/env/layout.js';
 import { pgBinDir } from '../../test/harness/env/postgres.js';
 import { type CommandSpec, measureCommand, type ToolRun } from './measure.js';
@@ -140,13 +141,14 @@ async function writeOursPolicy(
 }
 
 /**
- * NODE_OPTIONS of the runner: BENCH_NODE_OPTIONS (V8 settings to try), and with
+ * NODE_OPTIONS of the runner: the runner Job's (RUNNER_NODE_OPTIONS), or BENCH_NODE_OPTIONS
+ * (V8 settings to try; empty for Node's defaults), and with
  * BENCH_MEMORY_PROBE=DIR the probe that writes its memory peaks there (./memory-probe.ts).
  */
 function runnerNodeOptions(): NodeJS.ProcessEnv {
   const probeDir = process.env.BENCH_MEMORY_PROBE;
   const options = [
-    process.env.BENCH_NODE_OPTIONS ?? '',
+    process.env.BENCH_NODE_OPTIONS ?? RUNNER_NODE_OPTIONS,
     probeDir === undefined ? '' : `--import ${join(repoRoot, 'bench', 'peers', 'memory-probe.ts')}`,
   ].filter((option) => option !== '');
   return {
