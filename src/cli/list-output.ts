@@ -129,6 +129,11 @@ export interface ListedBackup {
   readonly compression: string;
   /** Logical backups only: the databases dumped, decoded from the object names. */
   readonly databases?: readonly string[];
+  /**
+   * Encrypted backups only: the fingerprints of the recipients (public keys) it was made for,
+   * the identity of one of which reads it (`--identity FILE`).
+   */
+  readonly encryption?: NonNullable<BackupManifest['encryption']>;
   readonly objects: BackupManifest['objects'];
 }
 
@@ -152,6 +157,14 @@ export function listedBackupOf(entry: CatalogEntry): ListedBackup {
     },
     compression: manifest.compression,
     ...(manifest.type === 'logical' ? { databases: databasesOf(manifest) } : {}),
+    ...(manifest.encryption === undefined
+      ? {}
+      : {
+          encryption: {
+            format: manifest.encryption.format,
+            recipients: [...manifest.encryption.recipients],
+          },
+        }),
     objects: manifest.objects.map(({ name, sizeBytes, sha256 }) => ({ name, sizeBytes, sha256 })),
   };
 }

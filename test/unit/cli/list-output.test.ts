@@ -119,6 +119,18 @@ describe('pgbackup list -o json', () => {
     expect(listed[0]).not.toHaveProperty('databases');
   });
 
+  it('names the recipients of an encrypted backup, and says nothing of encryption for a plain one', () => {
+    const [daily] = catalogFixture();
+    if (daily === undefined) throw new Error('empty fixture');
+    const encryption = { format: 'age' as const, recipients: ['cf7e568231315068'] };
+
+    const listed = listedBackupOf({ ...daily, manifest: { ...daily.manifest, encryption } });
+
+    expect(listed.encryption).toEqual(encryption);
+    expect(Object.keys(listed).slice(-2)).toEqual(['encryption', 'objects']);
+    expect(listedBackupOf(daily)).not.toHaveProperty('encryption');
+  });
+
   it('prints an empty array when nothing is committed', () => {
     expect(renderListJson([])).toBe('[]\n');
   });
