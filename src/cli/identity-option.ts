@@ -2,7 +2,7 @@
  * `--identity FILE`: the age identity file of the commands that read backup contents
  * (restore, verify), as `age -i` takes it: `age-keygen`'s output, one `AGE-SECRET-KEY-1…` a
  * line, several allowed. The identity reaches a process only as a file (in the cluster the
- * Secret mounted read-only at {@link IDENTITY_MOUNT_DIR}), never on a command line, in the
+ * Secret mounted read-only at /etc/pgbackup/identity/, render/runner-pod.ts), never on a command line, in the
  * environment or in a message: errors name the file and the line, never what it holds.
  */
 import { open } from 'node:fs/promises';

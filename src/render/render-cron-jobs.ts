@@ -16,7 +16,7 @@ import { LABELS, policyLabels } from './labels.js';
 import { type Manifest, type Owner, ownerReferenceOf } from './manifest.js';
 import { boundedName, CRON_JOB_NAME_MAX } from './object-name.js';
 import { DEFAULT_RUN_DEADLINE_SECONDS } from './run-lifetime.js';
-import { renderRunnerPodSpec } from './runner-pod.js';
+import { identityArgsOf, renderRunnerPodSpec } from './runner-pod.js';
 import { runnerServiceAccountNameOf } from './runner-rbac.js';
 
 /** Settings of the controller that shape every CronJob. */
@@ -98,9 +98,18 @@ function purposesOf(policy: BackupPolicy): CronJobPurpose[] {
 /** Where the drill's Job mounts its work volume (the backup, compressed and then restored). */
 export const VERIFY_WORK_MOUNT_PATH = '/var/lib/pgbackup-verify';
 
-function argsOf(policyKey: string, purpose: CronJobPurpose): string[] {
+function argsOf(policy: BackupPolicy, policyKey: string, purpose: CronJobPurpose): string[] {
   if (purpose.type === 'verify') {
-    return ['verify', '--policy', policyKey, '--scheduled', '--work-dir', VERIFY_WORK_MOUNT_PATH];
+    return [
+      'verify',
+      '--policy',
+      policyKey,
+      '--scheduled',
+      '--work-dir',
+      VERIFY_WORK_MOUNT_PATH,
+      // The drill reads backups: the identity, mounted as a file, only here.
+      ...identityArgsOf(policy),
+    ];
   }
   return ['run', '--policy', policyKey, '--type', purpose.type, '--line', purpose.line];
 }
@@ -131,9 +140,10 @@ function renderCronJob(input: RenderCronJobsInput, purpose: CronJobPurpose): Des
     policy,
     defaultImage: purpose.type === 'verify' ? settings.verifyImage : settings.defaultImage,
     serviceAccountName: runnerServiceAccountNameOf(owner.name),
-    args: argsOf(`${owner.namespace}/${owner.name}`, purpose),
+    args: argsOf(policy, `${owner.namespace}/${owner.name}`, purpose),
     mountLocalCopy: purpose.type === 'binary' && purpose.line === 'daily',
     workVolumePath: purpose.type === 'verify' ? VERIFY_WORK_MOUNT_PATH : undefined,
+    mountIdentity: purpose.type === 'verify',
   });
   const manifest: Manifest = {
     apiVersion: 'batch/v1',

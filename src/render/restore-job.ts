@@ -19,7 +19,7 @@ import { LABELS, policyLabels } from './labels.js';
 import { type Manifest, ownerReferenceOf } from './manifest.js';
 import { boundedName, LABEL_VALUE_MAX } from './object-name.js';
 import type { RunSettings } from './render-cron-jobs.js';
-import { renderRunnerPodSpec } from './runner-pod.js';
+import { identityArgsOf, renderRunnerPodSpec } from './runner-pod.js';
 import { runnerServiceAccountNameOf } from './runner-rbac.js';
 
 /** Where the Job mounts the claim. */
@@ -85,8 +85,10 @@ export function renderRestoreJob(input: RenderRestoreJobInput): Manifest {
       RESTORE_DATA_DIR,
       '--for-restore',
       restoreName,
+      ...identityArgsOf(policy),
     ],
     mountLocalCopy: false,
+    mountIdentity: true,
   }) as RestorePodSpec;
   const owner = { apiVersion: API_VERSION, kind: RESTORE_KIND, name: restoreName, namespace };
   return {

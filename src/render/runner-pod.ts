@@ -4,7 +4,23 @@
  * its own service account, which may read exactly those: runner-rbac.ts), and a security
  * context that passes the `restricted` Pod Security level.
  */
-import type { BackupPolicy } from '../api/index.js';
+import { type BackupPolicy, runnerSecretNamesOf } from '../api/index.js';
+
+/**
+ * Where the drill's and the Restore's pods mount the one key of the identity Secret
+ * (`spec.storage.encryption.identity`), read-only; backup and WAL receiver pods never mount it.
+ */
+export const IDENTITY_MOUNT_DIR = '/etc/pgbackup/identity';
+
+/** The identity's file in {@link IDENTITY_MOUNT_DIR}, whatever the Secret's key is called. */
+export const IDENTITY_FILE_PATH = `${IDENTITY_MOUNT_DIR}/identity.txt`;
+
+/**
+ * The mode of the mounted identity file: the owner's only. The kubelet makes it group-readable
+ * for the pod's fsGroup (RUNNER_UID), which is how the runner's user, not the file's owner
+ * (root), reads it; `--identity` accepts group-readable and refuses readable by others.
+ */
+export const IDENTITY_FILE_MODE = 0o400;
 
 /** Where a binary daily run finds the local-copy volume. */
 export const LOCAL_COPY_MOUNT_PATH = '/var/lib/pgbackup/local';
@@ -45,17 +61,47 @@ export interface RunnerPodInput {
    * size limit, as the copy is as large as the database and the node's disk bounds it.
    */
   readonly workVolumePath?: string | undefined;
+  /**
+   * Mount the identity Secret's key at {@link IDENTITY_FILE_PATH} (restore drills and Restores
+   * only, which then pass {@link identityArgsOf}); nothing when the policy names no identity.
+   */
+  readonly mountIdentity?: boolean;
 }
 
-/** Every Secret the policy names, in a stable order and without repeats. */
-export function secretNamesOf(policy: BackupPolicy): string[] {
-  const { target, storage } = policy.spec;
-  const names = [
-    target.credentials.secretName,
-    target.replicationCredentials?.secretName,
-    storage?.s3.credentials?.secretName,
+/** `--identity FILE` for the pods that read backups, when the policy names an identity. */
+export function identityArgsOf(policy: BackupPolicy): string[] {
+  return policy.spec.storage?.encryption?.identity === undefined
+    ? []
+    : ['--identity', IDENTITY_FILE_PATH];
+}
+
+/** The identity Secret as a volume holding only its key, when asked for and named. */
+function identityVolumeOf(input: RunnerPodInput) {
+  const ref = input.policy.spec.storage?.encryption?.identity?.secretKeyRef;
+  if (input.mountIdentity !== true || ref === undefined) return [];
+  const file = IDENTITY_FILE_PATH.slice(IDENTITY_MOUNT_DIR.length + 1);
+  return [
+    {
+      volume: {
+        name: 'age-identity',
+        secret: {
+          secretName: ref.name,
+          items: [{ key: ref.key, path: file }],
+          defaultMode: IDENTITY_FILE_MODE,
+        },
+      },
+      mountPath: IDENTITY_MOUNT_DIR,
+      readOnly: true,
+    },
   ];
-  return [...new Set(names.filter((name): name is string => name !== undefined))];
+}
+
+/**
+ * Every Secret the runner reads (the logins, the bucket's keys, recipients' Secrets), in a
+ * stable order and without repeats; never the age identity's (src/api's runnerSecretNamesOf).
+ */
+export function secretNamesOf(policy: BackupPolicy): string[] {
+  return runnerSecretNamesOf(policy.spec);
 }
 
 function volumesOf(input: RunnerPodInput) {
@@ -73,10 +119,15 @@ function volumesOf(input: RunnerPodInput) {
     ...(input.workVolumePath === undefined
       ? []
       : [{ volume: { name: 'verify-work', emptyDir: {} }, mountPath: input.workVolumePath }]),
+    ...identityVolumeOf(input),
   ];
   return {
     volumes: wanted.map(({ volume }) => volume),
-    mounts: wanted.map(({ volume, mountPath }) => ({ name: volume.name, mountPath })),
+    mounts: wanted.map((wanted) => ({
+      name: wanted.volume.name,
+      mountPath: wanted.mountPath,
+      ...('readOnly' in wanted ? { readOnly: wanted.readOnly } : {}),
+    })),
   };
 }
 
