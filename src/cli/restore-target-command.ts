@@ -28,6 +28,7 @@ import { createObjectDownloader } from '../storage/object-download.js';
 import { createS3Client } from '../storage/s3-client.js';
 import { withClusterClient } from './cluster-client.js';
 import { type CommandIo, UsageError } from './command.js';
+import { loadIdentityOption } from './identity-option.js';
 import { readPolicyFile } from './plan-policy-file.js';
 import type { BinaryRestoreArguments } from './restore-arguments.js';
 import { describeBinaryRestore } from './restore-binary-report.js';
@@ -137,7 +138,11 @@ export function passEnv(): Record<string, string> {
   );
 }
 
-function describeRecovery(outcome: PointInTimeRestoreOutcome, pause: boolean): string {
+function describeRecovery(
+  outcome: PointInTimeRestoreOutcome,
+  pause: boolean,
+  identity: { readonly path: string } | undefined,
+): string {
   const { backup, facts, target } = outcome;
   const commit = facts.newestCommit;
   const gap = backup.reach.gaps[0];
@@ -161,6 +166,11 @@ function describeRecovery(outcome: PointInTimeRestoreOutcome, pause: boolean): s
   lines.push(
     `  settings      appended to ${outcome.restore.targetDir}/postgresql.auto.conf, with recovery.signal`,
     `  bucket access ${outcome.recoveryDir}/ (mode 0700: policy.yaml and the S3 credentials, 0600)`,
+    ...(identity === undefined
+      ? []
+      : [
+          `  identity      ${identity.path}, named by restore_command: the server's user must be able to read it until recovery has ended`,
+        ]),
     '',
     `When started (step 2 above), the server fetches WAL from the bucket with restore_command`,
     `(pgbackup wal-fetch) and ${action}. Keep ${outcome.recoveryDir}/ until recovery has ended; then remove it.`,
@@ -182,6 +192,7 @@ export async function runPointInTimeRestore(
   const prefix = s3?.prefix ?? '';
   const store = createS3Store(opened.config);
   const logger = pino({ base: { command: 'restore', policy: name } }, pino.destination(2));
+  const identity = await loadIdentityOption(args.identityFile);
   try {
     const outcome = await restoreToTarget({
       namespace: opened.namespace,
@@ -193,7 +204,8 @@ export async function runPointInTimeRestore(
         opened.config,
         walKeyPrefix({ prefix, namespace: opened.namespace, policy: name }),
       ),
-      downloader: createObjectDownloader(store),
+      downloader: createObjectDownloader(store, identity),
+      identity,
       target,
       pause: args.pause,
       targetDir: args.targetDir,
@@ -216,7 +228,7 @@ export async function runPointInTimeRestore(
         binDir: postgres === undefined ? undefined : dirname(postgres),
       }),
     );
-    io.stdout.write(describeRecovery(outcome, args.pause));
+    io.stdout.write(describeRecovery(outcome, args.pause, identity));
     return 0;
   } catch (error) {
     if (!(error instanceof RestoreFailedError)) throw error;

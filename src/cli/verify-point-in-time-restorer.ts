@@ -9,11 +9,20 @@
  * recovery stopped there (a time target needs a later transaction to stop before). It
  * exercises all the WAL archived since the backup, which a restore after losing the primary
  * would need, and is deterministic for a given bucket.
+ *
+ * An encrypted policy's drill reads with the identity file the drill's pod mounts: one that
+ * the backup's manifest or the WAL's metadata does not name makes the plan unusable (the
+ * drill fails naming the recipients) before anything is downloaded.
  */
 import type { Logger } from 'pino';
+import { WrongIdentityError } from '../encryption/index.js';
 import { locatePgTool, ToolNotFoundError } from '../postgres/index.js';
 import { chooseBaseBackup } from '../restore/base-backup-choice.js';
-import { restoreToTarget } from '../restore/point-in-time-restore.js';
+import {
+  type RecoveryIdentity,
+  requireReplayIdentity,
+  restoreToTarget,
+} from '../restore/point-in-time-restore.js';
 import { findNewestCommit } from '../restore/wal-commit-times.js';
 import { assessWalContinuity, type WalGap } from '../retention/wal-continuity.js';
 import {
@@ -48,6 +57,8 @@ export interface PointInTimeRestorerInput extends PointInTimeBucket {
   /** Paths wal-fetch needs (TLS trust), never secrets. */
   readonly passEnv: Readonly<Record<string, string>>;
   readonly segmentSize?: number;
+  /** `--identity FILE`: decrypts an encrypted policy's backup and WAL (the downloader holds it too). */
+  readonly identity?: RecoveryIdentity | undefined;
 }
 
 /** The segments a gap leaves out: `000000010000000000000005` or `... to ...`. */
@@ -76,6 +87,29 @@ export async function findTargetPair(
   return undefined;
 }
 
+/**
+ * Why the newest backup cannot be drilled, found before anything is downloaded: WAL missing
+ * after it, or an identity that cannot read it or its WAL (an encrypted policy).
+ */
+async function refusalBeforeDownload(
+  input: PointInTimeRestorerInput,
+  facts: Parameters<typeof requireReplayIdentity>[1],
+): Promise<string | undefined> {
+  const { backup, segmentSize } = facts;
+  const { entry, stopLsn, reach } = backup;
+  const gap = reach.gaps[0];
+  if (gap !== undefined) {
+    return `WAL is missing from ${input.walStore.description} after ${entry.key}, which ends at ${formatLsn(stopLsn)}: ${describeGapSegments(gap, segmentSize)} of timeline ${gap.timeline} (${formatLsn(gap.fromLsn)} to ${formatLsn(gap.toLsn)}), so recovery from the backup stops at ${formatLsn(reach.reachableLsn)} and no instant after the gap can be restored. Nothing was downloaded of the backup. Find out why (pgbackup wal-status); a binary backup taken now restores instants after the gap`;
+  }
+  try {
+    await requireReplayIdentity(input, facts);
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof WrongIdentityError)) throw error;
+    return error.message;
+  }
+}
+
 /** The drill's restore for one policy's bucket. */
 export function pointInTimeRestorer(input: PointInTimeRestorerInput): PointInTimeRestorer {
   const segmentSize = input.segmentSize ?? DEFAULT_WAL_SEGMENT_SIZE;
@@ -92,14 +126,8 @@ export function pointInTimeRestorer(input: PointInTimeRestorerInput): PointInTim
       const backup = chooseBaseBackup(entries, continuity, { kind: 'latest' }, where);
       if (typeof backup === 'string') throw new RunError(backup);
       const { entry, stopLsn, reach } = backup;
-      const gap = reach.gaps[0];
-      if (gap !== undefined) {
-        return {
-          kind: 'unusable',
-          entry,
-          message: `WAL is missing from ${input.walStore.description} after ${entry.key}, which ends at ${formatLsn(stopLsn)}: ${describeGapSegments(gap, segmentSize)} of timeline ${gap.timeline} (${formatLsn(gap.fromLsn)} to ${formatLsn(gap.toLsn)}), so recovery from the backup stops at ${formatLsn(reach.reachableLsn)} and no instant after the gap can be restored. Nothing was downloaded of the backup. Find out why (pgbackup wal-status); a binary backup taken now restores instants after the gap`,
-        };
-      }
+      const refusal = await refusalBeforeDownload(input, { backup, continuity, wal, segmentSize });
+      if (refusal !== undefined) return { kind: 'unusable', entry, message: refusal };
       const scan = async (toLsn: bigint): Promise<TransactionEnd | undefined> =>
         (
           await findNewestCommit({
@@ -114,6 +142,7 @@ export function pointInTimeRestorer(input: PointInTimeRestorerInput): PointInTim
               root: input.pgRoot,
             }),
             workDir,
+            identity: input.identity,
           })
         ).newestCommit;
       const none = `the archived WAL holds fewer than two transactions after ${entry.key}, which ends at ${formatLsn(stopLsn)} (${entry.manifest.completedAt}), and the point-in-time drill restores to the one before the newest: run it once the database has committed more (the receiver archives within spec.continuous's upload interval)`;

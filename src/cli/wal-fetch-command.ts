@@ -9,18 +9,22 @@
 import { parseArgs } from 'node:util';
 import { fetchWalFile } from '../wal/fetch-wal.js';
 import { type Command, UsageError, usageError } from './command.js';
+import { loadIdentityOption } from './identity-option.js';
 import { parseSource } from './run-arguments.js';
 import { openWalSource } from './wal-source.js';
 
 /** How `pgbackup wal-fetch` is called. */
 export const WAL_FETCH_USAGE = `usage: pgbackup wal-fetch FILE DEST (-f POLICY.yaml | --policy NAMESPACE/NAME)
+                          [--identity IDENTITY_FILE]
 
 Fetches the WAL file FILE of the policy from its bucket into DEST: the restore_command of a
 server recovering from the bucket's WAL, e.g.
   restore_command = 'pgbackup wal-fetch %f %p -f /etc/pgbackup/policy.yaml'
 The stored bytes are checked against the SHA-256 they were stored with, decompressed, and
 DEST appears only complete. A segment never completed is served from its .partial only while
-no newer WAL follows it.
+no newer WAL follows it. WAL of a policy with spec.storage.encryption is stored encrypted
+(.age): it is decrypted with --identity; without it, or with an identity the object was not
+encrypted for, wal-fetch fails (126) naming the recipients' fingerprints, and DEST is not made.
 
 exit status: 0 fetched; 1 the bucket has no such file (recovery asks for such files); 126 any
 other failure (wrong arguments, the bucket unreachable, a damaged object, DEST not writable),
@@ -32,6 +36,9 @@ options:
                           in the server's environment, a profile or a role)
       --policy NS/NAME    the BackupPolicy in a cluster: its bucket Secret is read with the
                           kubeconfig of the server's environment
+      --identity FILE     the age identity file (age-keygen's output) that decrypts encrypted
+                          WAL; an absolute path the server's user can read, not readable by
+                          others (chmod 600). Plain WAL needs none
   -h, --help              show this help
 `;
 
@@ -41,6 +48,7 @@ export const WAL_FETCH_FAILED = 126;
 const OPTIONS = {
   filename: { type: 'string', short: 'f' },
   policy: { type: 'string' },
+  identity: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -57,7 +65,7 @@ function parseWalFetchArguments(argv: readonly string[]) {
     throw usageError('give the WAL file name and the destination path: FILE DEST', WAL_FETCH_USAGE);
   }
   const source = parseSource(parsed.values.filename, parsed.values.policy, WAL_FETCH_USAGE);
-  return { file, destination, source };
+  return { file, destination, source, identityFile: parsed.values.identity };
 }
 
 /** Runs `pgbackup wal-fetch ...`; see {@link WAL_FETCH_USAGE}. */
@@ -76,11 +84,13 @@ export const runWalFetchCommand: Command = async (argv, io) => {
     return 0;
   }
   try {
+    const identity = await loadIdentityOption(args.identityFile);
     const { walStore } = await openWalSource(args.source);
     const outcome = await fetchWalFile({
       store: walStore,
       requested: args.file,
       destination: args.destination,
+      identity,
     });
     if (outcome.kind === 'missing') {
       io.stderr.write(`pgbackup wal-fetch: ${outcome.reason}\n`);

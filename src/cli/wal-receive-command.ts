@@ -15,7 +15,12 @@ import {
   readS3Credentials,
   s3SpecOf,
 } from '../runner/cluster-sources.js';
-import { s3StoreConfigOf } from '../runner/index.js';
+import {
+  clusterRecipientReader,
+  type RecipientReader,
+  resolveRecipients,
+  s3StoreConfigOf,
+} from '../runner/index.js';
 import {
   createS3Store,
   createWalStore,
@@ -41,6 +46,7 @@ type PolicyInputs = Pick<
   | 'namespace'
   | 'policy'
   | 'compression'
+  | 'encryption'
   | 'uploadIntervalMs'
   | 'windowMs'
   | 'endpoints'
@@ -64,6 +70,17 @@ function continuousOf(policy: BackupPolicy, where: string) {
     uploadIntervalMs: (parseDurationSeconds(continuous.uploadInterval) ?? 10) * 1000,
     windowMs: (parseWindowSeconds(continuous.window) ?? 7 * 86_400) * 1000,
   };
+}
+
+/**
+ * The recipients every WAL object is encrypted for, when the policy sets
+ * `spec.storage.encryption` (never the identity: the receiver cannot read what it stored).
+ * Outside a cluster (`reader` undefined) only inline keys can be read.
+ */
+async function encryptionOf(policy: BackupPolicy, reader: RecipientReader | undefined) {
+  const encryption = policy.spec.storage?.encryption;
+  if (encryption === undefined) return { encryption: undefined };
+  return { encryption: await resolveRecipients(encryption, reader) };
 }
 
 function storesOf(
@@ -96,6 +113,7 @@ async function fileInputs(file: string): Promise<PolicyInputs> {
     namespace,
     policy: name,
     ...settings,
+    ...(await encryptionOf(policy, undefined)),
     endpoints: async () => target,
     credentials: target.credentials,
     replicationCredentials: target.replicationCredentials,
@@ -124,6 +142,7 @@ async function clusterInputs(
     namespace,
     policy: name,
     ...settings,
+    ...(await encryptionOf(policy, clusterRecipientReader(client, namespace))),
     // Pods come and go (a failover): the target's pods are listed again at each discovery.
     endpoints: () => listTargetEndpoints(client, policy),
     credentials,

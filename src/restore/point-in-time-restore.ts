@@ -14,14 +14,29 @@
  * it, where the restored server's next backup would copy it): `<target>.pgbackup-recovery/`,
  * mode 0700, holding the policy (`policy.yaml`) and, when the restore had S3 keys, an AWS
  * shared credentials file (`credentials`), both 0600. The command line names only paths.
+ *
+ * An encrypted policy's backup and WAL are read with the identity file given (`--identity`):
+ * it is checked against the chosen backup's manifest and the metadata of the first and last
+ * WAL recovery replays before anything is downloaded, and `restore_command` names its path
+ * (never its contents) for wal-fetch, so the file must stay readable by the server's user
+ * until recovery has ended.
  */
 import { access, appendFile, chmod, mkdir, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, isAbsolute, join } from 'node:path';
 import type { Logger } from 'pino';
 import { stringify } from 'yaml';
 import type { BackupPolicy } from '../api/index.js';
-import { assessWalContinuity, type WalContinuity } from '../retention/wal-continuity.js';
-import { DEFAULT_WAL_SEGMENT_SIZE, formatLsn } from '../retention/wal-names.js';
+import {
+  assessWalContinuity,
+  timelineAt,
+  type WalContinuity,
+} from '../retention/wal-continuity.js';
+import {
+  DEFAULT_WAL_SEGMENT_SIZE,
+  formatLsn,
+  segmentFileName,
+  segmentOf,
+} from '../retention/wal-names.js';
 import type { PolicyBackups } from '../runner/backup-choice.js';
 import { RunError } from '../runner/errors.js';
 import {
@@ -33,7 +48,8 @@ import { inspectRestoreTarget } from '../runner/restore-data-dir.js';
 import { majorOf } from '../runner/verify-restore.js';
 import { type CatalogEntry, policyKeyPrefix, type WalStore } from '../storage/index.js';
 import type { ObjectDownloader } from '../storage/object-download.js';
-import { readBucketWal } from '../wal/bucket-wal.js';
+import { type BucketWal, readBucketWal } from '../wal/bucket-wal.js';
+import { requireWalIdentity, type WalIdentity } from '../wal/fetch-wal.js';
 import {
   type BaseBackup,
   chooseBaseBackup,
@@ -49,6 +65,12 @@ export interface RecoveryKeys {
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
   readonly sessionToken?: string | undefined;
+}
+
+/** The identity file of an encrypted policy, as `--identity FILE` loaded it. */
+export interface RecoveryIdentity extends WalIdentity {
+  /** Absolute: restore_command passes it to wal-fetch. */
+  readonly path: string;
 }
 
 /** What {@link restoreToTarget} needs. */
@@ -70,6 +92,11 @@ export interface PointInTimeRestoreInput extends PolicyBackups {
   /** Paths passed on to wal-fetch's environment (e.g. NODE_EXTRA_CA_CERTS), never secrets. */
   readonly passEnv: Readonly<Record<string, string>>;
   readonly segmentSize?: number;
+  /**
+   * Decrypts an encrypted policy's backup (the downloader holds it too) and WAL; plain ones
+   * need none.
+   */
+  readonly identity?: RecoveryIdentity | undefined;
   /**
    * Where wal-fetch's bucket access goes (mode 0700); default `<target>.pgbackup-recovery`
    * beside the data directory. A restore into a claim keeps it off the claim.
@@ -104,6 +131,36 @@ async function pgWaldumpOf(entry: CatalogEntry, pgRoot: string | undefined): Pro
   return path;
 }
 
+/**
+ * Refuses, before anything is downloaded, an identity that cannot read what recovery from
+ * `backup` needs: the backup (its manifest's recipients) and the first and last WAL segment
+ * replay reads (their objects' `recipients` metadata, when encrypted).
+ *
+ * @throws WrongIdentityError naming the recipients and what to give
+ */
+export async function requireReplayIdentity(
+  input: Pick<PointInTimeRestoreInput, 'downloader' | 'walStore' | 'identity'>,
+  facts: {
+    readonly backup: BaseBackup;
+    readonly continuity: WalContinuity;
+    readonly wal: BucketWal;
+    readonly segmentSize: number;
+  },
+): Promise<void> {
+  const { backup, continuity, segmentSize } = facts;
+  input.downloader.requireIdentity(backup.entry);
+  const boundaries = [backup.stopLsn, backup.reach.reachableLsn - 1n].map((lsn) =>
+    segmentFileName(timelineAt(continuity.path, lsn), segmentOf(lsn, segmentSize), segmentSize),
+  );
+  await requireWalIdentity({
+    store: input.walStore,
+    names: facts.wal.objects.map((object) => object.name),
+    requested: boundaries,
+    identity: input.identity,
+    segmentSize,
+  });
+}
+
 /** Chooses the backup and checks the target, downloading nothing of the backup. */
 async function plan(input: PointInTimeRestoreInput) {
   const segmentSize = input.segmentSize ?? DEFAULT_WAL_SEGMENT_SIZE;
@@ -118,6 +175,7 @@ async function plan(input: PointInTimeRestoreInput) {
   const where = `BackupPolicy ${input.namespace}/${input.policy} in ${input.store.description}`;
   const backup = chooseBaseBackup(entries, continuity, input.target, where);
   if (typeof backup === 'string') throw new RunError(`${backup}. Nothing was downloaded`);
+  await requireReplayIdentity(input, { backup, continuity, wal, segmentSize });
   const scan = await findNewestCommit({
     store: input.walStore,
     path: continuity.path,
@@ -126,6 +184,7 @@ async function plan(input: PointInTimeRestoreInput) {
     segmentSize,
     pgWaldump: await pgWaldumpOf(backup.entry, input.pgRoot),
     workDir: input.workDir,
+    identity: input.identity,
   });
   const facts: ReachFacts = {
     backup,
@@ -155,6 +214,7 @@ function restoreCommandOf(input: PointInTimeRestoreInput, recoveryDir: string): 
     '%p',
     '-f',
     shellQuote(join(recoveryDir, 'policy.yaml')),
+    ...(input.identity === undefined ? [] : ['--identity', shellQuote(input.identity.path)]),
   ];
   return [...env, ...command].join(' ');
 }
@@ -225,6 +285,11 @@ export async function restoreToTarget(
   input: PointInTimeRestoreInput,
 ): Promise<PointInTimeRestoreOutcome> {
   await inspectRestoreTarget(input.targetDir, input.uid);
+  if (input.identity !== undefined && !isAbsolute(input.identity.path)) {
+    throw new RunError(
+      `the identity file ${input.identity.path} is not an absolute path: restore_command runs in the data directory, so give --identity an absolute path. Nothing was downloaded`,
+    );
+  }
   const { backup, facts, filesRead } = await plan(input);
   input.logger.info(
     {

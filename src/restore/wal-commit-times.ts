@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline';
 import type { TimelineStretch } from '../retention/wal-continuity.js';
 import { parseLsn, segmentFileName, segmentOf, segmentStartLsn } from '../retention/wal-names.js';
 import type { WalStore } from '../storage/index.js';
-import { fetchWalFile } from '../wal/fetch-wal.js';
+import { fetchWalFile, type WalIdentity } from '../wal/fetch-wal.js';
 import type { NewestCommit } from './base-backup-choice.js';
 
 /** What one segment's records say. */
@@ -96,6 +96,8 @@ export interface NewestCommitInput {
   readonly workDir: string;
   /** How many segments back to look for a commit (default 8). */
   readonly maxSegments?: number;
+  /** Decrypts encrypted WAL; plain WAL needs none. */
+  readonly identity?: WalIdentity | undefined;
 }
 
 /** What {@link findNewestCommit} found, and which files it read. */
@@ -127,6 +129,7 @@ export async function findNewestCommit(input: NewestCommitInput): Promise<Newest
         requested: name,
         destination,
         segmentSize,
+        identity: input.identity,
       });
       if (fetched.kind === 'fetched') {
         filesRead.push(fetched.name);

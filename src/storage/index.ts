@@ -33,6 +33,7 @@ export { createS3Store, type RequestChecksumCalculation, type S3StoreConfig } fr
 export {
   createWalStore,
   type WalObject,
+  type WalObjectHead,
   type WalObjectMetadata,
   WalObjectNotFoundError,
   type WalStore,

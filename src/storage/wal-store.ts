@@ -2,7 +2,10 @@
  * The WAL store: the objects under `<prefix>/<namespace>/<policy>/wal/` in S3 (WAL never goes
  * to the local volume). One object per WAL file, named as pg_receivewal names it; each carries
  * the SHA-256 of its stored bytes in its user metadata (`sha256`) and a partial segment also
- * the LSN where its real WAL ends (`end-lsn`: pg_receivewal pads a partial with zeros).
+ * the LSN where its real WAL ends (`end-lsn`: pg_receivewal pads a partial with zeros). An
+ * encrypted object (`.age`) names the fingerprints of its recipients (`recipients`, comma-
+ * separated), and an encrypted history file its switches (`timeline-switches`), which readers
+ * without the identity need.
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -34,10 +37,19 @@ export interface WalObject {
 
 /** The user metadata of a WAL object. */
 export interface WalObjectMetadata {
-  /** SHA-256 (hex) of the stored bytes (after compression). */
+  /** SHA-256 (hex) of the stored bytes (after compression and encryption). */
   readonly sha256: string;
   /** For a `.partial`: the LSN (`0/3000148`) where its real WAL ends. */
   readonly endLsn?: string;
+  /** For an encrypted object: the fingerprints of the recipients it was encrypted for. */
+  readonly recipients?: readonly string[];
+  /** For an encrypted history file: its switches (`formatTimelineSwitches`). */
+  readonly timelineSwitches?: string;
+}
+
+/** What HEAD or GET tells of a WAL object: its metadata as far as it was stored. */
+export interface WalObjectHead extends Partial<WalObjectMetadata> {
+  readonly sizeBytes: number;
 }
 
 /** A policy's WAL in the bucket. */
@@ -52,9 +64,12 @@ export interface WalStore {
    */
   list(startsWith?: string): Promise<WalObject[]>;
   /** The object's metadata and size; undefined when there is no such object. */
-  head(name: string): Promise<{ sha256?: string; endLsn?: string; sizeBytes: number } | undefined>;
-  /** The object's bytes as a stream; throws {@link WalObjectNotFoundError} when it does not exist. */
-  read(name: string): Promise<{ body: Readable; sha256: string | undefined }>;
+  head(name: string): Promise<WalObjectHead | undefined>;
+  /**
+   * The object's bytes as a stream, with its metadata; throws {@link WalObjectNotFoundError}
+   * when it does not exist.
+   */
+  read(name: string): Promise<{ body: Readable } & WalObjectHead>;
   /** Deletes the objects (missing ones are no error), in batches of 1000. */
   delete(names: readonly string[]): Promise<void>;
 }
@@ -109,8 +124,7 @@ class S3WalStore implements WalStore {
 
   async putFile(name: string, path: string, metadata: WalObjectMetadata): Promise<void> {
     const key = `${this.prefix}${name}`;
-    const userMetadata: Record<string, string> = { sha256: metadata.sha256 };
-    if (metadata.endLsn !== undefined) userMetadata['end-lsn'] = metadata.endLsn;
+    const userMetadata = userMetadataOf(metadata);
     for (let attempt = 1; ; attempt += 1) {
       const { size } = await stat(path);
       const body = createReadStream(path);
@@ -164,21 +178,13 @@ class S3WalStore implements WalStore {
     return objects;
   }
 
-  async head(
-    name: string,
-  ): Promise<{ sha256?: string; endLsn?: string; sizeBytes: number } | undefined> {
+  async head(name: string): Promise<WalObjectHead | undefined> {
     const key = `${this.prefix}${name}`;
     try {
       const answer = await this.client.send(
         new HeadObjectCommand({ Bucket: this.config.bucket, Key: key }),
       );
-      const sha256 = answer.Metadata?.sha256;
-      const endLsn = answer.Metadata?.['end-lsn'];
-      return {
-        ...(sha256 === undefined ? {} : { sha256 }),
-        ...(endLsn === undefined ? {} : { endLsn }),
-        sizeBytes: answer.ContentLength ?? 0,
-      };
+      return headOf(answer.Metadata, answer.ContentLength);
     } catch (error) {
       // HEAD answers carry no body: a 404 is a missing object unless the bucket is missing.
       if (s3StatusOf(error) === 404) {
@@ -189,14 +195,17 @@ class S3WalStore implements WalStore {
     }
   }
 
-  async read(name: string): Promise<{ body: Readable; sha256: string | undefined }> {
+  async read(name: string): Promise<{ body: Readable } & WalObjectHead> {
     const key = `${this.prefix}${name}`;
     try {
       const answer = await this.client.send(
         new GetObjectCommand({ Bucket: this.config.bucket, Key: key }),
       );
       // In Node the SDK's body is a Readable (an IncomingMessage).
-      return { body: answer.Body as Readable, sha256: answer.Metadata?.sha256 };
+      return {
+        body: answer.Body as Readable,
+        ...headOf(answer.Metadata, answer.ContentLength),
+      };
     } catch (error) {
       if (s3StatusOf(error) === 404 && (error as Error)?.name === 'NoSuchKey') {
         throw new WalObjectNotFoundError(name, this.description, { cause: error });
@@ -228,6 +237,37 @@ class S3WalStore implements WalStore {
       }
     }
   }
+}
+
+/** The S3 user metadata of a WAL object (S3 lowercases the names; values are ASCII). */
+function userMetadataOf(metadata: WalObjectMetadata): Record<string, string> {
+  const userMetadata: Record<string, string> = { sha256: metadata.sha256 };
+  if (metadata.endLsn !== undefined) userMetadata['end-lsn'] = metadata.endLsn;
+  if (metadata.recipients !== undefined) userMetadata.recipients = metadata.recipients.join(',');
+  if (metadata.timelineSwitches !== undefined) {
+    userMetadata['timeline-switches'] = metadata.timelineSwitches;
+  }
+  return userMetadata;
+}
+
+/** Reads back what {@link userMetadataOf} stored; absent names stay absent. */
+function headOf(
+  metadata: Record<string, string> | undefined,
+  contentLength: number | undefined,
+): WalObjectHead {
+  const sha256 = metadata?.sha256;
+  const endLsn = metadata?.['end-lsn'];
+  const recipients = metadata?.recipients;
+  const timelineSwitches = metadata?.['timeline-switches'];
+  return {
+    ...(sha256 === undefined ? {} : { sha256 }),
+    ...(endLsn === undefined ? {} : { endLsn }),
+    ...(recipients === undefined
+      ? {}
+      : { recipients: recipients.split(',').filter((fingerprint) => fingerprint !== '') }),
+    ...(timelineSwitches === undefined ? {} : { timelineSwitches }),
+    sizeBytes: contentLength ?? 0,
+  };
 }
 
 function listOne(config: S3StoreConfig): ListObjectsV2Command {

@@ -1,6 +1,7 @@
 /**
  * A policy's WAL as the bucket holds it, read for continuity and retention: every object, the
- * parsed history files, and each partial's end of real WAL (its `end-lsn` metadata).
+ * parsed history files, and each partial's end of real WAL (its `end-lsn` metadata). None of
+ * it needs the identity: an encrypted history file's switches are read from its metadata.
  */
 import { text } from 'node:stream/consumers';
 import type { WalListingEntry } from '../retention/wal-continuity.js';
@@ -8,10 +9,44 @@ import {
   DEFAULT_WAL_SEGMENT_SIZE,
   parseLsn,
   parseTimelineHistory,
+  parseTimelineSwitches,
   parseWalFileName,
   type TimelineSwitch,
 } from '../retention/wal-names.js';
 import type { WalObject, WalStore } from '../storage/index.js';
+
+/**
+ * The switches of a stored history file: from the file itself when plain, from its
+ * `timeline-switches` metadata when encrypted (readers of continuity hold no identity).
+ *
+ * @throws Error naming the object when it is not a history file, or an encrypted one lacks
+ *   the metadata
+ */
+export async function readStoredHistory(
+  store: WalStore,
+  file: { readonly name: string; readonly encrypted: boolean },
+): Promise<TimelineSwitch[]> {
+  const notHistory = (reason: string, cause?: unknown) =>
+    new Error(`${file.name} in ${store.description} is not a timeline history file: ${reason}`, {
+      cause,
+    });
+  let content: string | undefined;
+  if (file.encrypted) {
+    content = (await store.head(file.name))?.timelineSwitches;
+    if (content === undefined) {
+      throw notHistory(
+        "it is encrypted and carries no timeline-switches metadata, so its switches cannot be read without the identity: it was not stored by pgbackup's WAL receiver; remove it, or store the plain history file from the primary's pg_wal in its place",
+      );
+    }
+  } else {
+    content = await text((await store.read(file.name)).body);
+  }
+  try {
+    return file.encrypted ? parseTimelineSwitches(content) : parseTimelineHistory(content);
+  } catch (error) {
+    throw notHistory((error as Error).message, error);
+  }
+}
 
 /** The bucket's WAL, read once. */
 export interface BucketWal {
@@ -38,14 +73,9 @@ export async function readBucketWal(
   for (const object of objects) {
     const file = parseWalFileName(object.name, segmentSize);
     if (file?.kind === 'history') {
-      const { body } = await store.read(object.name);
-      try {
-        histories.set(file.timeline, parseTimelineHistory(await text(body)));
-      } catch (error) {
-        throw new Error(
-          `${object.name} in ${store.description} is not a timeline history file: ${(error as Error).message}`,
-          { cause: error },
-        );
+      // A plain and an encrypted copy hold the same switches: the first read serves.
+      if (!histories.has(file.timeline)) {
+        histories.set(file.timeline, await readStoredHistory(store, file));
       }
       entries.push({ name: object.name });
     } else if (file?.kind === 'segment' && file.partial) {

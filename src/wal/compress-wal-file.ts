@@ -1,8 +1,10 @@
 /**
  * One WAL file made ready for the bucket: read from the spool, compressed as
- * `spec.continuous.compression` says, written to a temporary file while the SHA-256 of the
- * bytes written is computed. Streams all the way: memory stays bounded by a few buffers,
- * whatever the segment size. Node's zlib does gzip and zstd; lz4 is the `lz4` program.
+ * `spec.continuous.compression` says, encrypted in the age format when the policy names
+ * recipients, written to a temporary file while the SHA-256 of the bytes written (what the
+ * bucket will hold) is computed. Streams all the way: memory stays bounded by a few buffers
+ * and one 64 KiB age chunk, whatever the segment size. Node's zlib does gzip and zstd; lz4
+ * is the `lz4` program.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -11,6 +13,7 @@ import { rm } from 'node:fs/promises';
 import { PassThrough, type Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { constants, createGzip, createZstdCompress } from 'node:zlib';
+import { type AgeRecipient, createAgeEncrypter } from '../encryption/index.js';
 import type { WalCompression } from '../retention/wal-names.js';
 
 /** A compressed copy, ready to upload. */
@@ -39,8 +42,12 @@ function zlibCompressorOf(compression: 'gzip' | 'zstd' | 'none'): Transform {
   }
 }
 
-/** Pipes `source` through `lz4 -c` into `sink`; fails when the program fails. */
-async function compressWithLz4(source: string, tap: Transform, target: Writable): Promise<void> {
+/** Pipes `source` through `lz4 -c`, then `stages`, into `target`; fails when the program fails. */
+async function compressWithLz4(
+  source: string,
+  stages: readonly Transform[],
+  target: Writable,
+): Promise<void> {
   const child = spawn(LZ4_PROGRAM, ['-q', '-1', '-c'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
@@ -56,7 +63,7 @@ async function compressWithLz4(source: string, tap: Transform, target: Writable)
   });
   const results = await Promise.allSettled([
     pipeline(createReadStream(source), child.stdin),
-    pipeline(child.stdout, tap, target),
+    pipeline([child.stdout, ...stages, target]),
     exited,
   ]);
   const failed = results.find((result) => result.status === 'rejected');
@@ -67,14 +74,17 @@ async function compressWithLz4(source: string, tap: Transform, target: Writable)
 }
 
 /**
- * Compresses `source` into `target`, hashing what is written.
+ * Compresses `source` into `target`, then encrypts it for `recipients` when there are any,
+ * hashing what is written.
  *
- * @throws when the source cannot be read or the target written (the target is removed)
+ * @throws when the source cannot be read or the target written (the target is removed);
+ *   EncryptionError when a recipient cannot be encrypted for
  */
 export async function prepareWalFile(
   source: string,
   target: string,
   compression: WalCompression,
+  recipients: readonly AgeRecipient[] = [],
 ): Promise<PreparedWalFile> {
   const hash = createHash('sha256');
   let sizeBytes = 0;
@@ -84,15 +94,16 @@ export async function prepareWalFile(
     sizeBytes += chunk.length;
   });
   try {
+    const stages = recipients.length === 0 ? [tap] : [await createAgeEncrypter(recipients), tap];
     if (compression === 'lz4') {
-      await compressWithLz4(source, tap, createWriteStream(target));
+      await compressWithLz4(source, stages, createWriteStream(target));
     } else {
-      await pipeline(
+      await pipeline([
         createReadStream(source),
         zlibCompressorOf(compression),
-        tap,
+        ...stages,
         createWriteStream(target),
-      );
+      ]);
     }
   } catch (error) {
     await rm(target, { force: true });

@@ -1,9 +1,11 @@
 /**
  * One WAL file from the bucket into the place recovery asked for it (`restore_command`'s
  * `%p`): the object chosen by {@link chooseWalObject}, its stored bytes checked against the
- * SHA-256 in its metadata while they stream, decompressed, written to a temporary file beside
- * the destination and renamed into place only when complete and verified. Memory stays bounded
- * by a few buffers.
+ * SHA-256 in its metadata while they stream, decrypted when it is an age file (`.age`: every
+ * 64 KiB chunk authenticated before it is passed on), decompressed, written to a temporary
+ * file beside the destination and renamed into place only when complete and verified. An
+ * encrypted object is refused before any file is made when no identity given is for one of
+ * the recipients its metadata names. Memory stays bounded by a few buffers.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -13,6 +15,12 @@ import { basename, dirname, join } from 'node:path';
 import { Duplex, PassThrough, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createZstdDecompress } from 'node:zlib';
+import {
+  type AgeIdentity,
+  createAgeDecrypter,
+  requireMatchingIdentity,
+  WrongIdentityError,
+} from '../encryption/index.js';
 import { chooseWalObject } from '../retention/wal-fetch-choice.js';
 import {
   DEFAULT_WAL_SEGMENT_SIZE,
@@ -85,24 +93,117 @@ async function syncFile(path: string): Promise<void> {
   }
 }
 
+/** The identities that decrypt encrypted WAL, and where they came from (for messages). */
+export interface WalIdentity {
+  readonly identities: readonly AgeIdentity[];
+  /** E.g. `--identity /etc/pgbackup/identity/key.txt`. */
+  readonly source: string;
+}
+
+const HOW_TO_GIVE =
+  "give wal-fetch the age identity file with --identity FILE (in restore_command: an absolute path the server's user can read; `pgbackup restore --identity FILE` writes it so)";
+
+/** `recipient 0123…` or `recipients 0123…, 4567…`. */
+function recipientsNamed(fingerprints: readonly string[]): string {
+  return `recipient${fingerprints.length === 1 ? '' : 's'} ${fingerprints.join(', ')}`;
+}
+
+/**
+ * Refuses an encrypted object, from its metadata and before anything is read or written,
+ * when no identity is given or none is for a recipient the object names. An object without
+ * the metadata is left to its header, which fails just as early.
+ */
+function requireIdentityFor(
+  object: string,
+  recipients: readonly string[] | undefined,
+  identity: WalIdentity | undefined,
+): void {
+  const identities = identity?.identities ?? [];
+  const wanted = recipients === undefined ? undefined : recipientsNamed(recipients);
+  if (identities.length === 0) {
+    throw new WrongIdentityError(
+      `${object} is encrypted${wanted === undefined ? '' : ` for ${wanted}`} and no identity was given: ${HOW_TO_GIVE}. Nothing was written`,
+    );
+  }
+  if (recipients === undefined) return;
+  try {
+    requireMatchingIdentity(identities, { object, expectedFingerprints: recipients });
+  } catch (error) {
+    if (!(error instanceof WrongIdentityError)) throw error;
+    const held = identities.map((one) => one.fingerprint).join(', ');
+    throw new WrongIdentityError(
+      `${object} was encrypted for ${wanted}, and none of the given identities (${identity?.source}: for ${held}) is for it: ${HOW_TO_GIVE.replace('the age identity file', 'the identity file of a recipient it was made for')}. Nothing was written`,
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * Refuses, from the objects' metadata and before anything is downloaded, WAL that the
+ * identity cannot decrypt: each of `requested` (file names as recovery asks for them) that
+ * the bucket answers with an encrypted object must name a recipient the identity is for.
+ * A point-in-time restore checks the first and last WAL it will replay, so that a key
+ * rotated in between is found before the restore starts, not when recovery stops.
+ *
+ * @throws WrongIdentityError as {@link fetchWalFile} does
+ */
+export async function requireWalIdentity(input: {
+  readonly store: WalStore;
+  /** Every object name of the bucket's WAL. */
+  readonly names: readonly string[];
+  readonly requested: readonly string[];
+  readonly identity: WalIdentity | undefined;
+  readonly segmentSize?: number;
+}): Promise<void> {
+  const { store } = input;
+  for (const requested of new Set(input.requested)) {
+    const choice = chooseWalObject(requested, input.names, input.segmentSize);
+    if (choice.kind !== 'stored' || !choice.encrypted) continue;
+    const head = await store.head(choice.name);
+    requireIdentityFor(`${choice.name} in ${store.description}`, head?.recipients, input.identity);
+  }
+}
+
 /** Streams `name` into `target`, verifying its stored bytes; throws on any mismatch. */
 async function download(
   store: WalStore,
-  name: string,
-  compression: WalCompression,
+  object: {
+    readonly name: string;
+    readonly compression: WalCompression;
+    readonly encrypted: boolean;
+  },
   target: string,
+  identity: WalIdentity | undefined,
 ): Promise<void> {
-  const { body, sha256 } = await store.read(name);
+  const { name, compression, encrypted } = object;
+  const { body, sha256, recipients } = await store.read(name);
   if (sha256 === undefined) {
     body.destroy();
     throw new WalIntegrityError(
       `${name} in ${store.description} carries no sha256 metadata, so it cannot be checked: it was not stored by pgbackup's WAL receiver; remove it or restore it from another copy`,
     );
   }
+  if (encrypted) {
+    try {
+      requireIdentityFor(`${name} in ${store.description}`, recipients, identity);
+    } catch (error) {
+      body.destroy();
+      throw error;
+    }
+  }
   const hash = createHash('sha256');
   const tap = new PassThrough();
   tap.on('data', (chunk: Buffer) => hash.update(chunk));
-  await pipeline(body, tap, decompressorOf(compression), createWriteStream(target));
+  const decrypt = encrypted
+    ? [
+        createAgeDecrypter({
+          identities: identity?.identities ?? [],
+          object: `${name} in ${store.description}`,
+          expectedFingerprints: recipients,
+        }),
+      ]
+    : [];
+  await pipeline([body, tap, ...decrypt, decompressorOf(compression), createWriteStream(target)]);
   const actual = hash.digest('hex');
   if (actual !== sha256) {
     throw new WalIntegrityError(
@@ -119,13 +220,17 @@ async function download(
  * @returns `missing` when the bucket has no object that answers the request (recovery asks
  *   for such files as a matter of course)
  * @throws StorageError when the bucket cannot be read, WalIntegrityError when the object is
- *   damaged, or an Error when the destination cannot be written
+ *   damaged, WrongIdentityError when it is encrypted and no identity given opens it,
+ *   TamperedObjectError when it fails age's authentication, or an Error when the destination
+ *   cannot be written; in every case `destination` is left as it was
  */
 export async function fetchWalFile(input: {
   readonly store: WalStore;
   readonly requested: string;
   readonly destination: string;
   readonly segmentSize?: number;
+  /** Decrypts encrypted objects; plain ones need none. */
+  readonly identity?: WalIdentity | undefined;
 }): Promise<WalFetchOutcome> {
   const { store, requested } = input;
   const segmentSize = input.segmentSize ?? DEFAULT_WAL_SEGMENT_SIZE;
@@ -146,7 +251,7 @@ export async function fetchWalFile(input: {
     `.${basename(input.destination)}.pgbackup-${process.pid}.tmp`,
   );
   try {
-    await download(store, choice.name, choice.compression, temporary);
+    await download(store, choice, temporary, input.identity);
     await rename(temporary, input.destination);
   } catch (error) {
     await rm(temporary, { force: true });

@@ -4,11 +4,11 @@
  * matters (the backup restores past it); the newest one after it is reported until such a
  * backup is committed.
  */
-import { text } from 'node:stream/consumers';
 import type { Logger } from 'pino';
 import { assessWalContinuity, type WalGap } from '../retention/wal-continuity.js';
-import { parseLsn, parseTimelineHistory, type TimelineSwitch } from '../retention/wal-names.js';
+import { parseLsn, parseWalFileName, type TimelineSwitch } from '../retention/wal-names.js';
 import { type ArtifactStore, policyKeyPrefix, type WalStore } from '../storage/index.js';
+import { readStoredHistory } from './bucket-wal.js';
 import type { StoredWal } from './wal-uploader.js';
 
 /** A gap as the status reports it. */
@@ -93,12 +93,9 @@ export class GapWatch {
   /** Reads each history file the bucket holds once (they never change). */
   private async loadHistories(stored: ReadonlyMap<string, StoredWal>): Promise<void> {
     for (const name of stored.keys()) {
-      const match = /^([0-9A-F]{8})\.history$/.exec(name);
-      if (match === null) continue;
-      const timeline = Number.parseInt(match[1] ?? '', 16);
-      if (this.histories.has(timeline)) continue;
-      const { body } = await this.input.walStore.read(name);
-      this.histories.set(timeline, parseTimelineHistory(await text(body)));
+      const file = parseWalFileName(name, this.input.segmentSizeBytes);
+      if (file?.kind !== 'history' || this.histories.has(file.timeline)) continue;
+      this.histories.set(file.timeline, await readStoredHistory(this.input.walStore, file));
     }
   }
 }

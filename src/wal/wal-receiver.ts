@@ -43,13 +43,15 @@ import { pruneWal } from './prune-wal.js';
 import type { ReceiverMetrics } from './receiver-metrics.js';
 import { clearSpoolSegments, prepareSpool, type SpoolLayout } from './spool.js';
 import type { StatusSink } from './status-sinks.js';
-import { WalUploader } from './wal-uploader.js';
+import { type WalEncryption, WalUploader } from './wal-uploader.js';
 
 /** What {@link runWalReceiver} needs. */
 export interface WalReceiverInput {
   readonly namespace: string;
   readonly policy: string;
   readonly compression: WalCompression;
+  /** The policy's recipients when `spec.storage.encryption` is set: every object is encrypted. */
+  readonly encryption?: WalEncryption | undefined;
   readonly uploadIntervalMs: number;
   readonly endpoints: EndpointSource;
   /** The login for SQL (discovery, the slot). */
@@ -262,6 +264,7 @@ export class WalReceiver {
       layout: this.layout,
       segmentSizeBytes: link.segmentSizeBytes,
       compression: input.compression,
+      encryption: input.encryption,
       uploadIntervalMs: input.uploadIntervalMs,
       clock: input.clock,
       logger: input.logger,

@@ -2,23 +2,28 @@
  * The uploader: what pg_receivewal wrote to the spool goes to the bucket. Each completed
  * segment at once, compressed, with the SHA-256 of the stored bytes in its metadata; the
  * unfinished segment (`.partial`) every upload interval once its confirmed end moved, with
- * that end as `end-lsn`; every history file, uncompressed, never deleted. A segment leaves
- * the spool only after the bucket holds it, and the newest completed one stays so that
- * pg_receivewal resumes after it. One file at a time: memory stays bounded.
+ * that end as `end-lsn`; every history file, uncompressed, never deleted. With encryption
+ * each is also encrypted for the policy's recipients (`.age`, their fingerprints in the
+ * `recipients` metadata; a history file's switches in `timeline-switches`, for readers
+ * without the identity). A segment leaves the spool only after the bucket holds it, and the
+ * newest completed one stays so that pg_receivewal resumes after it. One file at a time:
+ * memory stays bounded.
  */
 import { access, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import type { AgeRecipient } from '../encryption/index.js';
 import {
   formatLsn,
+  formatTimelineSwitches,
   historyFileName,
   parseLsn,
   parseTimelineHistory,
   parseWalFileName,
   segmentStartLsn,
   type TimelineSwitch,
-  WAL_COMPRESSION_SUFFIX,
   type WalCompression,
+  walObjectName,
 } from '../retention/wal-names.js';
 import type { WalStore } from '../storage/index.js';
 import { prepareWalFile } from './compress-wal-file.js';
@@ -39,12 +44,21 @@ export interface ArchivedWal {
   readonly timeline: number;
 }
 
+/** The policy's recipients, when its WAL is encrypted. */
+export interface WalEncryption {
+  readonly recipients: readonly AgeRecipient[];
+  /** Their fingerprints, as the objects' `recipients` metadata names them. */
+  readonly fingerprints: readonly string[];
+}
+
 /** What {@link WalUploader} needs. */
 export interface WalUploaderInput {
   readonly store: WalStore;
   readonly layout: SpoolLayout;
   readonly segmentSizeBytes: number;
   readonly compression: WalCompression;
+  /** Encrypt every object for these recipients; undefined: store plain. */
+  readonly encryption?: WalEncryption | undefined;
   readonly uploadIntervalMs: number;
   readonly clock: () => number;
   readonly logger: Logger;
@@ -64,11 +78,6 @@ export interface UploadPass {
   readonly stored: readonly string[];
   /** WAL on the spool that the bucket does not hold yet, in bytes. */
   readonly pendingBytes: number;
-}
-
-/** The name of a segment's object; `.partial` appended for an unfinished one. */
-export function walObjectName(segmentName: string, compression: WalCompression): string {
-  return `${segmentName}${WAL_COMPRESSION_SUFFIX[compression]}`;
 }
 
 /** A file that is gone (ENOENT), e.g. a partial pg_receivewal renamed while it was read. */
@@ -192,25 +201,42 @@ export class WalUploader {
     return pending;
   }
 
+  private get encrypted(): boolean {
+    return this.input.encryption !== undefined;
+  }
+
   private objectNameOf(file: SpoolFile, partial: boolean): string {
-    if (file.kind === 'history') return file.name;
-    const name = walObjectName(file.segmentName, this.input.compression);
-    return partial ? `${name}.partial` : name;
+    if (file.kind === 'history') {
+      return walObjectName(file.name, { compression: 'none', encrypted: this.encrypted });
+    }
+    return walObjectName(file.segmentName, {
+      compression: this.input.compression,
+      partial,
+      encrypted: this.encrypted,
+    });
   }
 
   private async storeHistory(file: SpoolFile, stored: string[]): Promise<void> {
     const path = join(this.input.layout.walDir, file.name);
-    if (!this.switches.has(file.timeline - 1)) await this.readHistory(path);
-    if (this.stored.has(file.name)) return;
-    await this.upload(file.name, path, 'none', undefined);
-    this.stored.set(file.name, {});
-    stored.push(file.name);
+    const name = this.objectNameOf(file, false);
+    if (this.stored.has(name) && this.switches.has(file.timeline - 1)) return;
+    const switches = await this.readHistory(path);
+    if (this.stored.has(name)) return;
+    // The switches travel in metadata only when the file itself cannot be read without a key.
+    const timelineSwitches =
+      this.encrypted && switches !== undefined ? formatTimelineSwitches(switches) : undefined;
+    await this.upload(name, path, 'none', { timelineSwitches });
+    this.stored.set(name, {});
+    stored.push(name);
   }
 
-  private async readHistory(path: string): Promise<void> {
+  /** Reads a history file of the spool and notes its switches; undefined when unreadable. */
+  private async readHistory(path: string): Promise<TimelineSwitch[] | undefined> {
     const text = await readFile(path, 'utf8').catch(() => undefined);
-    if (text === undefined) return;
-    for (const line of parseTimelineHistory(text)) this.switches.set(line.parentTimeline, line);
+    if (text === undefined) return undefined;
+    const switches = parseTimelineHistory(text);
+    for (const line of switches) this.switches.set(line.parentTimeline, line);
+    return switches;
   }
 
   /**
@@ -240,13 +266,7 @@ export class WalUploader {
       this.noteArchived(name, undefined, this.input.clock());
       stored.push(name);
       // The segment supersedes its partial in the bucket.
-      const partials = [...this.stored.keys()].filter(
-        (key) => key.startsWith(file.segmentName) && key.endsWith('.partial'),
-      );
-      const partialName = `${name}.partial`;
-      if (!partials.includes(partialName)) partials.push(partialName);
-      await this.input.store.delete(partials);
-      for (const partial of partials) this.stored.delete(partial);
+      await this.deletePartials(file.segmentName, this.objectNameOf(file, true), undefined);
     }
     if (!keep) await rm(join(this.input.layout.walDir, file.name), { force: true });
   }
@@ -299,33 +319,68 @@ export class WalUploader {
     }
   }
 
-  /** Stores the spool's partial `fileName` as `<segment><suffix>.partial` ending at `endLsn`. */
+  /**
+   * Deletes the stored partials of a segment (always `always`, which may not be known yet),
+   * except `keep`: a segment supersedes them, and a partial another (one stored under other
+   * suffixes before compression or encryption changed, which would shadow the newer one).
+   */
+  private async deletePartials(
+    segmentName: string,
+    always: string | undefined,
+    keep: string | undefined,
+  ): Promise<void> {
+    const partials = [...this.stored.keys()].filter((key) => {
+      const parsed = parseWalFileName(key, this.input.segmentSizeBytes);
+      return (
+        parsed?.kind === 'segment' &&
+        parsed.partial &&
+        parsed.segmentName === segmentName &&
+        key !== keep
+      );
+    });
+    if (always !== undefined && always !== keep && !partials.includes(always)) {
+      partials.push(always);
+    }
+    if (partials.length === 0) return;
+    await this.input.store.delete(partials);
+    for (const partial of partials) this.stored.delete(partial);
+  }
+
+  /** Stores the spool's partial `fileName` as `<segment><suffix>.partial[.age]` ending at `endLsn`. */
   private async storePartial(fileName: string, endLsn: bigint, stored: string[]): Promise<void> {
-    const name = `${walObjectName(fileName.replace(/\.partial$/, ''), this.input.compression)}.partial`;
-    await this.upload(
-      name,
-      join(this.input.layout.walDir, fileName),
-      this.input.compression,
+    const segmentName = fileName.replace(/\.partial$/, '');
+    const name = walObjectName(segmentName, {
+      compression: this.input.compression,
+      partial: true,
+      encrypted: this.encrypted,
+    });
+    await this.upload(name, join(this.input.layout.walDir, fileName), this.input.compression, {
       endLsn,
-    );
+    });
     this.stored.set(name, { endLsn });
     this.noteArchived(name, endLsn, this.input.clock());
     stored.push(name);
+    await this.deletePartials(segmentName, undefined, name);
   }
 
-  /** Compresses to the spool's tmp/ and stores; the copy is removed either way. */
+  /** Compresses (and encrypts) to the spool's tmp/ and stores; the copy is removed either way. */
   private async upload(
     name: string,
     source: string,
     compression: WalCompression,
-    endLsn?: bigint,
+    extra: { readonly endLsn?: bigint; readonly timelineSwitches?: string | undefined } = {},
   ): Promise<void> {
     const target = join(this.input.layout.tmpDir, `${name}.upload`);
+    const { encryption } = this.input;
     try {
-      const prepared = await prepareWalFile(source, target, compression);
+      const prepared = await prepareWalFile(source, target, compression, encryption?.recipients);
       await this.input.store.putFile(name, prepared.path, {
         sha256: prepared.sha256,
-        ...(endLsn === undefined ? {} : { endLsn: formatLsn(endLsn) }),
+        ...(extra.endLsn === undefined ? {} : { endLsn: formatLsn(extra.endLsn) }),
+        ...(encryption === undefined ? {} : { recipients: encryption.fingerprints }),
+        ...(extra.timelineSwitches === undefined
+          ? {}
+          : { timelineSwitches: extra.timelineSwitches }),
       });
       this.input.logger.debug({ name, bytes: prepared.sizeBytes }, 'stored WAL');
     } finally {

@@ -19,11 +19,11 @@ import type { ContinuousStatus } from '../../../src/api/index.js';
 import { assessWalContinuity, type WalContinuity } from '../../../src/retention/wal-continuity.js';
 import {
   parseLsn,
-  parseTimelineHistory,
   parseWalFileName,
   type TimelineSwitch,
 } from '../../../src/retention/wal-names.js';
 import { createWalStore, type WalStore, walKeyPrefix } from '../../../src/storage/index.js';
+import { readStoredHistory } from '../../../src/wal/bucket-wal.js';
 import { fixtureYaml } from '../../harness/fixtures.js';
 import {
   type RunOutcome,
@@ -58,7 +58,7 @@ interface PolicyDocument {
   spec: {
     target: { hosts: string[] };
     continuous: Record<string, unknown>;
-    storage: { s3: Record<string, unknown> };
+    storage: { s3: Record<string, unknown>; encryption?: Record<string, unknown> };
     [field: string]: unknown;
   };
 }
@@ -73,6 +73,8 @@ export interface WalPolicyInput {
   readonly uploadInterval?: string;
   /** `spec.continuous.window` (default the fixture's: 7d). */
   readonly window?: string;
+  /** `spec.storage.encryption`: the public keys (`age1…`), inline; the identity's Secret is named. */
+  readonly recipients?: readonly string[];
 }
 
 /** Writes the fixture with the test's values. */
@@ -87,6 +89,12 @@ export async function writeWalPolicy(input: WalPolicyInput): Promise<WalPolicy> 
     policy.spec.continuous.uploadInterval = input.uploadInterval;
   }
   if (input.window !== undefined) policy.spec.continuous.window = input.window;
+  if (input.recipients !== undefined) {
+    policy.spec.storage.encryption = {
+      recipients: input.recipients.map((publicKey) => ({ publicKey })),
+      identity: { secretKeyRef: { name: `${name}-identity`, key: 'key.txt' } },
+    };
+  }
   Object.assign(policy.spec.storage.s3, {
     bucket: testBucket(),
     prefix,
@@ -227,15 +235,38 @@ export async function currentLsn(client: pg.Client): Promise<bigint> {
   return parseLsn(result.rows[0]?.lsn ?? '') ?? 0n;
 }
 
-/** A stored object's bytes decompressed, and whether its `sha256` metadata matches what is stored. */
+/**
+ * A stored object's bytes decompressed (an encrypted one first decrypted by the stock `age -d`
+ * with `identityFile`), and whether its `sha256` metadata matches what is stored.
+ */
 export async function readWalObject(
   store: WalStore,
   name: string,
+  identityFile?: string,
 ): Promise<{ bytes: Buffer; stored: Buffer; sha256Matches: boolean }> {
   const { body, sha256 } = await store.read(name);
   const stored = await buffer(body);
   const actual = createHash('sha256').update(stored).digest('hex');
-  return { bytes: await decompress(name, stored), stored, sha256Matches: actual === sha256 };
+  const plain = name.endsWith('.age') ? await ageDecrypt(stored, identityFile) : stored;
+  return {
+    bytes: await decompress(name.replace(/\.age$/, ''), plain),
+    stored,
+    sha256Matches: actual === sha256,
+  };
+}
+
+/** `age -d -i FILE` (Debian's age) of `stored`; throws when it fails. */
+async function ageDecrypt(stored: Buffer, identityFile: string | undefined): Promise<Buffer> {
+  if (identityFile === undefined) throw new Error('an encrypted object needs an identity file');
+  const child = spawn('age', ['-d', '-i', identityFile], { stdio: ['pipe', 'pipe', 'pipe'] });
+  child.stdin.end(stored);
+  const [plain, errors, code] = await Promise.all([
+    buffer(child.stdout),
+    text(child.stderr),
+    new Promise<number | null>((resolve) => child.on('close', resolve)),
+  ]);
+  if (code !== 0) throw new Error(`age -d failed (${code}): ${errors}`);
+  return plain;
 }
 
 async function decompress(name: string, stored: Buffer): Promise<Buffer> {
@@ -260,8 +291,7 @@ export async function bucketContinuity(store: WalStore): Promise<WalContinuity> 
   for (const object of objects) {
     const parsed = parseWalFileName(object.name, SEGMENT_SIZE);
     if (parsed?.kind === 'history') {
-      const { body } = await store.read(object.name);
-      histories.set(parsed.timeline, parseTimelineHistory(await text(body)));
+      histories.set(parsed.timeline, await readStoredHistory(store, parsed));
     }
     const endLsn =
       parsed?.kind === 'segment' && parsed.partial
