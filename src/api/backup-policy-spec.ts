@@ -5,6 +5,7 @@ import { withRules } from './cross-field-rule.js';
 import { closedObject } from './fields.js';
 import { jobTemplateSchema } from './job-template.js';
 import { logicalSchema } from './logical.js';
+import { runnerReferenceRules } from './runner-secrets.js';
 import { scheduleSchema } from './schedule.js';
 import { storageSchema } from './storage.js';
 import { targetSchema } from './target.js';
@@ -71,6 +72,7 @@ export const backupPolicySpecSchema = withRules(
       field: ['continuous', 'enabled'],
       check: (spec) => !spec.continuous.enabled || spec.binary.enabled,
     },
+    ...runnerReferenceRules,
   ],
 ).describe('The backup plan: what to back up, when, how long to keep it and where to store it.');
 

@@ -163,7 +163,7 @@ const identitySchema = closedObject({
     'age identities (AGE-SECRET-KEY-1…), one a line, as `age-keygen` writes them',
   ),
 }).describe(
-  "The private key that reads backups: mounted only into the pods of restores and restore drills (and the listing of a logical backup's databases), never into the pods that take backups.",
+  "The private key that reads backups: mounted only into the pods of restores and restore drills (and the listing of a logical backup's databases), never into the pods that take backups. Required while verify.schedule is not never; must be a Secret of its own, not one the backup runner reads.",
 );
 
 /** Client-side encryption of every object a policy's backups write, in the age format. */
@@ -179,7 +179,7 @@ export const encryptionSchema = closedObject({
     ),
   identity: identitySchema.optional(),
 }).describe(
-  'Encrypt every stored object on the client, in the age format (age-encryption.org/v1), after compression. manifest.json stays readable so the bucket remains a catalog without the key. Omitted: objects are stored as written (S3 server-side encryption still applies). Not yet applied: in this version runs still store objects plain (docs/encryption.md).',
+  'Encrypt every stored object on the client, in the age format (age-encryption.org/v1), after compression. manifest.json stays readable so the bucket remains a catalog without the key. Omitted: objects are stored as written (S3 server-side encryption still applies). See docs/encryption.md.',
 );
 
 /** `spec.storage.encryption` after parsing. */

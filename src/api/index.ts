@@ -106,6 +106,11 @@ export {
   type RestoreStatus,
   restoreStatusSchema,
 } from './restore-status.js';
+export {
+  type PolicyReferences,
+  runnerConfigMapNamesOf,
+  runnerSecretNamesOf,
+} from './runner-secrets.js';
 export { TIME_OF_DAY_PATTERN, WEEKDAYS, type Weekday } from './schedule.js';
 export { SSE_ALGORITHMS } from './storage.js';
 export { PRESET_KINDS, type PresetKind } from './target.js';

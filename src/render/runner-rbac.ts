@@ -1,10 +1,11 @@
 /**
  * The identity the runner's pods use: a ServiceAccount, and a Role granting only what the
- * runner does (read its policy and the Secrets it names, find the PostgreSQL pods, its own
- * pod and Job, record its Backups, queue on its Lease; the WAL receiver also reports its
- * policy's status.continuous), bound in the policy's namespace.
+ * runner does (read its policy, the Secrets it names and the ConfigMaps of its recipients,
+ * but never the Secret of the age identity; find the PostgreSQL pods, its own pod and Job,
+ * record its Backups, queue on its Lease; the WAL receiver also reports its policy's
+ * status.continuous), bound in the policy's namespace.
  */
-import { type BackupPolicy, GROUP } from '../api/index.js';
+import { type BackupPolicy, GROUP, runnerConfigMapNamesOf } from '../api/index.js';
 import { LABELS, policyLabels } from './labels.js';
 import { type Manifest, type Owner, ownerReferenceOf } from './manifest.js';
 import { boundedName } from './object-name.js';
@@ -16,6 +17,18 @@ const RBAC_NAME_MAX = 253;
 /** The runner's ServiceAccount, Role and RoleBinding share this name. */
 export function runnerServiceAccountNameOf(policyName: string): string {
   return boundedName(`${policyName}-runner`, RBAC_NAME_MAX);
+}
+
+/** The Secret holding the age identity, which only restores and drills mount. */
+function identitySecretOf(policy: BackupPolicy): string | undefined {
+  return policy.spec.storage?.encryption?.identity?.secretKeyRef.name;
+}
+
+function configMapRules(policy: BackupPolicy): Record<string, unknown>[] {
+  const names = runnerConfigMapNamesOf(policy.spec);
+  // An empty resourceNames would grant every ConfigMap of the namespace.
+  if (names.length === 0) return [];
+  return [{ apiGroups: [''], resources: ['configmaps'], resourceNames: names, verbs: ['get'] }];
 }
 
 /** The rules of the runner's Role. */
@@ -40,13 +53,17 @@ export function runnerRoleRulesOf(policy: BackupPolicy): Record<string, unknown>
           },
         ]
       : []),
-    // Secrets by name only: the runner cannot read any other Secret in the namespace.
+    // Secrets by name only: the runner cannot read any other Secret in the namespace, and
+    // never the age identity's (the policy's rules refuse one it shares with these; it is
+    // left out here too, so no Role can grant it whatever the policy says).
     {
       apiGroups: [''],
       resources: ['secrets'],
-      resourceNames: secretNamesOf(policy),
+      resourceNames: secretNamesOf(policy).filter((name) => name !== identitySecretOf(policy)),
       verbs: ['get'],
     },
+    // The ConfigMaps holding recipients (public keys), by name only, when there are any.
+    ...configMapRules(policy),
     // Discovery lists pods by the policy's selector; label selectors cannot be bound in RBAC.
     // A run reads its own pod (named by its hostname) to find its Job.
     { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list'] },

@@ -50,7 +50,7 @@ describe("the chart's controller RBAC", () => {
     expect(allows('rbac.authorization.k8s.io', 'roles', 'bind')).toBe(false);
   });
 
-  it.each(['render/every-field.yaml', 'render/continuous/policy.yaml'])(
+  it.each(['render/every-field.yaml', 'render/continuous/policy.yaml', 'render/encrypted.yaml'])(
     'holds every permission it grants a runner of %s (RBAC refuses to grant more than one holds)',
     (fixture) => {
       const policy = parseBackupPolicy(fixtureYaml(fixture));

@@ -123,6 +123,11 @@ describe('CRD generator', () => {
       expect.objectContaining({ fieldPath: '.storage', reason: 'FieldValueRequired' }),
       expect.objectContaining({ fieldPath: '.storage', reason: 'FieldValueRequired' }),
       expect.objectContaining({ fieldPath: '.continuous.enabled' }),
+      expect.objectContaining({ fieldPath: '.storage.encryption.identity.secretKeyRef.name' }),
+      expect.objectContaining({
+        fieldPath: '.storage.encryption.identity',
+        reason: 'FieldValueRequired',
+      }),
     ]);
     expect(field(spec, 'target')['x-kubernetes-validations']).toEqual([
       {
