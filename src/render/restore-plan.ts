@@ -101,6 +101,12 @@ export function planRestore(input: RestorePlanInput): RestorePlan {
       `spec.policy: BackupPolicy ${policyKey} has no spec.storage.s3, and a Restore reads its backups from the bucket; ${NOTHING}. Restore a local copy with "pgbackup restore --local-dir" instead`,
     );
   }
+  const encryption = policy.value.spec.storage.encryption;
+  if (encryption !== undefined && encryption.identity === undefined) {
+    return refuse(
+      `spec.policy: BackupPolicy ${policyKey} encrypts its backups (spec.storage.encryption) and names no identity to read them with; ${NOTHING}. Put the age identity in a Secret of its own (kubectl create secret generic ${policyName}-age-identity --from-file=key.txt=KEY.txt), name it in spec.storage.encryption.identity.secretKeyRef, then create a new Restore`,
+    );
+  }
   if (!input.claimExists) {
     if (pvc.size === undefined) {
       return refuse(

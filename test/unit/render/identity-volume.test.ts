@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { type BackupPolicy, parseBackupPolicy, parseRestore } from '../../../src/api/index.js';
 import {
   DEFAULT_RUN_SETTINGS,
+  planRestore,
+  RESTORE_LABEL,
   renderCronJobs,
   renderRestoreJob,
 } from '../../../src/render/index.js';
@@ -110,5 +112,37 @@ describe('the identity of an encrypting policy', () => {
       expect(pod.volumes.map((volume) => volume.name)).not.toContain('age-identity');
       expect(pod.containers[0]?.args).not.toContain('--identity');
     }
+  });
+});
+
+describe('a Restore of an encrypting policy', () => {
+  const plan = (policyObject: unknown) =>
+    planRestore({
+      restoreObject: fixtureYaml<unknown[]>('restore-pvc/restores.yaml')[0],
+      restoreName: 'newest',
+      namespace: 'db',
+      policyObject,
+      claimExists: true,
+      pods: [],
+      restoreLabel: RESTORE_LABEL,
+    });
+
+  it('runs when the policy names the identity', () => {
+    expect(plan(fixtureYaml('render/encrypted-minimal.yaml'))).toMatchObject({ kind: 'run' });
+  });
+
+  it('is refused, touching nothing, when the policy names no identity: the message names the field', () => {
+    const policyObject = fixtureYaml<{
+      spec: { storage: { encryption: Record<string, unknown> } };
+    }>('render/encrypted-minimal.yaml');
+    delete policyObject.spec.storage.encryption.identity;
+    // With drills the policy itself would be invalid without an identity.
+    Object.assign(policyObject.spec, { verify: { schedule: 'never' } });
+
+    expect(plan(policyObject)).toEqual({
+      kind: 'refuse',
+      message:
+        'spec.policy: BackupPolicy db/minimal encrypts its backups (spec.storage.encryption) and names no identity to read them with; nothing was restored and nothing was changed. Put the age identity in a Secret of its own (kubectl create secret generic minimal-age-identity --from-file=key.txt=KEY.txt), name it in spec.storage.encryption.identity.secretKeyRef, then create a new Restore',
+    });
   });
 });
