@@ -42,10 +42,12 @@ describe("the chart's controller RBAC", () => {
     });
   });
 
-  it('grants no wildcard and cannot read Secrets in bulk', () => {
+  it('grants no wildcard and cannot read Secrets or ConfigMaps in bulk', () => {
     expect(JSON.stringify(rules)).not.toContain('*');
     expect(allows('', 'secrets', 'list')).toBe(false);
     expect(allows('', 'secrets', 'watch')).toBe(false);
+    expect(allows('', 'configmaps', 'list')).toBe(false);
+    expect(allows('', 'configmaps', 'watch')).toBe(false);
     expect(allows('rbac.authorization.k8s.io', 'roles', 'escalate')).toBe(false);
     expect(allows('rbac.authorization.k8s.io', 'roles', 'bind')).toBe(false);
   });
