@@ -129,6 +129,25 @@ async function createClaim(client: KubeClient, manifest: KubeObject): Promise<vo
   }
 }
 
+/**
+ * The key names of the identity Secret the Restore's Job will mount, or undefined when the
+ * policy names none or it does not exist. Only the names leave here: the controller has no
+ * use for the identity and keeps none of it.
+ */
+async function identitySecretKeysOf(
+  client: KubeClient,
+  namespace: string,
+  policyObject: KubeObject | undefined,
+): Promise<string[] | undefined> {
+  const spec = policyObject?.spec as
+    | { storage?: { encryption?: { identity?: { secretKeyRef?: { name?: string } } } } }
+    | undefined;
+  const name = spec?.storage?.encryption?.identity?.secretKeyRef?.name;
+  if (name === undefined) return undefined;
+  const secret = await getObject(client, RESOURCES.secret, { namespace, name });
+  return secret === undefined ? undefined : Object.keys((secret.data ?? {}) as object);
+}
+
 /** Starts a new Restore's Job, or refuses it. */
 async function startRestore(deps: RestoreReconcilerDeps, object: KubeObject): Promise<void> {
   const namespace = object.metadata.namespace ?? '';
@@ -142,14 +161,16 @@ async function startRestore(deps: RestoreReconcilerDeps, object: KubeObject): Pr
           namespace,
           name: claimName,
         });
+  const policyObject = deps.policies.get(`${namespace}/${spec?.policy ?? ''}`);
   const plan = planRestore({
     restoreObject: object,
     restoreName,
     namespace,
-    policyObject: deps.policies.get(`${namespace}/${spec?.policy ?? ''}`),
+    policyObject,
     claimExists: claim !== undefined,
     pods: claim === undefined ? [] : await podsOf(deps.client, namespace),
     restoreLabel: RESTORE_LABEL,
+    identitySecretKeys: await identitySecretKeysOf(deps.client, namespace, policyObject),
   });
   if (plan.kind === 'refuse') {
     await writeStatus(deps, object, failedStatus(deps, plan.message, 'Refused'));

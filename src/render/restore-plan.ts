@@ -39,6 +39,12 @@ export interface RestorePlanInput {
   readonly pods: readonly PodUse[];
   /** The label that names a Restore on its own Job's pods, which do not count as users. */
   readonly restoreLabel: string;
+  /**
+   * The keys of the policy's identity Secret (spec.storage.encryption.identity), which the
+   * Job mounts: `undefined` when it does not exist (or the policy names none). Only the
+   * names: the caller never hands over what the Secret holds.
+   */
+  readonly identitySecretKeys?: readonly string[] | undefined;
 }
 
 /** The decision. */
@@ -113,7 +119,14 @@ export function planRestore(input: RestorePlanInput): RestorePlan {
         `spec.pvc.name: PersistentVolumeClaim ${input.namespace}/${pvc.name} does not exist; ${NOTHING}. Create it (empty), or give spec.pvc.size to have the Restore create it`,
       );
     }
-    return { kind: 'run', restore, policy: policy.value, createClaim: true };
+    return (
+      identityRefusal(input, policy.value) ?? {
+        kind: 'run',
+        restore,
+        policy: policy.value,
+        createClaim: true,
+      }
+    );
   }
   const users = podsUsingClaim(input, pvc.name);
   if (users.length > 0) {
@@ -121,5 +134,34 @@ export function planRestore(input: RestorePlanInput): RestorePlan {
       `spec.pvc.name: PersistentVolumeClaim ${input.namespace}/${pvc.name} is in use by pod ${users.join(', ')}; ${NOTHING}. A restore needs the claim to itself: stop what uses it (or choose another claim), then create a new Restore`,
     );
   }
-  return { kind: 'run', restore, policy: policy.value, createClaim: false };
+  return (
+    identityRefusal(input, policy.value) ?? {
+      kind: 'run',
+      restore,
+      policy: policy.value,
+      createClaim: false,
+    }
+  );
+}
+
+/**
+ * The Job mounts the identity Secret's key: a missing Secret or key would leave its pod
+ * waiting for the volume until the run's deadline, so the Restore is refused at once.
+ */
+function identityRefusal(input: RestorePlanInput, policy: BackupPolicy): RestorePlan | undefined {
+  const ref = policy.spec.storage?.encryption?.identity?.secretKeyRef;
+  if (ref === undefined) return undefined;
+  const field = 'spec.storage.encryption.identity.secretKeyRef';
+  const where = `of BackupPolicy ${input.namespace}/${policy.metadata.name ?? ''}`;
+  if (input.identitySecretKeys === undefined) {
+    return refuse(
+      `${field} ${where}: Secret ${input.namespace}/${ref.name} does not exist; ${NOTHING}. Create it with the age identity (kubectl create secret generic ${ref.name} --from-file=${ref.key}=KEY.txt), then create a new Restore`,
+    );
+  }
+  if (!input.identitySecretKeys.includes(ref.key)) {
+    return refuse(
+      `${field} ${where}: Secret ${input.namespace}/${ref.name} has no key "${ref.key}"; ${NOTHING}. Put the age identity under that key, or name the key it is under, then create a new Restore`,
+    );
+  }
+  return undefined;
 }

@@ -116,8 +116,9 @@ describe('the identity of an encrypting policy', () => {
 });
 
 describe('a Restore of an encrypting policy', () => {
-  const plan = (policyObject: unknown) =>
+  const plan = (policyObject: unknown, identitySecretKeys?: readonly string[]) =>
     planRestore({
+      identitySecretKeys,
       restoreObject: fixtureYaml<unknown[]>('restore-pvc/restores.yaml')[0],
       restoreName: 'newest',
       namespace: 'db',
@@ -127,8 +128,26 @@ describe('a Restore of an encrypting policy', () => {
       restoreLabel: RESTORE_LABEL,
     });
 
-  it('runs when the policy names the identity', () => {
-    expect(plan(fixtureYaml('render/encrypted-minimal.yaml'))).toMatchObject({ kind: 'run' });
+  it('runs when the policy names the identity and its Secret holds the key', () => {
+    expect(plan(fixtureYaml('render/encrypted-minimal.yaml'), ['key.txt'])).toMatchObject({
+      kind: 'run',
+    });
+  });
+
+  it('is refused when the identity Secret is missing (its pod would wait for the volume until the deadline)', () => {
+    expect(plan(fixtureYaml('render/encrypted-minimal.yaml'), undefined)).toEqual({
+      kind: 'refuse',
+      message:
+        'spec.storage.encryption.identity.secretKeyRef of BackupPolicy db/minimal: Secret db/minimal-age-identity does not exist; nothing was restored and nothing was changed. Create it with the age identity (kubectl create secret generic minimal-age-identity --from-file=key.txt=KEY.txt), then create a new Restore',
+    });
+  });
+
+  it('is refused when the identity Secret lacks the key', () => {
+    expect(plan(fixtureYaml('render/encrypted-minimal.yaml'), ['identity'])).toEqual({
+      kind: 'refuse',
+      message:
+        'spec.storage.encryption.identity.secretKeyRef of BackupPolicy db/minimal: Secret db/minimal-age-identity has no key "key.txt"; nothing was restored and nothing was changed. Put the age identity under that key, or name the key it is under, then create a new Restore',
+    });
   });
 
   it('is refused, touching nothing, when the policy names no identity: the message names the field', () => {
