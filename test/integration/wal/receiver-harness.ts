@@ -7,9 +7,9 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { buffer, text } from 'node:stream/consumers';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { gunzipSync, zstdDecompressSync } from 'node:zlib';
@@ -18,6 +18,7 @@ import { stringify } from 'yaml';
 import type { ContinuousStatus } from '../../../src/api/index.js';
 import { assessWalContinuity, type WalContinuity } from '../../../src/retention/wal-continuity.js';
 import {
+  formatLsn,
   parseLsn,
   parseWalFileName,
   type TimelineSwitch,
@@ -28,11 +29,15 @@ import { fixtureYaml } from '../../harness/fixtures.js';
 import {
   type RunOutcome,
   runEnvironment,
+  runPgbackup,
   type StartedRun,
   startPgbackup,
 } from '../../harness/pgbackup-run.js';
+import { withClient } from '../../harness/postgres.js';
+import type { RestoredServer } from '../../harness/restore.js';
 import { testBucket, testPrefix } from '../../harness/s3.js';
 import { requireEnv, uniqueSuffix } from '../../harness/variables.js';
+import { hostOf, type ScratchPair, startScratchPair } from '../logical/scratch-pair.js';
 
 /** The segment size of the test servers (initdb's default). */
 export const SEGMENT_SIZE = 16 * 1024 * 1024;
@@ -320,4 +325,123 @@ export async function peakRssBytes(pid: number): Promise<number | undefined> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => undefined);
   const match = status === undefined ? null : /VmHWM:\s+(\d+) kB/.exec(status);
   return match === null ? undefined : Number(match[1]) * 1024;
+}
+
+/** A marker row: committed at `micros` (clock_timestamp()), its commit before `lsnAfter`. */
+export interface Marker {
+  readonly id: string;
+  /** clock_timestamp() of the insert, microseconds since the epoch. */
+  readonly micros: number;
+  /** The server's insert position right after the commit: past its commit record. */
+  readonly lsnAfter: string;
+}
+
+/**
+ * A primary and replica streaming into the bucket through a receiver (file mode), with a
+ * `marker` table on the primary: what the point-in-time tests (restore, drill, failure cases)
+ * start from.
+ */
+export interface MarkedReceiver {
+  readonly pair: ScratchPair;
+  readonly policy: WalPolicy;
+  readonly receiver: StartedReceiver;
+  /** Commits a marker every 100 ms on `server` (default the primary) into `into` until stopped. */
+  startMarkers(into: Marker[], server?: RestoredServer): () => Promise<void>;
+  /** A binary backup of the daily line in file mode, triggered at `at`; fails the test on error. */
+  binaryBackup(at: string): Promise<void>;
+  /** Switches WAL on `server` (default the primary) and waits until the bucket holds it. */
+  waitArchived(server?: RestoredServer): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Commits a marker every 100 ms on `server` until the returned function is called. */
+function markEvery100Ms(server: RestoredServer, markers: Marker[]): () => Promise<void> {
+  let running = true;
+  const done = (async () => {
+    const client = server.client('postgres');
+    await client.connect();
+    try {
+      while (running) {
+        const result = await client.query<{ id: string; micros: string }>(
+          'INSERT INTO marker (at) VALUES (clock_timestamp()) RETURNING id::text, (extract(epoch FROM at) * 1000000)::bigint::text AS micros',
+        );
+        const after = await client.query<{ lsn: string }>(
+          'SELECT pg_current_wal_insert_lsn()::text AS lsn',
+        );
+        const row = result.rows[0];
+        if (row !== undefined) {
+          markers.push({
+            id: row.id,
+            micros: Number(row.micros),
+            lsnAfter: after.rows[0]?.lsn ?? '',
+          });
+        }
+        await sleep(100);
+      }
+    } finally {
+      await client.end();
+    }
+  })();
+  return async () => {
+    running = false;
+    await done;
+  };
+}
+
+/**
+ * Starts a scratch primary and replica on the subnet's `octets`, a policy on them
+ * (`policy`'s settings, upload interval 1 s unless given) that the postgres user can read,
+ * the `marker` table, and a receiver streaming into the bucket.
+ */
+export async function startMarkedReceiver(input: {
+  readonly octets: { readonly primary: number; readonly replica: number };
+  readonly policy: Omit<WalPolicyInput, 'hosts'>;
+}): Promise<MarkedReceiver> {
+  const pair = await startScratchPair({
+    primary: walTestHost(input.octets.primary),
+    replica: walTestHost(input.octets.replica),
+  });
+  const policy = await writeWalPolicy({
+    uploadInterval: '1s',
+    ...input.policy,
+    hosts: [hostOf(pair.primary), hostOf(pair.replica)],
+  });
+  // Restores and wal-fetch run as postgres: they read the policy file.
+  await chmod(dirname(policy.file), 0o755);
+  await chmod(policy.file, 0o644);
+  await withClient(pair.primary.client('postgres'), (client) =>
+    client.query('CREATE TABLE marker (id bigserial PRIMARY KEY, at timestamptz NOT NULL)'),
+  );
+  const receiver = startReceiver(policy);
+  await waitStreaming(receiver);
+  const env = runEnvironment(SCRATCH_RECEIVER_ENV);
+  return {
+    pair,
+    policy,
+    receiver,
+    startMarkers: (into, server = pair.primary) => markEvery100Ms(server, into),
+    binaryBackup: async (at) => {
+      const run = await runPgbackup(
+        ['--type', 'binary', '--line', 'daily', '-f', policy.file, '--at', at],
+        env,
+      );
+      if (run.code !== 0) throw new Error(`the binary backup failed (${run.code}):\n${run.stderr}`);
+    },
+    waitArchived: async (server = pair.primary) => {
+      const lsn = await withClient(server.client('postgres'), async (client) => {
+        await client.query('SELECT pg_switch_wal()');
+        return currentLsn(client);
+      });
+      await waitFor(
+        `the bucket reaching ${formatLsn(lsn)}`,
+        async () => ((await bucketContinuity(walStoreOf(policy))).newestLsn ?? 0n) >= lsn,
+        60_000,
+        receiver,
+      );
+    },
+    stop: async () => {
+      await receiver.stop();
+      await pair.stop();
+    },
+  };
 }
