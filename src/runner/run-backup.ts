@@ -187,6 +187,13 @@ async function takeAndCommit(input: RunInput, taking: Taking): Promise<RunComple
     signal: input.fence?.signal,
     recipients: input.encryption?.recipients,
   };
+  if (input.encryption !== undefined) {
+    // Fingerprints only: enough to tell which identity will read the backup.
+    input.logger.info(
+      { recipients: input.encryption.fingerprints },
+      'encrypting every object with age for these recipients',
+    );
+  }
   const taken = await taking.kind.take(taking.source, target);
   const times = { runAtMs, startedAtMs, completedAtMs: input.clock(), serverStartedAt };
   const manifest = manifestOf(input, taking, { target, times, taken });

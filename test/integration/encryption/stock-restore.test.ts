@@ -106,6 +106,11 @@ describe('an encrypted binary backup', () => {
     const run = await runPgbackup(runArgs(policy, 'daily', '2026-03-02T02:00:00Z'));
 
     expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(
+      new RegExp(
+        `"recipients":\\["${fingerprintRecipient(publicKey)}"\\].*"msg":"encrypting every object with age`,
+      ),
+    );
     const [key] = await listCommitted(policy.binaryPrefix);
     if (key === undefined) throw new Error('no backup committed');
     const manifest = await readManifest(key);
