@@ -44,20 +44,24 @@ export function claimNameOf(jobSpec: unknown): string | undefined {
   return spec.volumes.find((volume) => volume.name === 'restore')?.persistentVolumeClaim?.claimName;
 }
 
-/** Runs the Job's `pgbackup restore` container with `/restore` standing at `claim`. */
+/**
+ * Runs the Job's `pgbackup restore` container with `/restore` standing at `claim`, and each
+ * of `mounts` (container directory → local directory, e.g. the identity Secret's volume) too.
+ */
 export async function runRestorePod(
   env: ControllerTestEnv,
   jobSpec: unknown,
   claim: string,
+  mounts: Readonly<Record<string, string>> = {},
 ): Promise<RunOutcome> {
   const container = (jobSpec as JobSpec).template.spec.containers[0];
   if (container === undefined) throw new Error('the Job has no container');
   if (container.args[0] !== 'restore') throw new Error(`the Job runs "${container.args[0]}"`);
-  const args = container.args.map((arg) =>
-    arg.startsWith(`${RESTORE_MOUNT_PATH}/`)
-      ? `${claim}${arg.slice(RESTORE_MOUNT_PATH.length)}`
-      : arg,
-  );
+  const mapped = Object.entries({ ...mounts, [RESTORE_MOUNT_PATH]: claim });
+  const args = container.args.map((arg) => {
+    const mount = mapped.find(([path]) => arg.startsWith(`${path}/`));
+    return mount === undefined ? arg : `${mount[1]}${arg.slice(mount[0].length)}`;
+  });
   const runner = await serviceAccountKubeConfig(env.admin, {
     namespace: env.namespace,
     name: 'orders-runner',
