@@ -3,11 +3,14 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
+import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseBackupPolicy } from '../../../src/api/index.js';
 import { EncryptionError } from '../../../src/encryption/index.js';
-import { streamToStores } from '../../../src/runner/index.js';
+import { type RunInput, runLogicalBackup, streamToStores } from '../../../src/runner/index.js';
 import type { StreamSource } from '../../../src/runner/stream-backup.js';
 import { type ArtifactStore, createLocalStore } from '../../../src/storage/index.js';
+import { fixtureYaml } from '../../harness/fixtures.js';
 import { decrypt, newIdentity, patterned } from '../encryption/age-streams.js';
 
 /**
@@ -127,5 +130,36 @@ describe('streaming a backup encrypted', () => {
 
     await expect(streaming).rejects.toThrow('pg_dump exited with code 1');
     for (const dir of dirs) expect(await filesUnder(dir)).toEqual([]);
+  });
+});
+
+describe('a run of a policy that asks for encryption', () => {
+  it('is refused before any I/O when its recipients were not resolved', async () => {
+    const parsed = parseBackupPolicy(fixtureYaml('render/encrypted.yaml'));
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
+    const untouched = {
+      get description(): string {
+        throw new Error('the store was touched');
+      },
+    } as unknown as ArtifactStore;
+    const input: RunInput = {
+      namespace: 'shop',
+      policy: 'orders',
+      spec: parsed.value.spec,
+      line: undefined,
+      triggeredAtMs: 0,
+      onDemandCommand: 'pgbackup backup',
+      endpoints: [],
+      selection: 'none',
+      credentials: { username: 'nobody', source: 'nowhere' },
+      remote: untouched,
+      encryption: undefined,
+      logger: pino({ level: 'silent' }),
+      clock: () => 0,
+    };
+
+    await expect(runLogicalBackup(input)).rejects.toThrow(
+      'BackupPolicy shop/orders sets spec.storage.encryption, but its recipients were not resolved for this run; nothing was written',
+    );
   });
 });
