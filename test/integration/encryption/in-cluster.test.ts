@@ -11,16 +11,19 @@ import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BackupPolicy } from '../../../src/api/index.js';
 import { fingerprintRecipient } from '../../../src/encryption/index.js';
+import { dumpObjectNameOf } from '../../../src/runner/dump-databases.js';
 import { kubectlApply, secretObject } from '../../harness/cluster-objects.js';
 import { runTool } from '../../harness/env/processes.js';
 import { apiFailure } from '../../harness/kube.js';
 import { startPgbackupRun } from '../../harness/pgbackup-run.js';
+import { createTestDatabase, superuserClient, withClient } from '../../harness/postgres.js';
 import { downloadObject } from '../../harness/restore.js';
 import { listBackupObjects, setUpRunnerPolicy } from '../../harness/runner-policy.js';
 import { testBucket, testS3Client } from '../../harness/s3.js';
 import { requireEnv } from '../../harness/variables.js';
-import { listCommitted } from '../binary/policy-file.js';
+import { dropTestDatabase, listCommitted } from '../binary/policy-file.js';
 import { readManifest } from '../logical/restore-dump.js';
+import { waitForReplica } from '../logical/source-databases.js';
 import { generateKeyFile, requireAgeTools } from './age-tool.js';
 
 const IDENTITY_SECRET = 'orders-age-identity';
@@ -42,6 +45,15 @@ async function keyPair(directory: string, name: string): Promise<KeyPair> {
 
 function configMapObject(name: string, data: Record<string, string>) {
   return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data };
+}
+
+/** The recipients' Secret and ConfigMap (one key each) and the identity's Secret. */
+function keyObjects(inSecret: KeyPair, inConfigMap: KeyPair) {
+  return [
+    secretObject(RECIPIENTS_SECRET, { recipients: `# backups\n${inSecret.publicKey}\n` }),
+    configMapObject(RECIPIENTS_CONFIG_MAP, { recipients: `${inConfigMap.publicKey}\n` }),
+    secretObject(IDENTITY_SECRET, { 'key.txt': inSecret.text }),
+  ];
 }
 
 function encryptWithRefs(policy: BackupPolicy): void {
@@ -75,11 +87,7 @@ describe('an encrypting policy in a cluster (--policy)', () => {
       podAddresses: [requireEnv('PGBACKUP_REPLICA'), requireEnv('PGBACKUP_PRIMARY')],
       edit: encryptWithRefs,
     }));
-    await kubectlApply(namespace, [
-      secretObject(RECIPIENTS_SECRET, { recipients: `# backups\n${secretKey.publicKey}\n` }),
-      configMapObject(RECIPIENTS_CONFIG_MAP, { recipients: `${configMapKey.publicKey}\n` }),
-      secretObject(IDENTITY_SECRET, { 'key.txt': secretKey.text }),
-    ]);
+    await kubectlApply(namespace, keyObjects(secretKey, configMapKey));
   });
 
   afterAll(async () => {
@@ -173,5 +181,72 @@ describe('an encrypting policy in a cluster (--policy)', () => {
     );
     expect(String(failed?.status?.message)).toContain('this is an age identity');
     expect(JSON.stringify(failed)).not.toContain(pasted);
+  });
+});
+
+describe('an encrypting logical policy in a cluster (--policy)', () => {
+  let directory = '';
+  let database = '';
+
+  beforeAll(async () => {
+    requireAgeTools();
+    directory = await mkdtemp(join(tmpdir(), 'pgbackup-encrypted-logical-'));
+    database = await createTestDatabase();
+    await withClient(superuserClient('primary', database), (client) =>
+      client.query("CREATE TABLE notes AS SELECT 'a note' AS body"),
+    );
+    await waitForReplica();
+  });
+
+  afterAll(async () => {
+    if (database !== '') await dropTestDatabase(database);
+    if (directory !== '') await rm(directory, { recursive: true, force: true });
+  });
+
+  it('stores the globals and the dump encrypted; stock age and pg_restore read the dump', async () => {
+    const inSecret = await keyPair(directory, 'in-secret.txt');
+    const inConfigMap = await keyPair(directory, 'in-config-map.txt');
+    const { namespace, policyName, prefix, env } = await setUpRunnerPolicy({
+      fixture: 'logical/in-cluster.yaml',
+      podFixture: 'binary/postgres-pod.yaml',
+      podAddresses: [requireEnv('PGBACKUP_PRIMARY'), requireEnv('PGBACKUP_REPLICA')],
+      edit: (policy) => {
+        Object.assign(policy.spec.logical, { databases: [database] });
+        encryptWithRefs(policy);
+      },
+    });
+    await kubectlApply(namespace, keyObjects(inSecret, inConfigMap));
+    const args = ['--policy', `${namespace}/${policyName}`, '--type', 'logical'];
+
+    const run = await startPgbackupRun(
+      [...args, '--line', 'weekly', '--at', '2026-03-01T02:30:00Z'],
+      env,
+    ).outcome;
+
+    expect(run.code, run.stderr).toBe(0);
+    const [key] = await listCommitted(`${prefix}/${namespace}/${policyName}/logical/`);
+    if (key === undefined) throw new Error('no backup committed');
+    const manifest = await readManifest(key);
+    expect(manifest.encryption?.recipients).toEqual([
+      fingerprintRecipient(inSecret.publicKey),
+      fingerprintRecipient(inConfigMap.publicKey),
+    ]);
+    const dumpName = `${dumpObjectNameOf(database)}.age`;
+    expect(manifest.objects.map((object) => object.name)).toEqual(['globals.sql.age', dumpName]);
+    const stored = join(directory, dumpName);
+    await downloadObject(
+      testS3Client(),
+      { bucket: testBucket(), key: `${key}${dumpName}` },
+      stored,
+    );
+    const listing = await runTool('bash', [
+      '-c',
+      'set -o pipefail; age -d -i "$1" < "$2" | "$3/pg_restore" --list',
+      'bash',
+      inConfigMap.path,
+      stored,
+      requireEnv('PGBACKUP_PG_BIN'),
+    ]);
+    expect(listing).toMatch(/TABLE DATA public notes /);
   });
 });
