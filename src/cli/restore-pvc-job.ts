@@ -78,6 +78,8 @@ async function restorePointInTime(
   const prefix = opened.policy.spec.storage?.s3.prefix ?? '';
   const store = createS3Store(opened.config);
   const recoveryDir = join(tmpdir(), 'pgbackup-recovery-access');
+  // The identity decrypts the backup and, named in restore_command, the WAL.
+  const identity = await loadIdentityOption(args.identityFile);
   const outcome = await restoreToTarget({
     namespace,
     policy: name,
@@ -85,7 +87,8 @@ async function restorePointInTime(
     store,
     policyObject: opened.policy,
     walStore: createWalStore(opened.config, walKeyPrefix({ prefix, namespace, policy: name })),
-    downloader: createObjectDownloader(store, await loadIdentityOption(args.identityFile)),
+    downloader: createObjectDownloader(store, identity),
+    identity,
     target,
     pause: false,
     targetDir: args.targetDir,

@@ -18,7 +18,7 @@ import { createS3Store, createWalStore, walKeyPrefix } from '../storage/index.js
 import { createObjectDownloader } from '../storage/object-download.js';
 import { withClusterClient } from './cluster-client.js';
 import { type Command, type CommandIo, UsageError } from './command.js';
-import { loadIdentityOption } from './identity-option.js';
+import { type LoadedIdentity, loadIdentityOption } from './identity-option.js';
 import { readPolicyFile } from './plan-policy-file.js';
 import { keysOf, passEnv, selfCommand } from './restore-target-command.js';
 import { requestChecksumFrom } from './run-file-mode.js';
@@ -33,10 +33,12 @@ function loggerFor(policy: string) {
 function restorerFactory(
   args: VerifyArguments,
   logger: ReturnType<typeof loggerFor>,
+  identity: LoadedIdentity | undefined,
 ): PointInTimeRestorerFactory {
   return (bucket: PointInTimeBucket) =>
     pointInTimeRestorer({
       ...bucket,
+      identity,
       pgRoot: args.pgRoot,
       uid: process.getuid?.(),
       logger,
@@ -69,12 +71,13 @@ async function verifyFromFile(args: VerifyArguments, file: string, io: CommandIo
   const store = createS3Store(config);
   const login = process.env.PGUSER;
   const logger = loggerFor(name);
+  const identity = await loadIdentityOption(args.identityFile);
   const common = {
     namespace,
     policy: name,
     prefix: s3.prefix,
     store,
-    downloader: createObjectDownloader(store, await loadIdentityOption(args.identityFile)),
+    downloader: createObjectDownloader(store, identity),
     workDir: args.workDir,
     pgRoot: args.pgRoot,
     uid: process.getuid?.(),
@@ -96,7 +99,11 @@ async function verifyFromFile(args: VerifyArguments, file: string, io: CommandIo
       downloader: common.downloader,
       keys: await keysOf(config),
     };
-    return verifyPointInTime({ ...common, roles, restorer: restorerFactory(args, logger)(bucket) });
+    return verifyPointInTime({
+      ...common,
+      roles,
+      restorer: restorerFactory(args, logger, identity)(bucket),
+    });
   };
   const outcome =
     args.type === 'logical'
@@ -127,7 +134,7 @@ async function verifyFromCluster(
       requestChecksumCalculation: requestChecksumFrom(process.env),
       logger: loggerFor(policy.name),
       clock: Date.now,
-      pointInTimeRestorer: restorerFactory(args, loggerFor(policy.name)),
+      pointInTimeRestorer: restorerFactory(args, loggerFor(policy.name), identity),
     }),
   );
   if (result.outcome === 'skipped') {

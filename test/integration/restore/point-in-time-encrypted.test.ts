@@ -6,6 +6,8 @@
  * `.age` WAL with `pgbackup wal-fetch --identity FILE` (the path in restore_command, never the
  * key). Without an identity, or with another key, the restore fails before anything is
  * downloaded, naming the recipient the backup was made for, and the target is never made.
+ * The point-in-time drill (`pgbackup verify --type point-in-time --identity FILE`) passes on
+ * the same bucket, and fails with another key before anything is downloaded.
  */
 import { chmod, chown, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,13 +17,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprintRecipient } from '../../../src/encryption/index.js';
 import { type CatalogEntry, createS3Store, policyKeyPrefix } from '../../../src/storage/index.js';
 import { postgresRunAs } from '../../harness/env/postgres.js';
+import { runEnvironment } from '../../harness/pgbackup-run.js';
 import { withClient } from '../../harness/postgres.js';
 import { startRestoredServer } from '../../harness/restore.js';
 import { requireEnv } from '../../harness/variables.js';
 import { generateKeyFile, requireAgeTools } from '../encryption/age-tool.js';
+import { runVerify } from '../verify/verify-run.js';
 import {
   type MarkedReceiver,
   type Marker,
+  SCRATCH_RECEIVER_ENV,
   startMarkedReceiver,
   waitFor,
   walNames,
@@ -213,5 +218,29 @@ describe('pgbackup restore to a point in time of an encrypted policy', () => {
     expect(stderr).toContain(`encrypted for recipient ${key.fingerprint}`);
     expect(stderr).toContain(otherKey.fingerprint);
     expect(stderr).not.toContain('AGE-SECRET-KEY');
+  }, 120_000);
+
+  it('the point-in-time drill passes with --identity, reaching its target exactly', async () => {
+    const { policy } = world ?? ({} as never);
+    const run = await runVerify(
+      ['-f', policy.file, '--type', 'point-in-time', '--identity', key.path],
+      { env: runEnvironment(SCRATCH_RECEIVER_ENV) },
+    );
+    expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+    expect(run.stdout).toContain(`Passed: ${backup?.key}`);
+    expect(run.stdout).toMatch(/replayed the transaction committed at (\S+) and stopped before/);
+  }, 300_000);
+
+  it('the point-in-time drill with another key fails naming the recipient, downloading nothing', async () => {
+    const { policy } = world ?? ({} as never);
+    const run = await runVerify(
+      ['-f', policy.file, '--type', 'point-in-time', '--identity', otherKey.path],
+      { env: runEnvironment(SCRATCH_RECEIVER_ENV) },
+    );
+    expect(run.code, run.stdout).toBe(1);
+    expect(run.stdout).toContain(`Failed: ${backup?.key}`);
+    expect(run.stdout).toContain(`encrypted for recipient ${key.fingerprint}`);
+    expect(run.stdout).toContain(otherKey.fingerprint);
+    expect(run.leftInWorkDir).toEqual([]);
   }, 120_000);
 });
