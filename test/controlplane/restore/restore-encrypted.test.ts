@@ -10,7 +10,6 @@ import { chmod, chown, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/pr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { API_VERSION, RESTORE_PLURAL } from '../../../src/api/index.js';
 import { fingerprintRecipient } from '../../../src/encryption/index.js';
 import type { KubeObject } from '../../../src/kube/index.js';
 import { IDENTITY_MOUNT_DIR } from '../../../src/render/runner-pod.js';
@@ -30,15 +29,11 @@ import {
   waitForJob,
 } from '../controller/controller-setup.js';
 import { runLikeThePod } from '../controller/job-pod.js';
-import { claimDir, runRestorePod } from './restore-pod.js';
+import { claimDir, createRestore, getRestore, runRestorePod } from './restore-pod.js';
 
 const TABLE = 'restore_encrypted_rows';
 const RESTORED_HOST = `${process.env.PGBACKUP_ENV_SUBNET ?? '127.0.0'}.78`;
 const IDENTITY_SECRET = 'orders-age-identity';
-
-interface RestoreObject extends KubeObject {
-  status?: { phase?: string; message?: string; backup?: string };
-}
 
 interface PodSpecOfJob {
   template: {
@@ -47,23 +42,6 @@ interface PodSpecOfJob {
       volumes: { name: string; secret?: unknown }[];
     };
   };
-}
-
-function getRestore(env: ControllerTestEnv, name: string): Promise<RestoreObject> {
-  return env.client.request<RestoreObject>({
-    verb: 'get',
-    path: pgbackupPath(env.namespace, RESTORE_PLURAL, name),
-    what: `get Restore ${name}`,
-  });
-}
-
-function createRestore(env: ControllerTestEnv, name: string, spec: Record<string, unknown>) {
-  return env.client.request<KubeObject>({
-    verb: 'create',
-    path: pgbackupPath(env.namespace, RESTORE_PLURAL),
-    body: { apiVersion: API_VERSION, kind: 'Restore', metadata: { name }, spec },
-    what: `create Restore ${name}`,
-  });
 }
 
 /** Sets the policy's encryption (merge patch): the public key inline, the identity's Secret named. */

@@ -7,12 +7,14 @@
 import { chown, mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { API_VERSION, RESTORE_PLURAL } from '../../../src/api/index.js';
+import type { KubeObject } from '../../../src/kube/index.js';
 import { RESTORE_MOUNT_PATH } from '../../../src/render/index.js';
 import { writeKubeConfigFile } from '../../harness/controller-process.js';
 import { postgresRunAs } from '../../harness/env/postgres.js';
 import { serviceAccountKubeConfig } from '../../harness/kube.js';
 import { type RunOutcome, runEnvironment, runPgbackupAs } from '../../harness/pgbackup-run.js';
-import type { ControllerTestEnv } from '../controller/controller-setup.js';
+import { type ControllerTestEnv, pgbackupPath } from '../controller/controller-setup.js';
 
 interface JobSpec {
   template: {
@@ -76,4 +78,37 @@ export async function runRestorePod(
     runEnvironment({ KUBECONFIG: kubeconfig, HOME: home, TMPDIR: home }),
     postgresRunAs(),
   );
+}
+
+/** A Restore as the tests read it. */
+export interface RestoreObject extends KubeObject {
+  status?: {
+    phase?: string;
+    message?: string;
+    backup?: string;
+    restoreSeconds?: number;
+    startedAt?: string;
+    completedAt?: string;
+    jobName?: string;
+    reached?: { lsn?: string };
+  };
+}
+
+/** The Restore `name` as stored. */
+export function getRestore(env: ControllerTestEnv, name: string): Promise<RestoreObject> {
+  return env.client.request<RestoreObject>({
+    verb: 'get',
+    path: pgbackupPath(env.namespace, RESTORE_PLURAL, name),
+    what: `get Restore ${name}`,
+  });
+}
+
+/** Creates a Restore as a user would. */
+export function createRestore(env: ControllerTestEnv, name: string, spec: Record<string, unknown>) {
+  return env.client.request<KubeObject>({
+    verb: 'create',
+    path: pgbackupPath(env.namespace, RESTORE_PLURAL),
+    body: { apiVersion: API_VERSION, kind: 'Restore', metadata: { name }, spec },
+    what: `create Restore ${name}`,
+  });
 }

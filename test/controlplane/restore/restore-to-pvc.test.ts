@@ -11,7 +11,6 @@
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { API_VERSION, RESTORE_PLURAL } from '../../../src/api/index.js';
 import type { KubeObject } from '../../../src/kube/index.js';
 import { createPostgresPod } from '../../harness/cluster-objects.js';
 import { writeKubeConfigFile } from '../../harness/controller-process.js';
@@ -30,41 +29,11 @@ import {
   waitForJob,
 } from '../controller/controller-setup.js';
 import { runLikeThePod } from '../controller/job-pod.js';
-import { claimDir, claimNameOf, runRestorePod } from './restore-pod.js';
+import { claimDir, claimNameOf, createRestore, getRestore, runRestorePod } from './restore-pod.js';
 
 /** A table of the primary's, unique to this file, that the restored server must serve. */
 const TABLE = 'restore_to_pvc_rows';
 const RESTORED_HOST = `${process.env.PGBACKUP_ENV_SUBNET ?? '127.0.0'}.77`;
-
-interface RestoreObject extends KubeObject {
-  status?: {
-    phase?: string;
-    message?: string;
-    backup?: string;
-    restoreSeconds?: number;
-    startedAt?: string;
-    completedAt?: string;
-    jobName?: string;
-    reached?: { lsn?: string };
-  };
-}
-
-function getRestore(env: ControllerTestEnv, name: string): Promise<RestoreObject> {
-  return env.client.request<RestoreObject>({
-    verb: 'get',
-    path: pgbackupPath(env.namespace, RESTORE_PLURAL, name),
-    what: `get Restore ${name}`,
-  });
-}
-
-function createRestore(env: ControllerTestEnv, name: string, spec: Record<string, unknown>) {
-  return env.client.request<KubeObject>({
-    verb: 'create',
-    path: pgbackupPath(env.namespace, RESTORE_PLURAL),
-    body: { apiVersion: API_VERSION, kind: 'Restore', metadata: { name }, spec },
-    what: `create Restore ${name}`,
-  });
-}
 
 function waitForPhase(env: ControllerTestEnv, name: string, phase: string) {
   return vi.waitFor(
