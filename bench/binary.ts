@@ -23,7 +23,13 @@
  */
 import { runPeerBench } from './peers/bench.js';
 import { newRecipient } from './peers/encryption.js';
-import { barmanTool, basebackupPipeTool, oursTool, pgbackrestTool } from './peers/tools.js';
+import {
+  barmanTool,
+  basebackupPipeTool,
+  encryptedVariants,
+  oursTool,
+  pgbackrestTool,
+} from './peers/tools.js';
 
 const OURS = 'ours zstd';
 /** ours with zstd workers = the machine's two cores, against pgBackRest process-max 2. */
@@ -48,19 +54,7 @@ await runPeerBench({
       compression: { ...compression, workers: 2 },
       cpuProfileDir: process.env.BENCH_CPU_PROF,
     }),
-    ...(recipient === undefined
-      ? []
-      : [
-          {
-            ...oursTool(servers, `${OURS} age`, {
-              runner,
-              type: 'binary',
-              compression,
-              encryptFor: recipient,
-            }),
-            comparedWith: OURS,
-          },
-        ]),
+    ...encryptedVariants(servers, OURS, { runner, type: 'binary', compression }, recipient),
     pgbackrestTool(servers, 1, OURS, compression),
     pgbackrestTool(servers, 2, OURS_2, compression),
     barmanTool(servers, OURS),

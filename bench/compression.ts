@@ -12,26 +12,19 @@
  * BENCH_SETTINGS=a,b runs only the settings whose names contain one of these; BENCH_RUNNER=FILE
  * runs that bundle of the runner instead of building one.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse, stringify } from 'yaml';
-import { repoRoot } from '../test/harness/env/layout.js';
 import { ensureBuiltOperator } from '../test/harness/executor/built-operator.js';
 import { loadSince, loadText } from './cpu-seconds.js';
-import { measureCommand, type ToolRun } from './peers/measure.js';
 import {
-  BUCKET,
   benchDatabaseBytes,
-  deletePrefix,
-  listObjects,
   loadPgbench,
   type PeerServers,
-  PG_HOST,
-  REGION,
   startPeerServers,
   stopPeerServers,
 } from './peers/servers.js';
+import { oursTool, type PeerRun } from './peers/tools.js';
 import { median, printTable } from './runner-bench.js';
 
 type Kind = 'binary' | 'logical';
@@ -67,11 +60,6 @@ const LOGICAL_SETTINGS: readonly Setting[] = [
   { name: 'none', fields: { compression: 'none' } },
 ];
 
-/** Seen settings' runs and what they stored. */
-interface Run extends ToolRun {
-  readonly storedBytes: number;
-}
-
 function settings() {
   const kind: Kind = process.env.BENCH_KIND === 'logical' ? 'logical' : 'binary';
   const only = process.env.BENCH_SETTINGS?.split(',').filter(Boolean);
@@ -84,83 +72,25 @@ function settings() {
   };
 }
 
-const slug = (name: string) => name.replace(/\W+/g, '-');
-
-async function writePolicy(servers: PeerServers, kind: Kind, setting: Setting, prefix: string) {
-  const fixture = kind === 'binary' ? 'binary-policy.yaml' : 'logical-policy.yaml';
-  const policy = parse(await readFile(join(repoRoot, 'bench', 'fixtures', fixture), 'utf8'));
-  policy.spec.target.hosts = [`${PG_HOST}:${servers.server.port}`];
-  Object.assign(policy.spec.storage.s3, {
-    bucket: BUCKET,
-    prefix,
-    endpoint: servers.minio.endpoint,
-    region: REGION,
+/** A setting as a tool: ours (bench/peers' runner, policy and checks) with its fields. */
+function settingTool(servers: PeerServers, runner: string, kind: Kind, setting: Setting) {
+  return oursTool(servers, `compression ${setting.name}`, {
+    runner,
+    type: kind,
+    fields: setting.fields,
   });
-  if (kind === 'binary') Object.assign(policy.spec.binary, setting.fields);
-  else
-    Object.assign(
-      policy.spec.logical,
-      { databases: ['bench'], fallbackToPrimary: true },
-      setting.fields,
-    );
-  const file = join(servers.dir, `compression-${slug(setting.name)}.yaml`);
-  await writeFile(file, stringify(policy));
-  return file;
-}
-
-/** One backup of a setting, measured; its objects are deleted afterwards. */
-interface Bench {
-  readonly servers: PeerServers;
-  readonly runner: string;
-  readonly kind: Kind;
-}
-
-async function runOnce(
-  { servers, runner, kind }: Bench,
-  setting: Setting,
-  round: number,
-): Promise<Run> {
-  const prefix = `compression-${slug(setting.name)}/r${round}`;
-  const policy = await writePolicy(servers, kind, setting, prefix);
-  const [line, at] =
-    kind === 'binary' ? ['daily', '2026-03-02T01:30:00Z'] : ['weekly', '2026-03-01T02:30:00Z'];
-  try {
-    const run = await measureCommand(
-      {
-        command: process.execPath,
-        args: [runner, 'run', '--type', kind, '--line', line, '-f', policy, '--at', at],
-        cwd: repoRoot,
-        env: {
-          PATH: process.env.PATH,
-          HOME: servers.dir,
-          PGUSER: process.env.PGUSER,
-          PGPASSWORD: process.env.PGPASSWORD,
-          AWS_ACCESS_KEY_ID: servers.credentials.accessKeyId,
-          AWS_SECRET_ACCESS_KEY: servers.credentials.secretAccessKey,
-          AWS_REGION: REGION,
-          NODE_EXTRA_CA_CERTS: servers.caFile,
-          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-        },
-      },
-      servers.accounting,
-    );
-    const stored = await listObjects(servers, `${prefix}/`);
-    const manifests = stored.filter((object) => object.key.endsWith('manifest.json'));
-    if (manifests.length !== 1) {
-      throw new Error(`${setting.name}: the run committed no backup:\n${run.stderr.slice(-2000)}`);
-    }
-    return { ...run, storedBytes: stored.reduce((sum, object) => sum + object.size, 0) };
-  } finally {
-    await deletePrefix(servers, `${prefix}/`);
-  }
 }
 
 const MB = 1e6;
 
-function printRows(settingsRun: readonly Setting[], results: Map<string, Run[]>, bytes: number) {
+function printRows(
+  settingsRun: readonly Setting[],
+  results: Map<string, PeerRun[]>,
+  bytes: number,
+) {
   const width = Math.max(7, ...settingsRun.map((s) => s.name.length));
   const of = (setting: Setting) => results.get(setting.name) ?? [];
-  const med = (setting: Setting, value: (run: Run) => number) => median(of(setting).map(value));
+  const med = (setting: Setting, value: (run: PeerRun) => number) => median(of(setting).map(value));
   printTable<Setting>(
     [
       ['setting'.padEnd(width), (s) => s.name.padEnd(width)],
@@ -191,17 +121,16 @@ try {
   const clusterBytes = await loadPgbench(servers, scale);
   const bytes = kind === 'binary' ? clusterBytes : await benchDatabaseBytes(servers);
   const loadBefore = loadText();
-  const bench: Bench = { servers, runner, kind };
   const first = chosen[0];
   if (first === undefined) throw new Error('BENCH_SETTINGS matches no setting');
   process.stderr.write('warm-up backup (unmeasured)…\n');
-  await runOnce(bench, first, 99);
-  const results = new Map<string, Run[]>(chosen.map((s) => [s.name, []]));
+  await settingTool(servers, runner, kind, first).run(99);
+  const results = new Map<string, PeerRun[]>(chosen.map((s) => [s.name, []]));
   for (let round = 0; round < rounds; round += 1) {
     const order = round % 2 === 0 ? chosen : [...chosen].reverse();
     const parts: string[] = [];
     for (const setting of order) {
-      const run = await runOnce(bench, setting, round);
+      const run = await settingTool(servers, runner, kind, setting).run(round);
       results.get(setting.name)?.push(run);
       // Each run as it ends, so a bench cut short still leaves its figures.
       process.stderr.write(

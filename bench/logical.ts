@@ -12,14 +12,18 @@
  *   BENCH_GIB=1 BENCH_ROUNDS=5 npm run bench:logical
  *   npm run bench:logical:flat                   # 2, 4 and 8 GiB: time per GiB
  *
- * Settings (bench/peers/bench.ts): BENCH_GIB, BENCH_ROUNDS, BENCH_TOOLS, BENCH_CPU_PROF. It
+ * Settings (bench/peers/bench.ts): BENCH_GIB, BENCH_ROUNDS, BENCH_TOOLS, BENCH_CPU_PROF,
+ * BENCH_ENCRYPTION (also ours encrypting: its cost against ours), BENCH_NODE_OPTIONS. It
  * starts its own servers (bench/peers/servers.ts); no `npm run env:up`.
  */
 import { runPeerBench } from './peers/bench.js';
+import { newRecipient } from './peers/encryption.js';
 import { benchDatabaseBytes } from './peers/servers.js';
-import { dumpPipeTool, oursTool } from './peers/tools.js';
+import { dumpPipeTool, encryptedVariants, oursTool } from './peers/tools.js';
 
 const OURS = 'ours pg_dump -Fc';
+/** BENCH_ENCRYPTION=1: ours encrypting for an age key made for this run. */
+const recipient = process.env.BENCH_ENCRYPTION === '1' ? await newRecipient() : undefined;
 
 await runPeerBench({
   name: 'logical',
@@ -32,6 +36,7 @@ await runPeerBench({
       compression,
       cpuProfileDir: process.env.BENCH_CPU_PROF,
     }),
+    ...encryptedVariants(servers, OURS, { runner, type: 'logical', compression }, recipient),
     dumpPipeTool(servers, OURS),
   ],
 });

@@ -34,15 +34,14 @@
  * Per-process figures of each turn go to stderr.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, readFileSync } from 'node:fs';
-import { chmod, chown, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type pg from 'pg';
-import { parse, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import { WAL_RECEIVER_NODE_OPTIONS } from '../src/render/wal-receiver.js';
 import {
   DEFAULT_WAL_SEGMENT_SIZE,
@@ -53,7 +52,6 @@ import {
 } from '../src/retention/wal-names.js';
 import { addresses, repoRoot } from '../test/harness/env/layout.js';
 import { pgBinDir, postgresRunAs } from '../test/harness/env/postgres.js';
-import { ensureToolModule } from '../test/harness/env/tools.js';
 import { ensureOperatorBuild } from '../test/harness/executor/built-operator.js';
 import {
   configurePgbackrest,
@@ -61,10 +59,11 @@ import {
   type PgbackrestRepo,
   pgbackrestProcesses,
 } from '../test/harness/peers/pgbackrest.js';
-import { startTlsMinio, type TlsMinio } from '../test/harness/peers/tls-minio.js';
+import type { TlsMinio } from '../test/harness/peers/tls-minio.js';
 import { type ScratchServer, startScratchPrimary } from '../test/harness/scratch-postgres.js';
 import { type CpuCgroup, createCpuCgroup } from './cpu-cgroup.js';
 import { loadText } from './cpu-seconds.js';
+import { benchPolicy, MINIO_PORT, REGION, startBenchBase } from './peers/servers.js';
 import {
   type ProcessStat,
   processTree,
@@ -87,14 +86,12 @@ const SEGMENT = DEFAULT_WAL_SEGMENT_SIZE;
 const MiB = 1024 * 1024;
 const DATABASE = 'bench';
 const BUCKET = 'pgbackup-bench-wal';
-const REGION = 'us-east-1';
 /** How long a tool may take to store what the load wrote once it ends. */
 const DRAIN_TIMEOUT_MS = 120_000;
 
 const subnet = addresses.primary.host.replace(/\.\d+$/, '');
 const PG_HOST = `${subnet}.20`;
 const MINIO_HOST = `${subnet}.21`;
-const MINIO_PORT = 9000;
 
 /** One turn of one tool: its lag over the load, what it cost, how long it took to catch up. */
 interface Turn extends LagSummary {
@@ -151,10 +148,6 @@ interface Bench {
   readonly s3: S3Client;
   readonly admin: pg.Client;
   readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
-}
-
-function token(bytes: number): string {
-  return randomBytes(bytes).toString('base64url');
 }
 
 async function query<Row extends Record<string, unknown>>(
@@ -276,15 +269,11 @@ async function oursArchivedLsn(bench: Bench, prefix: string, heads: Map<string, 
 }
 
 async function writeOursPolicy(bench: Bench, file: string, prefix: string): Promise<void> {
-  const policy = parse(
-    await readFile(join(repoRoot, 'bench', 'fixtures', 'wal-policy.yaml'), 'utf8'),
-  );
-  policy.spec.target.hosts = [`${PG_HOST}:${process.env.BENCH_PG_PORT}`];
-  Object.assign(policy.spec.storage.s3, {
+  const policy = await benchPolicy('wal-policy.yaml', {
+    host: `${PG_HOST}:${process.env.BENCH_PG_PORT}`,
     bucket: BUCKET,
     prefix,
     endpoint: bench.minio.endpoint,
-    region: REGION,
   });
   await writeFile(file, stringify(policy));
 }
@@ -570,31 +559,7 @@ async function runTurn(bench: Bench, tool: Tool, round: number): Promise<Turn> {
 // Set-up and the report.
 
 async function startBench(dir: string): Promise<Bench> {
-  Object.assign(process.env, {
-    PGBACKUP_PG_BIN: pgBinDir(),
-    PGUSER: 'postgres',
-    PGPASSWORD: token(18),
-  });
-  const credentials = { accessKeyId: `bench${token(6)}`, secretAccessKey: token(30) };
-  const runAs = postgresRunAs();
-  const socketDir = join(dir, 'pg-socket');
-  await mkdir(socketDir, { recursive: true });
-  if (runAs !== undefined) await chown(socketDir, runAs.uid, runAs.gid);
-  const minioDir = join(dir, 'minio');
-  await mkdir(minioDir, { recursive: true });
-  const minioBinary = join(
-    await ensureToolModule('minio', (m) => process.stderr.write(`${m}\n`)),
-    'minio',
-  );
-  const minio = await startTlsMinio({
-    dir: minioDir,
-    binary: minioBinary,
-    host: MINIO_HOST,
-    port: MINIO_PORT,
-    bucket: BUCKET,
-    region: REGION,
-    ...credentials,
-  });
+  const { credentials, socketDir, minio } = await startBenchBase(dir, MINIO_HOST, BUCKET);
   try {
     const server = await startScratchPrimary(PG_HOST, [
       // archive_command is set with ALTER SYSTEM, which a command-line setting would override.

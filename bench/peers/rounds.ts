@@ -22,7 +22,9 @@ export async function runRounds(tools: readonly PeerTool[], rounds: number): Pro
     for (const tool of order) {
       const run = await tool.run(round);
       results.get(tool.name)?.push(run);
-      parts.push(`${tool.name} ${run.seconds.toFixed(1)} s`);
+      // The runner's RSS too, so a run cut short still tells its memory.
+      const rss = run.nodeRssBytes > 0 ? ` (node ${(run.nodeRssBytes / MiB).toFixed(0)} MiB)` : '';
+      parts.push(`${tool.name} ${run.seconds.toFixed(1)} s${rss}`);
     }
     process.stderr.write(
       `  round ${round + 1}/${rounds}: ${parts.join(', ')}; load ${loadText()}\n`,

@@ -8,11 +8,12 @@
  * through NODE_EXTRA_CA_CERTS or AWS_CA_BUNDLE). Every tool writes to the one bucket.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, chown, copyFile, mkdir } from 'node:fs/promises';
+import { chmod, chown, copyFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DeleteObjectsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type pg from 'pg';
-import { addresses } from '../../test/harness/env/layout.js';
+import { parse } from 'yaml';
+import { addresses, repoRoot } from '../../test/harness/env/layout.js';
 import { pgBinDir, postgresRunAs } from '../../test/harness/env/postgres.js';
 import { type RunAs, runTool } from '../../test/harness/env/processes.js';
 import { ensureToolModule } from '../../test/harness/env/tools.js';
@@ -55,9 +56,25 @@ function token(bytes: number): string {
   return randomBytes(bytes).toString('base64url');
 }
 
-/** Starts the servers in `dir` (made 0755 so the server's account reaches what it needs). */
-export async function startPeerServers(dir: string): Promise<PeerServers> {
-  await chmod(dir, 0o755);
+/** What every bench that starts its own servers begins with (bench/peers, bench/wal). */
+export interface BenchBase {
+  readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
+  /** The server's account when we are root (it owns the data directory and the socket's). */
+  readonly runAs: RunAs | undefined;
+  readonly socketDir: string;
+  readonly minio: TlsMinio;
+}
+
+/**
+ * The server's login (a new password, in this process's environment for the tools), new S3
+ * keys, the socket directory the server's account owns, and a MinIO over TLS in `dir` with
+ * `bucket` on `minioHost`.
+ */
+export async function startBenchBase(
+  dir: string,
+  minioHost: string,
+  bucket: string,
+): Promise<BenchBase> {
   Object.assign(process.env, {
     PGBACKUP_PG_BIN: pgBinDir(),
     PGUSER: 'postgres',
@@ -77,12 +94,19 @@ export async function startPeerServers(dir: string): Promise<PeerServers> {
   const minio = await startTlsMinio({
     dir: minioDir,
     binary,
-    host: MINIO_HOST,
+    host: minioHost,
     port: MINIO_PORT,
-    bucket: BUCKET,
+    bucket,
     region: REGION,
     ...credentials,
   });
+  return { credentials, runAs, socketDir, minio };
+}
+
+/** Starts the servers in `dir` (made 0755 so the server's account reaches what it needs). */
+export async function startPeerServers(dir: string): Promise<PeerServers> {
+  await chmod(dir, 0o755);
+  const { credentials, runAs, socketDir, minio } = await startBenchBase(dir, MINIO_HOST, BUCKET);
   try {
     const caFile = join(dir, 'ca.crt');
     await copyFile(minio.caFile, caFile);
@@ -230,4 +254,29 @@ export async function benchDatabaseBytes(servers: PeerServers): Promise<number> 
 
 export async function dropPgbench(servers: PeerServers): Promise<void> {
   await servers.admin.query('DROP DATABASE IF EXISTS bench');
+}
+
+/** Where a bench's policy points: its server and its bucket. */
+export interface PolicyTarget {
+  /** `host:port` of the server. */
+  readonly host: string;
+  readonly bucket: string;
+  readonly prefix: string;
+  readonly endpoint: string;
+}
+
+/**
+ * A policy under bench/fixtures/, parsed and aimed at the bench's server and bucket (the
+ * fixture's hosts, bucket, prefix and endpoint are placeholders).
+ */
+export async function benchPolicy(fixture: string, target: PolicyTarget) {
+  const policy = parse(await readFile(join(repoRoot, 'bench', 'fixtures', fixture), 'utf8'));
+  policy.spec.target.hosts = [target.host];
+  Object.assign(policy.spec.storage.s3, {
+    bucket: target.bucket,
+    prefix: target.prefix,
+    endpoint: target.endpoint,
+    region: REGION,
+  });
+  return policy;
 }

@@ -4,15 +4,16 @@
  * Secrets reach every tool through its environment (PGPASSWORD, AWS_ACCESS_KEY_ID, …), never
  * its arguments.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parse, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import { RUNNER_NODE_OPTIONS } from '../../src/render/runner-pod.js';
 import { repoRoot } from '../../test/harness/env/layout.js';
 import { pgBinDir } from '../../test/harness/env/postgres.js';
 import { type CommandSpec, measureCommand, type ToolRun } from './measure.js';
 import {
   BUCKET,
+  benchPolicy,
   deletePrefix,
   expirePgbackrest,
   listObjects,
@@ -95,7 +96,10 @@ export interface OursOptions {
   /** The runner's entry point (the bundle the image runs). */
   readonly runner: string;
   readonly type: 'binary' | 'logical';
-  readonly compression: Compression;
+  /** spec.binary's zstd level and workers; none: the fixture's compression. */
+  readonly compression?: Compression | undefined;
+  /** More fields of spec.binary or spec.logical, set last (bench/compression's settings). */
+  readonly fields?: Readonly<Record<string, unknown>> | undefined;
   /** Where `node --cpu-prof` writes the runner's profiles; none when undefined. */
   readonly cpuProfileDir?: string | undefined;
   /** More environment of the runner (an experiment's V8 or malloc settings). */
@@ -120,22 +124,28 @@ async function writeOursPolicy(
   prefix: string,
 ): Promise<void> {
   const fixture = options.type === 'binary' ? 'binary-policy.yaml' : 'logical-policy.yaml';
-  const policy = parse(await readFile(join(repoRoot, 'bench', 'fixtures', fixture), 'utf8'));
-  policy.spec.target.hosts = [`${PG_HOST}:${servers.server.port}`];
-  Object.assign(policy.spec.storage.s3, {
+  const policy = await benchPolicy(fixture, {
+    host: `${PG_HOST}:${servers.server.port}`,
     bucket: BUCKET,
     prefix,
     endpoint: servers.minio.endpoint,
-    region: REGION,
   });
   if (options.encryptFor !== undefined) {
     policy.spec.storage.encryption = { recipients: [{ publicKey: options.encryptFor }] };
   }
   if (options.type === 'binary') {
-    Object.assign(policy.spec.binary, binaryCompression(options.compression));
+    Object.assign(
+      policy.spec.binary,
+      options.compression === undefined ? {} : binaryCompression(options.compression),
+      options.fields,
+    );
   } else {
     // The bench's server is a primary alone; a cluster's runner would dump a replica.
-    Object.assign(policy.spec.logical, { databases: ['bench'], fallbackToPrimary: true });
+    Object.assign(
+      policy.spec.logical,
+      { databases: ['bench'], fallbackToPrimary: true },
+      options.fields,
+    );
   }
   await writeFile(file, stringify(policy));
 }
@@ -158,12 +168,16 @@ function runnerNodeOptions(): NodeJS.ProcessEnv {
 }
 
 /**
- * Refuses a run that was to encrypt but stored no age object (`.age`): before the runner
- * encrypts, the encrypted variant would measure a plain backup twice.
+ * Refuses a run of ours that committed no backup (one manifest.json), and one that was to
+ * encrypt but stored no age object (`.age`): before the runner encrypts, the encrypted variant
+ * would measure a plain backup twice.
  */
-function requireEncrypted(name: string): (keys: readonly string[]) => void {
+function requireBackup(name: string, encrypted: boolean): (keys: readonly string[]) => void {
   return (keys) => {
-    if (!keys.some((key) => key.endsWith('.age'))) {
+    if (keys.filter((key) => key.endsWith('manifest.json')).length !== 1) {
+      throw new Error(`${name}: the run committed no backup (${keys.join(', ')})`);
+    }
+    if (encrypted && !keys.some((key) => key.endsWith('.age'))) {
       throw new Error(
         `${name}: the policy encrypts (spec.storage.encryption), but the runner stored no .age object (${keys.join(', ')}): this runner does not encrypt yet`,
       );
@@ -202,10 +216,25 @@ export function oursTool(servers: PeerServers, name: string, options: OursOption
           }),
         },
         `${prefix}/`,
-        options.encryptFor === undefined ? undefined : requireEncrypted(name),
+        requireBackup(name, options.encryptFor !== undefined),
       );
     },
   };
+}
+
+/**
+ * `ours`' encrypted variant (`<ours> age`), compared with it, when there is a recipient
+ * (BENCH_ENCRYPTION=1); none otherwise.
+ */
+export function encryptedVariants(
+  servers: PeerServers,
+  ours: string,
+  options: OursOptions,
+  recipient: string | undefined,
+): PeerTool[] {
+  if (recipient === undefined) return [];
+  const tool = oursTool(servers, `${ours} age`, { ...options, encryptFor: recipient });
+  return [{ ...tool, comparedWith: ours }];
 }
 
 // ---------------------------------------------------------------------------------------------
