@@ -92,10 +92,16 @@ describe('an encrypted backup read back', () => {
     expect((await readFile(copy)).equals(plaintext)).toBe(true);
   });
 
-  it('reports a changed byte as a manifest mismatch when the manifest has the original digest', async () => {
+  /** Stores the object with one byte of its third chunk flipped; returns the changed bytes. */
+  async function storeChanged(): Promise<Buffer> {
     const changed = Buffer.from(stored);
     changed[changed.length - 2000] = (changed[changed.length - 2000] ?? 0) ^ 1;
     await writeFile(join(dir, 'store', KEY), changed);
+    return changed;
+  }
+
+  it('reports a changed byte as a manifest mismatch when the manifest has the original digest', async () => {
+    await storeChanged();
 
     const copy = join(dir, 'copy');
     const download = downloaderWith([owner]).download(KEY, copy, digestOf(stored), encryption());
@@ -105,9 +111,7 @@ describe('an encrypted backup read back', () => {
   });
 
   it('reports a changed byte that matches a rewritten manifest as a failed authentication, passing on no unauthenticated byte', async () => {
-    const changed = Buffer.from(stored);
-    changed[changed.length - 2000] = (changed[changed.length - 2000] ?? 0) ^ 1;
-    await writeFile(join(dir, 'store', KEY), changed);
+    const changed = await storeChanged();
 
     const copy = join(dir, 'copy');
     const download = downloaderWith([owner]).download(KEY, copy, digestOf(changed), encryption());
