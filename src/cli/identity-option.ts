@@ -27,8 +27,8 @@ export interface LoadedIdentity extends ReaderIdentity {
 /** The help text's line for the option, shared by restore and verify. */
 export const IDENTITY_OPTION_HELP = `      --identity FILE     the age identity file (age-keygen's output; several keys, one a
                           line, are tried in turn) that decrypts an encrypted backup, as
-                          \`age -i\` takes it; it must not be readable by others (chmod 600).
-                          Plain backups need none. In the cluster: spec.storage.encryption.identity`;
+                          \`age -i\` takes it; not readable by others (chmod 600). Plain
+                          backups need none; in the cluster, spec.storage.encryption.identity`;
 
 function describeCode(error: unknown): string {
   const code = error instanceof Error && 'code' in error ? String(error.code) : undefined;
