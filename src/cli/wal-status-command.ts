@@ -48,13 +48,16 @@ interface ObjectCounts {
   readonly partials: number;
   readonly histories: number;
   readonly other: number;
+  /** Of the WAL objects, how many are stored encrypted (`.age`). */
+  readonly encrypted: number;
   readonly totalBytes: number;
 }
 
 function countObjects(objects: readonly WalObject[]): ObjectCounts {
-  const counts = { segments: 0, partials: 0, histories: 0, other: 0, totalBytes: 0 };
+  const counts = { segments: 0, partials: 0, histories: 0, other: 0, encrypted: 0, totalBytes: 0 };
   for (const { name, sizeBytes } of objects) {
     const file = parseWalFileName(name, SEGMENT_SIZE);
+    if (file?.encrypted === true) counts.encrypted += 1;
     if (file === undefined) counts.other += 1;
     else if (file.kind === 'history') counts.histories += 1;
     else if (file.partial) counts.partials += 1;
@@ -132,7 +135,7 @@ function describe(report: WalStatusReport): string {
   const lines = [`WAL in ${report.bucket}`];
   const { objects } = report;
   lines.push(
-    `objects: ${objects.segments} segments, ${objects.partials} partial, ${objects.histories} history files, ${objects.other} other; ${formatSize(objects.totalBytes)}`,
+    `objects: ${objects.segments} segments, ${objects.partials} partial, ${objects.histories} history files, ${objects.other} other; ${formatSize(objects.totalBytes)}${objects.encrypted === 0 ? '' : `; ${objects.encrypted} encrypted (age)`}`,
   );
   if (report.newestTimeline === null) {
     lines.push('no WAL stored yet');

@@ -150,6 +150,18 @@ describe('continuous protection of an encrypted policy', () => {
     }
   });
 
+  it('wal-status reads the encrypted WAL continuous, without the identity', async () => {
+    const run = await startPgbackup(
+      ['wal-status', '-f', policy.file, '-o', 'json'],
+      runEnvironment(),
+    ).outcome;
+    expect(run.code, run.stderr).toBe(0);
+    const status = JSON.parse(run.stdout);
+    expect(status.gaps).toEqual([]);
+    expect(status.objects.encrypted).toBe((await walNames(store)).length);
+    expect(status.objects.segments).toBeGreaterThanOrEqual(3);
+  }, 60_000);
+
   it('decrypts with the stock age and zstd to exactly the server’s segment', async () => {
     for (const name of segments) {
       const object = await readWalObject(store, `${name}.zst.age`, key.file);
