@@ -7,77 +7,30 @@
  * past the newest archived WAL, and one after a gap, fail before anything is downloaded with
  * the latest reachable instant in the message.
  */
-import { chmod, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatLsn, parseLsn, segmentOf } from '../../../src/retention/wal-names.js';
+import { parseLsn, segmentOf } from '../../../src/retention/wal-names.js';
 import { type CatalogEntry, createS3Store, policyKeyPrefix } from '../../../src/storage/index.js';
-import { runEnvironment, runPgbackup } from '../../harness/pgbackup-run.js';
 import { withClient } from '../../harness/postgres.js';
 import { type RestoredServer, startRestoredServer } from '../../harness/restore.js';
 import { requireEnv } from '../../harness/variables.js';
-import { hostOf, type ScratchPair, startScratchPair } from '../logical/scratch-pair.js';
+import type { ScratchPair } from '../logical/scratch-pair.js';
 import {
   bucketContinuity,
-  currentLsn,
-  SCRATCH_RECEIVER_ENV,
+  type MarkedReceiver,
+  type Marker,
   SEGMENT_SIZE,
   type StartedReceiver,
-  startReceiver,
+  startMarkedReceiver,
   type WalPolicy,
   waitFor,
-  waitStreaming,
   walNames,
   walStoreOf,
   walTestHost,
-  writeWalPolicy,
 } from '../wal/receiver-harness.js';
 import { restoreParentDir, runRestore } from './restore-run.js';
-
-const ENV = runEnvironment(SCRATCH_RECEIVER_ENV);
-
-interface Marker {
-  readonly id: string;
-  /** clock_timestamp() of the insert, microseconds since the epoch. */
-  readonly micros: number;
-  /** The server's insert position right after the commit: past its commit record. */
-  readonly lsnAfter: string;
-}
-
-/** Commits a marker every 100 ms on `server` until stopped, remembering each. */
-function startMarkers(server: RestoredServer, markers: Marker[]) {
-  let running = true;
-  const done = (async () => {
-    const client = server.client('postgres');
-    await client.connect();
-    try {
-      while (running) {
-        const result = await client.query<{ id: string; micros: string }>(
-          'INSERT INTO marker (at) VALUES (clock_timestamp()) RETURNING id::text, (extract(epoch FROM at) * 1000000)::bigint::text AS micros',
-        );
-        const row = result.rows[0];
-        const after = await client.query<{ lsn: string }>(
-          'SELECT pg_current_wal_insert_lsn()::text AS lsn',
-        );
-        if (row !== undefined) {
-          markers.push({
-            id: row.id,
-            micros: Number(row.micros),
-            lsnAfter: after.rows[0]?.lsn ?? '',
-          });
-        }
-        await sleep(100);
-      }
-    } finally {
-      await client.end();
-    }
-  })();
-  return async () => {
-    running = false;
-    await done;
-  };
-}
 
 /** An instant in microseconds as --target-time takes it (UTC, to the microsecond). */
 function instant(micros: number): string {
@@ -91,33 +44,13 @@ function markersUpTo(markers: readonly Marker[], micros: number): string[] {
 }
 
 describe('pgbackup restore to a point in time', () => {
+  let world: MarkedReceiver;
   let pair: ScratchPair;
   let policy: WalPolicy;
   let receiver: StartedReceiver | undefined;
   const markers: Marker[] = [];
   let backups: CatalogEntry[] = [];
   let restoredHost = 84;
-
-  async function binaryBackup(at: string): Promise<void> {
-    const run = await runPgbackup(
-      ['--type', 'binary', '--line', 'daily', '-f', policy.file, '--at', at],
-      ENV,
-    );
-    expect(run.code, run.stderr).toBe(0);
-  }
-
-  async function waitArchived(server: RestoredServer): Promise<void> {
-    const lsn = await withClient(server.client('postgres'), async (client) => {
-      await client.query('SELECT pg_switch_wal()');
-      return currentLsn(client);
-    });
-    await waitFor(
-      `the bucket reaching ${formatLsn(lsn)}`,
-      async () => ((await bucketContinuity(walStoreOf(policy))).newestLsn ?? 0n) >= lsn,
-      60_000,
-      receiver,
-    );
-  }
 
   /** Restores to `args`, starts the server, waits for the end of recovery; the marker ids it holds. */
   async function restoreAndRead(
@@ -207,26 +140,16 @@ describe('pgbackup restore to a point in time', () => {
   }
 
   beforeAll(async () => {
-    pair = await startScratchPair({ primary: walTestHost(80), replica: walTestHost(81) });
-    policy = await writeWalPolicy({
-      hosts: [hostOf(pair.primary), hostOf(pair.replica)],
-      name: 'pitr',
-      uploadInterval: '1s',
+    world = await startMarkedReceiver({
+      octets: { primary: 80, replica: 81 },
+      policy: { name: 'pitr' },
     });
-    // The restore and wal-fetch run as postgres: they read the policy file.
-    await chmod(dirname(policy.file), 0o755);
-    await chmod(policy.file, 0o644);
-    await withClient(pair.primary.client('postgres'), (client) =>
-      client.query('CREATE TABLE marker (id bigserial PRIMARY KEY, at timestamptz NOT NULL)'),
-    );
-    const started = startReceiver(policy);
-    receiver = started;
-    await waitStreaming(started);
-    const stopMarkers = startMarkers(pair.primary, markers);
+    ({ pair, policy, receiver } = world);
+    const stopMarkers = world.startMarkers(markers);
     await sleep(1500);
-    await binaryBackup('2026-03-01T01:30:00Z');
+    await world.binaryBackup('2026-03-01T01:30:00Z');
     await sleep(1500);
-    await binaryBackup('2026-03-02T01:30:00Z');
+    await world.binaryBackup('2026-03-02T01:30:00Z');
     for (let round = 0; round < 3; round += 1) {
       await sleep(1500);
       await withClient(pair.primary.client('postgres'), (client) =>
@@ -235,7 +158,7 @@ describe('pgbackup restore to a point in time', () => {
     }
     await sleep(1500);
     await stopMarkers();
-    await waitArchived(pair.primary);
+    await world.waitArchived();
     const store = createS3Store({
       bucket: policy.bucket,
       region: requireEnv('AWS_REGION'),
@@ -257,8 +180,7 @@ describe('pgbackup restore to a point in time', () => {
   }, 300_000);
 
   afterAll(async () => {
-    await receiver?.stop();
-    await pair?.stop();
+    await world?.stop();
   }, 120_000);
 
   const endOf = (entry: CatalogEntry | undefined) =>
@@ -378,11 +300,11 @@ describe('pgbackup restore to a point in time', () => {
       receiver,
     );
     const timeline2: Marker[] = [];
-    const stopMarkers = startMarkers(pair.replica, timeline2);
+    const stopMarkers = world.startMarkers(timeline2, pair.replica);
     await sleep(3000);
     await stopMarkers();
     markers.push(...timeline2);
-    await waitArchived(pair.replica);
+    await world.waitArchived(pair.replica);
     const chosen = timeline2[Math.floor(timeline2.length / 2)];
     if (chosen === undefined) throw new Error('no marker on timeline 2');
     const targetMicros = chosen.micros + 50_000;

@@ -1,72 +1,31 @@
-/**
- * The point-in-time drill (`pgbackup verify --type point-in-time`, issue 16): markers are
- * committed every 100 ms while the receiver streams WAL into the bucket (file mode) and a
- * binary backup is taken. The drill restores the backup to the second-newest transaction the
- * archived WAL holds after it, and passes only when recovery replayed exactly to it. A WAL
- * object damaged inside the replay range fails it during recovery, naming the object; a
- * segment removed from the bucket fails it before anything is downloaded, naming the segment.
- * Neither failure changes the bucket.
- */
-import { chmod } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatLsn, parseLsn, segmentOf } from '../../../src/retention/wal-names.js';
+import { parseLsn, segmentOf } from '../../../src/retention/wal-names.js';
 import {
   type CatalogEntry,
   createS3Store,
   policyKeyPrefix,
   walKeyPrefix,
 } from '../../../src/storage/index.js';
-import { runEnvironment, runPgbackup } from '../../harness/pgbackup-run.js';
+import { runEnvironment } from '../../harness/pgbackup-run.js';
 import { withClient } from '../../harness/postgres.js';
-import type { RestoredServer } from '../../harness/restore.js';
 import { testS3Client } from '../../harness/s3.js';
 import { requireEnv } from '../../harness/variables.js';
-import { hostOf, type ScratchPair, startScratchPair } from '../logical/scratch-pair.js';
 import {
   bucketContinuity,
-  currentLsn,
+  type MarkedReceiver,
+  type Marker,
   SCRATCH_RECEIVER_ENV,
   SEGMENT_SIZE,
-  type StartedReceiver,
-  startReceiver,
+  startMarkedReceiver,
   type WalPolicy,
-  waitFor,
-  waitStreaming,
   walNames,
   walStoreOf,
-  walTestHost,
-  writeWalPolicy,
 } from '../wal/receiver-harness.js';
 import { runVerify } from './verify-run.js';
 
 const ENV = runEnvironment(SCRATCH_RECEIVER_ENV);
-
-/** Commits a marker every 100 ms on `server` until stopped; the markers' clock_timestamp()s. */
-function startMarkers(server: RestoredServer, micros: number[]) {
-  let running = true;
-  const done = (async () => {
-    const client = server.client('postgres');
-    await client.connect();
-    try {
-      while (running) {
-        const result = await client.query<{ micros: string }>(
-          'INSERT INTO marker (at) VALUES (clock_timestamp()) RETURNING (extract(epoch FROM at) * 1000000)::bigint::text AS micros',
-        );
-        micros.push(Number(result.rows[0]?.micros));
-        await sleep(100);
-      }
-    } finally {
-      await client.end();
-    }
-  })();
-  return async () => {
-    running = false;
-    await done;
-  };
-}
 
 /** An RFC 3339 instant to the microsecond, as the drill prints it, in microseconds. */
 function microsOf(text: string): number {
@@ -81,24 +40,10 @@ function segmentNumberOf(name: string): bigint {
 }
 
 describe('pgbackup verify --type point-in-time', () => {
-  let pair: ScratchPair;
+  let world: MarkedReceiver;
   let policy: WalPolicy;
-  let receiver: StartedReceiver | undefined;
-  const markers: number[] = [];
+  const markers: Marker[] = [];
   let backup: CatalogEntry;
-
-  async function waitArchived(server: RestoredServer): Promise<void> {
-    const lsn = await withClient(server.client('postgres'), async (client) => {
-      await client.query('SELECT pg_switch_wal()');
-      return currentLsn(client);
-    });
-    await waitFor(
-      `the bucket reaching ${formatLsn(lsn)}`,
-      async () => ((await bucketContinuity(walStoreOf(policy))).newestLsn ?? 0n) >= lsn,
-      60_000,
-      receiver,
-    );
-  }
 
   /** Every key under the policy's prefix (backups and WAL) with its ETag. */
   async function bucketState(): Promise<string[]> {
@@ -146,42 +91,27 @@ describe('pgbackup verify --type point-in-time', () => {
   }
 
   beforeAll(async () => {
-    pair = await startScratchPair({ primary: walTestHost(90), replica: walTestHost(91) });
-    policy = await writeWalPolicy({
-      hosts: [hostOf(pair.primary), hostOf(pair.replica)],
-      name: 'pitr-drill',
-      uploadInterval: '1s',
+    world = await startMarkedReceiver({
+      octets: { primary: 90, replica: 91 },
+      policy: { name: 'pitr-drill' },
     });
-    // The drill and wal-fetch run as postgres: they read the policy file.
-    await chmod(dirname(policy.file), 0o755);
-    await chmod(policy.file, 0o644);
-    await withClient(pair.primary.client('postgres'), (client) =>
-      client.query('CREATE TABLE marker (id bigserial PRIMARY KEY, at timestamptz NOT NULL)'),
-    );
-    const started = startReceiver(policy);
-    receiver = started;
-    await waitStreaming(started);
-    const stopMarkers = startMarkers(pair.primary, markers);
+    ({ policy } = world);
+    const stopMarkers = world.startMarkers(markers);
     await sleep(1000);
-    const run = await runPgbackup(
-      ['--type', 'binary', '--line', 'daily', '-f', policy.file, '--at', '2026-03-02T01:30:00Z'],
-      ENV,
-    );
-    expect(run.code, run.stderr).toBe(0);
+    await world.binaryBackup('2026-03-02T01:30:00Z');
     // Segments after the backup's own WAL, so that one can be damaged or removed inside the replay range.
     for (let round = 0; round < 4; round += 1) {
       await sleep(1000);
-      await withClient(pair.primary.client('postgres'), (client) =>
+      await withClient(world.pair.primary.client('postgres'), (client) =>
         client.query('SELECT pg_switch_wal()'),
       );
     }
     await sleep(1000);
     await stopMarkers();
-    await waitArchived(pair.primary);
+    await world.waitArchived();
     // The receiver stops here: the failure cases compare the bucket before and after a drill,
     // and a running receiver keeps rewriting the newest .partial.
-    await started.stop();
-    receiver = undefined;
+    await world.receiver.stop();
     const store = createS3Store({
       bucket: policy.bucket,
       region: requireEnv('AWS_REGION'),
@@ -202,8 +132,8 @@ describe('pgbackup verify --type point-in-time', () => {
   }, 300_000);
 
   afterAll(async () => {
-    await receiver?.stop();
-    await pair?.stop();
+    // The receiver was stopped once the WAL was archived; the pair stops with it.
+    await world?.stop();
   }, 120_000);
 
   it('restores the newest backup to the second-newest archived transaction, checks recovery stopped exactly there, then pg_amcheck', async () => {
@@ -223,7 +153,7 @@ describe('pgbackup verify --type point-in-time', () => {
     // earlier than the second-newest marker: the markers were the last writes, bar the server's own.
     expect(target).toBeGreaterThan(Date.parse(backup.manifest.completedAt) * 1000);
     expect(next).toBeGreaterThan(target);
-    expect(target).toBeGreaterThanOrEqual(markers.at(-2) ?? Number.POSITIVE_INFINITY);
+    expect(target).toBeGreaterThanOrEqual(markers.at(-2)?.micros ?? Number.POSITIVE_INFINITY);
     expect(Number(stopped?.[3])).toBeGreaterThan(0);
     expect(run.leftInWorkDir).toEqual([]);
     const restoreMs = /"restoreMs":(\d+)/.exec(run.stderr)?.[1];
