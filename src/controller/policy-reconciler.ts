@@ -20,11 +20,13 @@ import {
   type KubeObject,
   type ObjectCache,
   RESOURCES,
+  type ResourceType,
   splitObjectKey,
 } from '../kube/index.js';
 import {
   type ContinuousConditionInput,
-  findMissingSecret,
+  configMapFieldsOf,
+  findMissingReference,
   type PolicyProblem,
   policyOwnerOf,
   type ReconcileOutcome,
@@ -34,7 +36,7 @@ import {
   renderRunnerRbac,
   renderSlotTable,
   renderWalReceiver,
-  secretNamesOf,
+  secretFieldsOf,
   validatePolicyObject,
 } from '../render/index.js';
 import { retentionPlanOf } from '../retention/index.js';
@@ -179,7 +181,7 @@ export class PolicyReconciler {
       await this.#writeStatus(object, { kind: 'invalid', problem: validity.problem }, backups);
       return {};
     }
-    const missing = await this.#findMissingSecret(validity.policy);
+    const missing = await this.#findMissingReference(validity.policy);
     if (missing !== undefined) {
       await this.#writeStatus(object, { kind: 'invalid', problem: missing }, backups);
       return { requeueAfterMs: MISSING_SECRET_RECHECK_MS };
@@ -187,14 +189,23 @@ export class PolicyReconciler {
     return this.#reconcileValid(object, validity.policy, backups);
   }
 
-  async #findMissingSecret(policy: BackupPolicy): Promise<PolicyProblem | undefined> {
+  async #findMissingReference(policy: BackupPolicy): Promise<PolicyProblem | undefined> {
     const namespace = policy.metadata.namespace ?? '';
-    const names = secretNamesOf(policy);
-    const secrets = await Promise.all(
-      names.map((name) => getObject(this.#deps.client, RESOURCES.secret, { namespace, name })),
-    );
-    const existing = new Set(names.filter((_name, index) => secrets[index] !== undefined));
-    return findMissingSecret(policy, (secretName) => existing.has(secretName));
+    const existing = async (resource: ResourceType, fields: [string, string | undefined][]) => {
+      const names = [...new Set(fields.flatMap(([, name]) => (name === undefined ? [] : [name])))];
+      const found = await Promise.all(
+        names.map((name) => getObject(this.#deps.client, resource, { namespace, name })),
+      );
+      return new Set(names.filter((_name, index) => found[index] !== undefined));
+    };
+    const [secrets, configMaps] = await Promise.all([
+      existing(RESOURCES.secret, secretFieldsOf(policy)),
+      existing(RESOURCES.configMap, configMapFieldsOf(policy)),
+    ]);
+    return findMissingReference(policy, {
+      secretExists: (name) => secrets.has(name),
+      configMapExists: (name) => configMaps.has(name),
+    });
   }
 
   async #reconcileValid(

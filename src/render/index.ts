@@ -23,9 +23,12 @@ export { LABELS, MANAGED_SELECTOR, MANAGER_NAME, policyLabels } from './labels.j
 export { type Manifest, type Owner, type OwnerReference, ownerReferenceOf } from './manifest.js';
 export { boundedName, CRON_JOB_NAME_MAX, shortHashOf } from './object-name.js';
 export {
-  findMissingSecret,
+  configMapFieldsOf,
+  findMissingReference,
   type PolicyProblem,
   type PolicyValidity,
+  type ReferenceLookup,
+  secretFieldsOf,
   validatePolicyObject,
 } from './policy-validity.js';
 export {

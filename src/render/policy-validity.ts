@@ -46,26 +46,73 @@ export function validatePolicyObject(object: unknown, name: string): PolicyValid
   };
 }
 
-/** The first Secret the policy names that does not exist, as a problem naming its field. */
-export function findMissingSecret(
-  policy: BackupPolicy,
-  secretExists: (name: string) => boolean,
-): PolicyProblem | undefined {
-  const fields: [string, string | undefined][] = [
-    ['spec.target.credentials.secretName', policy.spec.target.credentials.secretName],
+/** Whether a Secret or ConfigMap of the policy's namespace exists. */
+export interface ReferenceLookup {
+  secretExists(name: string): boolean;
+  configMapExists(name: string): boolean;
+}
+
+/** Every Secret the policy names, with its field: the runner's, then the identity's. */
+export function secretFieldsOf(policy: BackupPolicy): [string, string | undefined][] {
+  const { target, storage } = policy.spec;
+  return [
+    ['spec.target.credentials.secretName', target.credentials.secretName],
+    ['spec.target.replicationCredentials.secretName', target.replicationCredentials?.secretName],
+    ['spec.storage.s3.credentials.secretName', storage?.s3.credentials?.secretName],
+    ...(storage?.encryption?.recipients ?? []).map(
+      (recipient, index): [string, string | undefined] => [
+        `spec.storage.encryption.recipients[${index}].secretKeyRef.name`,
+        recipient.secretKeyRef?.name,
+      ],
+    ),
+    // Mounted by the drills' and restores' pods, which would otherwise wait for it until
+    // their deadline.
     [
-      'spec.target.replicationCredentials.secretName',
-      policy.spec.target.replicationCredentials?.secretName,
+      'spec.storage.encryption.identity.secretKeyRef.name',
+      storage?.encryption?.identity?.secretKeyRef.name,
     ],
-    ['spec.storage.s3.credentials.secretName', policy.spec.storage?.s3.credentials?.secretName],
   ];
-  for (const [field, secretName] of fields) {
-    if (secretName !== undefined && !secretExists(secretName)) {
-      const where = `namespace "${policy.metadata.namespace ?? ''}"`;
-      return {
-        reason: 'SecretNotFound',
-        message: `${field}: Secret "${secretName}" does not exist in ${where}; create it or name an existing one. ${KEEP_AS_IS}`,
-      };
+}
+
+/** Every ConfigMap the policy names, with its field (recipients' public keys). */
+export function configMapFieldsOf(policy: BackupPolicy): [string, string | undefined][] {
+  return (policy.spec.storage?.encryption?.recipients ?? []).map((recipient, index) => [
+    `spec.storage.encryption.recipients[${index}].configMapKeyRef.name`,
+    recipient.configMapKeyRef?.name,
+  ]);
+}
+
+/**
+ * The first Secret or ConfigMap the policy names that does not exist, as a problem naming its
+ * field. A run, a drill or a restore of the policy would fail on it.
+ */
+export function findMissingReference(
+  policy: BackupPolicy,
+  lookup: ReferenceLookup,
+): PolicyProblem | undefined {
+  const where = `namespace "${policy.metadata.namespace ?? ''}"`;
+  const kinds = [
+    {
+      kind: 'Secret',
+      reason: 'SecretNotFound',
+      fields: secretFieldsOf(policy),
+      exists: lookup.secretExists,
+    },
+    {
+      kind: 'ConfigMap',
+      reason: 'ConfigMapNotFound',
+      fields: configMapFieldsOf(policy),
+      exists: lookup.configMapExists,
+    },
+  ];
+  for (const { kind, reason, fields, exists } of kinds) {
+    for (const [field, name] of fields) {
+      if (name !== undefined && !exists(name)) {
+        return {
+          reason,
+          message: `${field}: ${kind} "${name}" does not exist in ${where}; create it or name an existing one. ${KEEP_AS_IS}`,
+        };
+      }
     }
   }
   return undefined;

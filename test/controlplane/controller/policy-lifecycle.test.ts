@@ -215,6 +215,20 @@ describe('the controller turns a BackupPolicy into CronJobs (as the chart servic
     await vi.waitFor(async () => {
       expect(await policyCondition(env, 'orders', 'Ready')).toMatchObject({ status: 'True' });
     }, WAIT);
+    // So is a ConfigMap of encryption recipients (the chart lets the controller get it).
+    const recipients = [{ configMapKeyRef: { name: 'orders-keys', key: 'recipients' } }];
+    await mergePatch(env, policyPath, { spec: { storage: { encryption: { recipients } } } });
+    await vi.waitFor(async () => {
+      const ready = await policyCondition(env, 'orders', 'Ready');
+      expect(ready).toMatchObject({ status: 'False', reason: 'ConfigMapNotFound' });
+      expect(ready?.message).toContain(
+        'spec.storage.encryption.recipients[0].configMapKeyRef.name: ConfigMap "orders-keys"',
+      );
+    }, WAIT);
+    await mergePatch(env, policyPath, { spec: { storage: { encryption: null } } });
+    await vi.waitFor(async () => {
+      expect(await policyCondition(env, 'orders', 'Ready')).toMatchObject({ status: 'True' });
+    }, WAIT);
   });
 
   it('says in Reconciled what the API server refused, and recovers when it is fixed', async () => {

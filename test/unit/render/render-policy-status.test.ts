@@ -7,7 +7,7 @@ import {
 } from '../../../src/api/index.js';
 import {
   DEFAULT_RUN_SETTINGS,
-  findMissingSecret,
+  findMissingReference,
   renderCronJobs,
   renderPolicyStatus,
   renderSlotTable,
@@ -171,10 +171,62 @@ describe('renderPolicyStatus', () => {
     expect(failed.cronJobs).toEqual(applied.cronJobs);
   });
 
+  const everything = { secretExists: () => true, configMapExists: () => true };
+
   it('names the field of a Secret that does not exist', () => {
-    const problem = findMissingSecret(policy, (name) => name !== 'pg-creds');
+    const problem = findMissingReference(policy, {
+      ...everything,
+      secretExists: (name) => name !== 'pg-creds',
+    });
     expect(problem?.reason).toBe('SecretNotFound');
     expect(problem?.message).toContain('spec.target.credentials.secretName: Secret "pg-creds"');
-    expect(findMissingSecret(policy, () => true)).toBeUndefined();
+    expect(findMissingReference(policy, everything)).toBeUndefined();
+  });
+
+  describe('of an encrypting policy', () => {
+    const plain = minimal();
+    const withKeys: BackupPolicy = {
+      ...plain,
+      spec: {
+        ...plain.spec,
+        storage: {
+          s3: {
+            bucket: 'backups',
+            prefix: '',
+            region: 'us-east-1',
+            endpoint: '',
+            forcePathStyle: false,
+          },
+          ...plain.spec.storage,
+          encryption: {
+            recipients: [
+              { secretKeyRef: { name: 'team-keys', key: 'recipients' } },
+              { configMapKeyRef: { name: 'public-keys', key: 'recipients' } },
+            ],
+            identity: { secretKeyRef: { name: 'backup-identity', key: 'key.txt' } },
+          },
+        },
+      },
+    };
+
+    it("names a recipient's Secret, the identity's Secret and a recipient's ConfigMap", () => {
+      const missing = (absent: string) =>
+        findMissingReference(withKeys, {
+          secretExists: (name) => name !== absent,
+          configMapExists: (name) => name !== absent,
+        });
+      expect(missing('team-keys')?.message).toContain(
+        'spec.storage.encryption.recipients[0].secretKeyRef.name: Secret "team-keys" does not exist',
+      );
+      expect(missing('backup-identity')?.message).toContain(
+        'spec.storage.encryption.identity.secretKeyRef.name: Secret "backup-identity" does not exist',
+      );
+      const configMap = missing('public-keys');
+      expect(configMap?.reason).toBe('ConfigMapNotFound');
+      expect(configMap?.message).toContain(
+        'spec.storage.encryption.recipients[1].configMapKeyRef.name: ConfigMap "public-keys" does not exist',
+      );
+      expect(findMissingReference(withKeys, everything)).toBeUndefined();
+    });
   });
 });
