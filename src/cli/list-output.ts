@@ -74,11 +74,19 @@ const COLUMNS = [
   'SIZE',
   'POSTGRESQL',
   'DATABASES',
+  'RECIPIENTS',
   'KEY',
 ] as const;
 
-function rowOf(entry: CatalogEntry, withDatabases: boolean): string[] {
+/** Which optional columns a listing has: each only when a listed backup fills it. */
+interface OptionalColumns {
+  readonly withDatabases: boolean;
+  readonly withRecipients: boolean;
+}
+
+function rowOf(entry: CatalogEntry, columns: OptionalColumns): string[] {
   const { manifest } = entry;
+  const recipients = manifest.encryption?.recipients.join(',') ?? '-';
   const databases =
     manifest.type === 'logical' ? databasesOf(manifest).map(cellText).join(',') || '-' : '-';
   return [
@@ -89,7 +97,8 @@ function rowOf(entry: CatalogEntry, withDatabases: boolean): string[] {
     formatInstant(manifest.committedAt),
     formatSize(sizeOf(manifest)),
     shortVersion(manifest.server),
-    ...(withDatabases ? [databases] : []),
+    ...(columns.withDatabases ? [databases] : []),
+    ...(columns.withRecipients ? [recipients] : []),
     entry.key,
   ];
 }
@@ -97,12 +106,21 @@ function rowOf(entry: CatalogEntry, withDatabases: boolean): string[] {
 /**
  * The catalog in columns as `kubectl get` prints them: a header, then one row a backup in the
  * order given. The DATABASES column (the databases a logical backup holds, `globals.sql` aside)
- * is there only when a logical backup is listed; KEY comes last, to be copied whole.
+ * is there only when a logical backup is listed, RECIPIENTS (the fingerprints of the keys an
+ * encrypted backup was made for, `-` for a plain one) only when an encrypted one is; KEY comes
+ * last, to be copied whole.
  */
 export function renderListText(entries: readonly CatalogEntry[]): string {
-  const withDatabases = entries.some((entry) => entry.manifest.type === 'logical');
-  const header = COLUMNS.filter((column) => withDatabases || column !== 'DATABASES');
-  const rows = [[...header], ...entries.map((entry) => rowOf(entry, withDatabases))];
+  const columns = {
+    withDatabases: entries.some((entry) => entry.manifest.type === 'logical'),
+    withRecipients: entries.some((entry) => entry.manifest.encryption !== undefined),
+  };
+  const header = COLUMNS.filter(
+    (column) =>
+      (columns.withDatabases || column !== 'DATABASES') &&
+      (columns.withRecipients || column !== 'RECIPIENTS'),
+  );
+  const rows = [[...header], ...entries.map((entry) => rowOf(entry, columns))];
   return renderColumns(rows);
 }
 

@@ -140,7 +140,7 @@ describe('pgbackup verify with --identity', () => {
 });
 
 describe('pgbackup list of encrypted backups', () => {
-  it('lists them without any identity, naming the recipients in the JSON', async () => {
+  it('lists them without any identity, naming the recipients (JSON and text)', async () => {
     const run = await startPgbackup(
       ['list', '-f', backups.logical.policy.file, '-o', 'json'],
       runEnvironment(),
@@ -159,5 +159,13 @@ describe('pgbackup list of encrypted backups', () => {
       format: 'age',
       recipients: [backups.owner.fingerprint],
     });
+
+    const text = await startPgbackup(['list', '-f', backups.binary.policy.file], runEnvironment())
+      .outcome;
+    expect(text.code, text.stderr).toBe(0);
+    const [header, row] = text.stdout.split('\n');
+    expect(header).toMatch(/ RECIPIENTS +KEY$/);
+    expect(row).toContain(` ${backups.owner.fingerprint} `);
+    expect(row?.endsWith(backups.binary.key)).toBe(true);
   });
 });

@@ -32,6 +32,26 @@ describe('pgbackup list text output', () => {
       'binary   daily    mon     2026-11-23 02:00:04Z   2026-11-23 02:03:11Z   1.2 GiB   16.4         backups/shop/orders/binary/daily/1/20261123T020004Z-a1b2c3/',
     );
   });
+
+  it('adds RECIPIENTS when an encrypted backup is listed: its fingerprints, - for a plain one', () => {
+    const binary = catalogFixture().filter(
+      (entry) => entry.manifest.type === 'binary' && entry.manifest.line !== '',
+    );
+    const [first, ...rest] = binary;
+    if (first === undefined) throw new Error('no binary backup in the fixture');
+    const encryption = {
+      format: 'age' as const,
+      recipients: ['cf7e568231315068', '91aa07c45e2d3b60'],
+    };
+    const encrypted = { ...first, manifest: { ...first.manifest, encryption } };
+
+    const lines = renderListText([encrypted, ...rest]).split('\n');
+
+    expect(lines[0]).toMatch(/ POSTGRESQL +RECIPIENTS +KEY$/);
+    expect(lines[1]).toMatch(/ 16\.4 +cf7e568231315068,91aa07c45e2d3b60 +backups\/shop\//);
+    expect(lines.slice(2, -1).every((line) => / 16\.4 +- +backups\/shop\//.test(line))).toBe(true);
+    expect(lines.length).toBeGreaterThan(3);
+  });
 });
 
 describe('pgbackup list cells', () => {
