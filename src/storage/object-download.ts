@@ -87,8 +87,9 @@ function recipientsNamed(fingerprints: readonly string[]): string {
   return `recipient${fingerprints.length === 1 ? '' : 's'} ${fingerprints.join(', ')}`;
 }
 
-const HOW_TO_GIVE =
-  'pass its age identity file with --identity FILE (in the cluster: the Secret named by spec.storage.encryption.identity, which the drill and the Restore mount)';
+/** Where the identity comes from in a cluster, for the messages. */
+const IN_CLUSTER =
+  '(in the cluster: the Secret named by spec.storage.encryption.identity, which the drill and the Restore mount)';
 
 function requireIdentityOf(entry: CatalogEntry, reader: ReaderIdentity | undefined): void {
   const encryption = entry.manifest.encryption;
@@ -106,8 +107,8 @@ function requireIdentityOf(entry: CatalogEntry, reader: ReaderIdentity | undefin
     const held = identities.map((identity) => identity.fingerprint).join(', ');
     throw new WrongIdentityError(
       reader === undefined || identities.length === 0
-        ? `the backup ${entry.key} is encrypted for ${wanted} and no identity was given: ${HOW_TO_GIVE}. Nothing was downloaded or written`
-        : `the backup ${entry.key} was encrypted for ${wanted}, and none of the given identities (${reader.source}: for ${held}) is for it: ${HOW_TO_GIVE.replace('its', 'the')} of a recipient the backup was made for. Nothing was downloaded or written`,
+        ? `the backup ${entry.key} is encrypted for ${wanted} and no identity was given: pass its age identity file with --identity FILE ${IN_CLUSTER}. Nothing was downloaded or written`
+        : `the backup ${entry.key} was encrypted for ${wanted}, and none of the given identities (${reader.source}: for ${held}) is for it: pass the identity of a recipient the backup was made for with --identity FILE ${IN_CLUSTER}. Nothing was downloaded or written`,
     );
   }
 }
