@@ -68,6 +68,17 @@ export function restoreTargetFrom(env: NodeJS.ProcessEnv): RestoreTarget {
   return { endpoint: endpointFrom(env), credentials: loginFrom(env) };
 }
 
+/** How an encrypted backup was read, for the summary; nothing for a plain one. */
+function decryptedWith(
+  manifest: LogicalRestoreResult['entry']['manifest'],
+  args: LogicalRestoreArguments,
+) {
+  const recipients = manifest.encryption?.recipients;
+  return recipients === undefined
+    ? ''
+    : `, encrypted for ${recipients.join(', ')} and decrypted with --identity ${args.identityFile ?? ''}`;
+}
+
 function describeResult(
   result: LogicalRestoreResult,
   args: LogicalRestoreArguments,
@@ -82,7 +93,7 @@ function describeResult(
   return [
     `restored database "${database.name}" into the new database "${result.into}" on ${result.where} as "${login}" (PostgreSQL ${result.serverVersion})`,
     `backup: ${key} (line ${lineOf(result.entry)}, committed at ${manifest.committedAt}, dumped from PostgreSQL ${manifest.server.version} on ${manifest.server.host})`,
-    `object: ${result.objectKey} matched its manifest (${database.sizeBytes} bytes, SHA-256 ${database.sha256})`,
+    `object: ${result.objectKey} matched its manifest (${database.sizeBytes} bytes, SHA-256 ${database.sha256})${decryptedWith(manifest, args)}`,
     `${owners}Roles are not restored: they are in the backup's ${GLOBALS_OBJECT} (${key}${GLOBALS_OBJECT}); create the roles the dump names first, or restore with --no-owner when the server lacks them.\n`,
   ].join('\n');
 }

@@ -88,6 +88,9 @@ describe('pgbackup restore with --identity', () => {
 
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain(`into the new database "${into}"`);
+    expect(run.stdout).toContain(
+      `, encrypted for ${backups.owner.fingerprint} and decrypted with --identity ${backups.owner.path}\n`,
+    );
     const restored = await withClient(superuserClient('primary', into), fingerprintTables);
     expect(restored['public.orders']?.rows).toBe(5000);
     expect(restored).toEqual(backups.tables);
