@@ -85,6 +85,18 @@ describe('an encrypted backup read back', () => {
     expect(() => downloaderWith(undefined).requireIdentity(entryFor(undefined))).not.toThrow();
   });
 
+  it('reads a plain backup as before when an identity is given', async () => {
+    const plainKey = 'k/base.tar.zst';
+    await writeFile(join(dir, 'store', plainKey), plaintext);
+    const downloader = downloaderWith([owner]);
+    const copy = join(dir, 'plain-copy');
+
+    expect(() => downloader.requireIdentity(entryFor(undefined))).not.toThrow();
+    await downloader.download(plainKey, copy, digestOf(plaintext));
+
+    expect((await readFile(copy)).equals(plaintext)).toBe(true);
+  });
+
   it('writes the plaintext, checking the stored bytes against the manifest', async () => {
     const copy = join(dir, 'copy');
     await downloaderWith([owner]).download(KEY, copy, digestOf(stored), encryption());
