@@ -24,6 +24,11 @@ function hostOnSubnet(last: number): string {
 }
 
 let backups: EncryptedBackups;
+
+/** Nothing a command printed or logged holds a private key. */
+function expectNoKeyIn(run: { stdout: string; stderr: string }): void {
+  expect(`${run.stdout}\n${run.stderr}`).not.toContain('AGE-SECRET-KEY-');
+}
 const into = `encrypted_restored_${uniqueSuffix()}`;
 const cleanups: (() => Promise<void>)[] = [];
 
@@ -51,6 +56,7 @@ describe('pgbackup restore with --identity', () => {
     );
 
     expect(run.code, run.stderr).toBe(0);
+    expectNoKeyIn(run);
     expect(run.stdout).toContain(backups.binary.key);
     expect(run.leftInParent).toEqual(['data']);
     const server = await startRestoredServer(target, hostOnSubnet(60));
@@ -87,6 +93,7 @@ describe('pgbackup restore with --identity', () => {
     ).outcome;
 
     expect(run.code, run.stderr).toBe(0);
+    expectNoKeyIn(run);
     expect(run.stdout).toContain(`into the new database "${into}"`);
     expect(run.stdout).toContain(
       `, encrypted for ${backups.owner.fingerprint} and decrypted with --identity ${backups.owner.path}\n`,
@@ -107,6 +114,7 @@ describe('pgbackup verify with --identity', () => {
     ]);
 
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+    expectNoKeyIn(run);
     expect(run.stdout).toContain(`Passed: ${backups.binary.key}`);
     expect(run.stdout).toContain('pg_verifybackup passed');
     expect(run.leftInWorkDir).toEqual([]);
@@ -123,6 +131,7 @@ describe('pgbackup verify with --identity', () => {
     ]);
 
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+    expectNoKeyIn(run);
     expect(run.stdout).toContain(`Passed: ${backups.logical.key}`);
     expect(run.stdout).toContain(`database "${backups.database}": `);
     expect(run.stdout).toContain('5000 rows in 1 table as in the dump');
@@ -150,6 +159,7 @@ describe('pgbackup list of encrypted backups', () => {
     ).outcome;
 
     expect(run.code, run.stderr).toBe(0);
+    expectNoKeyIn(run);
     const listed = JSON.parse(run.stdout) as {
       key: string;
       databases?: string[];
