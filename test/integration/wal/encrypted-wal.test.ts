@@ -6,6 +6,7 @@
  * serves it, and fetching without an identity, with another one, or of a tampered object fails
  * (126) naming what is wrong and leaves nothing where recovery asked for the file.
  */
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -167,6 +168,13 @@ describe('continuous protection of an encrypted policy', () => {
       const object = await readWalObject(store, `${name}.zst.age`, key.file);
       expect(object.sha256Matches).toBe(true);
       const serverBytes = await readFile(join(server.dir, 'data', 'pg_wal', name));
+      // As a person would, with the stock tools only: age -d -i key.txt | zstd -d.
+      const piped = spawnSync('sh', ['-c', 'age -d -i "$1" | zstd -dc', 'sh', key.file], {
+        input: object.stored,
+        maxBuffer: 2 * SEGMENT_SIZE,
+      });
+      expect(piped.status, piped.stderr.toString()).toBe(0);
+      expect(piped.stdout.equals(serverBytes), name).toBe(true);
       expect(object.bytes.equals(serverBytes), name).toBe(true);
     }
   }, 60_000);
