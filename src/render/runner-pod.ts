@@ -163,7 +163,8 @@ export function imageOf(policy: BackupPolicy, defaultImage: string): string {
  * V8's young generation capped at 1 MiB semi-spaces, as the WAL receiver's: the chunks a
  * backup streams through the runner die young, and with the default (16 MiB semi-spaces) they
  * and the memory they hold wait longer for a collection. bench/binary at 4 GiB: the runner's
- * peak RSS 167–179 MiB by default, 144–145 MiB with this, no slower (docs/performance.md).
+ * peak RSS 167–179 MiB by default, 144–145 MiB with this; at 8 GiB 157–173 against 140–148
+ * MiB, and whether it costs time there is not settled (docs/performance.md).
  * Node reads it only at start-up, so it goes in the environment (no secret).
  */
 export const RUNNER_NODE_OPTIONS = '--max-semi-space-size=1';
